@@ -1,0 +1,246 @@
+"""Slack-free domain vocabulary shared by the workflow, storage, renderers and the scheduler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal, Protocol
+
+
+class RequestKind(StrEnum):
+    MIGRATE = "migrate"
+    SCHEDULE = "schedule"
+    RESCHEDULE = "reschedule"
+    CANCEL = "cancel"
+    BULK = "bulk"
+
+
+class RequestState(StrEnum):
+    """SPEC §5: pending → approved → submitted → processing → completed | failed;
+    pending → rejected | expired; approved → failed when submission is refused."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    SUBMITTED = "submitted"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (RequestState.COMPLETED, RequestState.FAILED, RequestState.REJECTED, RequestState.EXPIRED)
+
+
+ALLOWED_TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
+    RequestState.PENDING: frozenset({RequestState.APPROVED, RequestState.REJECTED, RequestState.EXPIRED}),
+    RequestState.APPROVED: frozenset({RequestState.SUBMITTED, RequestState.FAILED}),
+    RequestState.SUBMITTED: frozenset({RequestState.PROCESSING, RequestState.COMPLETED, RequestState.FAILED}),
+    RequestState.PROCESSING: frozenset({RequestState.COMPLETED, RequestState.FAILED}),
+    RequestState.COMPLETED: frozenset(),
+    RequestState.FAILED: frozenset(),
+    RequestState.REJECTED: frozenset(),
+    RequestState.EXPIRED: frozenset(),
+}
+
+AddOnChoice = Literal["all", "none"] | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChangeOptions:
+    """What the requester asked for, as parsed from ``key=value`` options or a modal.
+
+    ``None`` means "keep what the legacy subscription has" (Partner Center's default).
+    """
+
+    term: str | None = None  # P1M | P1Y | P3Y
+    billing: str | None = None  # monthly | annual | triennial
+    quantity: int | None = None
+    full_term: bool = False
+    end_date: date | None = None  # customTermEndDate
+    addons: AddOnChoice = "all"
+    target_date: date | None = None  # schedules
+    on_renewal: bool = False  # schedules
+
+    def describe(self) -> str:
+        """Short human text, e.g. ``term=P1Y billing=monthly quantity=10 full-term``."""
+        parts: list[str] = []
+        if self.term:
+            parts.append(f"term={self.term}")
+        if self.billing:
+            parts.append(f"billing={self.billing}")
+        if self.quantity is not None:
+            parts.append(f"quantity={self.quantity}")
+        if self.full_term:
+            parts.append("full-term")
+        if self.end_date:
+            parts.append(f"end-date={self.end_date.isoformat()}")
+        if self.addons != "all":
+            parts.append("addons=" + (self.addons if isinstance(self.addons, str) else ",".join(self.addons)))
+        if self.target_date:
+            parts.append(f"date={self.target_date.isoformat()}")
+        if self.on_renewal:
+            parts.append("on-renewal")
+        return " ".join(parts) or "defaults (keep current term, billing and seats)"
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a request's message lives in Slack. Persisted: a lost ts means dead buttons (PagerDuty, 2017)."""
+
+    channel: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class Vote:
+    approver: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class EligibilityReason:
+    subscription_id: str | None
+    code: int | str
+    description: str
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    """Validate's answer in domain terms: eligibility of the base and its add-ons, and the NCE target."""
+
+    customer_id: str
+    subscription_id: str
+    eligible: bool
+    catalog_item_id: str | None = None
+    term: str | None = None
+    billing: str | None = None
+    end_date: date | None = None
+    addon_ids: tuple[str, ...] = ()
+    reasons: tuple[EligibilityReason, ...] = ()
+    subscription_name: str | None = None
+    customer_name: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """Read model of a stored change request: everything a renderer needs, nothing Slack-specific."""
+
+    id: str
+    kind: RequestKind
+    state: RequestState
+    customer_id: str
+    subscription_id: str | None
+    requester: str
+    created_at: datetime
+    expires_at: datetime
+    options: ChangeOptions = field(default_factory=ChangeOptions)
+    schedule_id: str | None = None  # reschedule / cancel target, or the schedule created
+    customer_name: str | None = None
+    subscription_name: str | None = None
+    validation: ValidationOutcome | None = None
+    required_approvals: int = 1
+    votes: tuple[Vote, ...] = ()
+    decided_by: tuple[str, ...] = ()
+    decided_at: datetime | None = None
+    reject_reason: str | None = None
+    message: MessageRef | None = None
+    migration_id: str | None = None
+    new_subscription_id: str | None = None
+    new_order_id: str | None = None
+    subscription_end_date: date | None = None
+    error_code: str | None = None
+    error_description: str | None = None
+    pc_request_id: str | None = None
+    correlation_id: str | None = None
+    external_reference_id: str | None = None
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """Real UTC time."""
+
+    def now(self) -> datetime:
+        from datetime import UTC
+
+        return datetime.now(UTC)
+
+
+class Notifier(Protocol):
+    """What the workflow and the scheduler need from Slack, without knowing Slack.
+
+    Implementations must be idempotent per ``key``: the same key is posted at most once.
+    """
+
+    def post_request(self, request: RequestView) -> MessageRef:
+        """Post the approval request with its buttons to the approval channel."""
+        ...
+
+    def update_request(self, request: RequestView) -> None:
+        """Edit the request's message in place to show its current state (buttons gone once decided)."""
+        ...
+
+    def post_in_thread(self, request: RequestView, key: str, text: str) -> None:
+        """Add one progress message to the request's thread, once per ``key``."""
+        ...
+
+    def announce(self, channel: str, key: str, text: str) -> None:
+        """Post a message to a channel once per ``key`` (watched customers)."""
+        ...
+
+
+class MembershipResolver(Protocol):
+    """Resolves a Slack user-group id (``S…``) to its member user ids (``usergroups.users.list``)."""
+
+    def members(self, group_id: str) -> frozenset[str]: ...
+
+
+# --- domain errors: the one Slack error handler turns these into friendly replies ----------------------
+
+
+class DomainError(Exception):
+    """Base of every error whose message is safe and useful to show to the person who acted."""
+
+
+class InvalidInput(DomainError):
+    """A command argument or modal field is wrong. ``field`` names it (option name or modal block)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotAuthorized(DomainError):
+    """The person may not do this (not a requester, not an approver, self-approval)."""
+
+
+class NotFound(DomainError):
+    """A request, customer, subscription, migration or schedule does not exist."""
+
+
+class Ineligible(DomainError):
+    """Validation refused the change; the request is not stored."""
+
+    def __init__(self, outcome: ValidationOutcome) -> None:
+        reasons = "; ".join(f"{r.code}: {r.description}" for r in outcome.reasons) or "not eligible"
+        super().__init__(f"Subscription {outcome.subscription_id} cannot be migrated: {reasons}")
+        self.outcome = outcome
+
+
+class AlreadyDecided(DomainError):
+    """A late click: the request was already approved, rejected or expired."""
+
+    def __init__(self, request: RequestView) -> None:
+        who = ", ".join(f"<@{u}>" for u in request.decided_by) or "the system"
+        verb = {
+            RequestState.REJECTED: "rejected",
+            RequestState.EXPIRED: "expired",
+        }.get(request.state, "approved")
+        text = f"Request {request.id} was already {verb}" + ("" if verb == "expired" else f" by {who}")
+        super().__init__(text)
+        self.request = request

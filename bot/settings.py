@@ -1,0 +1,237 @@
+"""Settings of SPEC §3, from the environment and ``.env``.
+
+``load_settings()`` turns every problem into one line naming the variable, and never echoes a secret's
+value. ``ncebot`` prints those lines and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_FIELDS = frozenset(
+    {
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "partner_center_client_secret",
+        "partner_center_refresh_token",
+    }
+)
+
+_PRINCIPAL = re.compile(r"^[US][A-Z0-9]+$")
+_CHANNEL = re.compile(r"^[CGD][A-Z0-9]+$")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class SettingsError(Exception):
+    """Start-up configuration problems, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def parse_duration(value: str | int | float | timedelta) -> timedelta:
+    """``24h``, ``90m``, ``3600`` (seconds), ``2d`` → timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError("expected a duration such as 24h, 90m, 2d or a number of seconds")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _split_ids(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        items = [str(v).strip() for v in value]
+    else:
+        items = [part.strip() for part in str(value).split(",")]
+    return [item for item in items if item]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+    )
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    port: int = Field(default=3000, ge=1, le=65535)
+    database_url: str = "sqlite:///./ncebot.db"
+
+    partner_center_base_url: str = "https://api.partnercenter.microsoft.com"
+    partner_center_authority: str = "https://login.microsoftonline.com"
+    partner_center_tenant_id: str | None = None
+    partner_center_client_id: str | None = None
+    partner_center_client_secret: SecretStr | None = None
+    partner_center_refresh_token: SecretStr | None = None
+    partner_center_sandbox: bool = False
+
+    ncebot_approval_channel: str | None = None
+    # NoDecode-free: kept as raw strings and split by the validators below so "U1,U2" works from env.
+    ncebot_approvers: str = ""
+    ncebot_requesters: str = ""
+    ncebot_required_approvals: int = Field(default=1, ge=1, le=20)
+    ncebot_allow_self_approval: bool = False
+    ncebot_approval_ttl: timedelta = timedelta(hours=24)
+    ncebot_poll_interval: int = Field(default=300, ge=1)
+    ncebot_notify_channel: str | None = None
+
+    @field_validator("ncebot_approval_ttl", mode="before")
+    @classmethod
+    def _ttl(cls, value: Any) -> timedelta:
+        ttl = parse_duration(value)
+        if ttl <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return ttl
+
+    @field_validator("ncebot_approvers", "ncebot_requesters", mode="before")
+    @classmethod
+    def _principals(cls, value: Any) -> str:
+        ids = _split_ids(value)
+        bad = [item for item in ids if not _PRINCIPAL.match(item)]
+        if bad:
+            raise ValueError(
+                f"expected Slack user ids (U…) or user-group ids (S…), got {', '.join(bad)}"
+            )
+        return ",".join(ids)
+
+    @field_validator("ncebot_approval_channel", "ncebot_notify_channel", mode="before")
+    @classmethod
+    def _channel(cls, value: Any) -> str | None:
+        if value is None or str(value).strip() == "":
+            return None
+        value = str(value).strip()
+        if not _CHANNEL.match(value):
+            raise ValueError(f"expected a Slack channel id such as C0123ABCD, got {value!r}")
+        return value
+
+    @field_validator("slack_api_url", "partner_center_base_url", "partner_center_authority")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value() == "":
+            return None
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @model_validator(mode="after")
+    def _self_consistent(self) -> Settings:
+        if self.ncebot_required_approvals > 1 and self.approvers and not any(
+            p.startswith("S") for p in self.approvers
+        ) and len(self.approvers) < self.ncebot_required_approvals:
+            raise ValueError(
+                "NCEBOT_REQUIRED_APPROVALS is larger than the number of users in NCEBOT_APPROVERS"
+            )
+        return self
+
+    # --- derived views -----------------------------------------------------------------------------------
+
+    @property
+    def approvers(self) -> list[str]:
+        return _split_ids(self.ncebot_approvers)
+
+    @property
+    def requesters(self) -> list[str]:
+        """Empty list: everyone may request."""
+        return _split_ids(self.ncebot_requesters)
+
+    @property
+    def notify_channel(self) -> str | None:
+        return self.ncebot_notify_channel or self.ncebot_approval_channel
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def app_plus_user(self) -> bool:
+        return self.partner_center_refresh_token is not None
+
+    def missing_for_run(self) -> list[str]:
+        """Problems that stop ``ncebot run`` (and ``doctor``): required values that are absent."""
+        problems = []
+        required = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "NCEBOT_APPROVAL_CHANNEL": self.ncebot_approval_channel,
+            "NCEBOT_APPROVERS": self.ncebot_approvers or None,
+        }
+        if not self.socket_mode:
+            required["SLACK_SIGNING_SECRET"] = self.slack_signing_secret
+        if not self.partner_center_sandbox:
+            required.update(
+                {
+                    "PARTNER_CENTER_TENANT_ID": self.partner_center_tenant_id,
+                    "PARTNER_CENTER_CLIENT_ID": self.partner_center_client_id,
+                    "PARTNER_CENTER_CLIENT_SECRET": self.partner_center_client_secret,
+                }
+            )
+        for name, value in required.items():
+            if value is None or (isinstance(value, str) and not value.strip()):
+                problems.append(f"{name}: missing (required)")
+        return problems
+
+
+def _problem_line(error: dict[str, Any]) -> str:
+    location = error.get("loc") or ()
+    field = str(location[0]) if location else "settings"
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    if field == "settings" or not location:
+        return message
+    return f"{field.upper()}: {message}"
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, env_file: str | None = ".env", require_run: bool = False
+) -> Settings:
+    """Read settings; raise :class:`SettingsError` listing every problem (secrets never echoed).
+
+    ``env``: use this mapping instead of the process environment (tests). ``require_run``: also demand what
+    ``ncebot run`` needs.
+    """
+    try:
+        if env is not None:
+            lowered = {key.lower(): value for key, value in env.items()}
+            known = {name for name in Settings.model_fields}
+            settings = Settings(_env_file=None, **{k: v for k, v in lowered.items() if k in known})  # type: ignore[call-arg]
+        else:
+            settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise SettingsError([_problem_line(e) for e in exc.errors(include_input=False)]) from None
+    if require_run:
+        problems = settings.missing_for_run()
+        if problems:
+            raise SettingsError(problems)
+    return settings
