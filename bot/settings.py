@@ -203,7 +203,7 @@ class Settings(BaseSettings):
         return problems
 
 
-def _problem_line(error: dict[str, Any]) -> str:
+def _problem_line(error: Mapping[str, Any]) -> str:
     location = error.get("loc") or ()
     field = str(location[0]) if location else "settings"
     message = str(error.get("msg", "invalid value"))
@@ -225,9 +225,10 @@ def load_settings(
         if env is not None:
             lowered = {key.lower(): value for key, value in env.items()}
             known = {name for name in Settings.model_fields}
-            settings = Settings(_env_file=None, **{k: v for k, v in lowered.items() if k in known})  # type: ignore[call-arg]
+            values: dict[str, Any] = {k: v for k, v in lowered.items() if k in known}
+            settings = Settings(_env_file=None, **values)
         else:
-            settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+            settings = Settings(_env_file=env_file)
     except ValidationError as exc:
         raise SettingsError([_problem_line(e) for e in exc.errors(include_input=False)]) from None
     if require_run:

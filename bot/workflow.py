@@ -3,25 +3,88 @@
 CONTRACT (written first so the Slack layer, the scheduler and the core can be built side by side).
 Handlers call only these methods; each raises a ``bot.domain.DomainError`` subclass for anything the user
 should be told, and never returns partially-applied state.
+
+Guarantees:
+- a request is decided exactly once: every state change is a conditional ``UPDATE … WHERE state = ?`` and
+  voters of one request are serialised on its row (``touch_if_state``), on SQLite and PostgreSQL alike;
+- a request is submitted to Partner Center exactly once: the operation (with its ``MS-RequestId`` and
+  ``externalReferenceId``) is committed BEFORE the call; an interrupted call is resumed with the same ids
+  after looking the result up by ``externalReferenceId``; a lease (``claimed_until``) keeps replicas apart;
+- every transition appends an audit event in the same transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Literal
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import (
+    AlreadyDecided,
     ChangeOptions,
     Clock,
+    DomainError,
+    EligibilityReason,
+    Ineligible,
+    InvalidInput,
     MembershipResolver,
+    NotAuthorized,
+    NotFound,
     Notifier,
     RequestKind,
+    RequestState,
     RequestView,
     ValidationOutcome,
 )
 from bot.partner_center.client import PartnerCenterClient
-from bot.partner_center.models import Customer, Migration, MigrationEvent, MigrationSchedule, Subscription
+from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
+from bot.partner_center.models import (
+    AddOnMigration,
+    AddOnMigrationSchedule,
+    Customer,
+    Migration,
+    MigrationEvent,
+    MigrationRequest,
+    MigrationSchedule,
+    MigrationScheduleRequest,
+    MigrationStatus,
+    ScheduleStatus,
+    Subscription,
+    SubscriptionStatus,
+    is_guid,
+)
+from storage import repositories as repo
+from storage.repositories import OperationView
+
+logger = logging.getLogger("ncebot.workflow")
+
+T = TypeVar("T")
+
+SYSTEM_ACTOR = "ncebot"
+TERMS = ("P1M", "P1Y", "P3Y")
+BILLING_TO_API = {"monthly": "Monthly", "annual": "Annual", "triennial": "Triennial"}
+MAX_REASON = 2000
+_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
+
+# Partner Center operation kinds (pc_operations.kind)
+OP_CREATE_MIGRATION = "create_migration"
+OP_CREATE_SCHEDULE = "create_schedule"
+OP_UPDATE_SCHEDULE = "update_schedule"
+OP_CANCEL_SCHEDULE = "cancel_schedule"
+_OP_FOR_KIND = {
+    RequestKind.MIGRATE: OP_CREATE_MIGRATION,
+    RequestKind.BULK: OP_CREATE_MIGRATION,
+    RequestKind.SCHEDULE: OP_CREATE_SCHEDULE,
+    RequestKind.RESCHEDULE: OP_UPDATE_SCHEDULE,
+    RequestKind.CANCEL: OP_CANCEL_SCHEDULE,
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +107,22 @@ class SubscriptionNode:
     subscription: Subscription
     addons: tuple[SubscriptionNode, ...] = ()
 
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """Why this one probably cannot migrate as is: ``trial`` and/or its status when not active."""
+        found: list[str] = []
+        if self.subscription.is_trial:
+            found.append("trial")
+        status = self.subscription.status
+        if status is not None and status != SubscriptionStatus.ACTIVE:
+            found.append(str(status.value if isinstance(status, SubscriptionStatus) else status))
+        return tuple(found)
+
+    @property
+    def is_candidate(self) -> bool:
+        """Active and not a trial: worth validating."""
+        return not self.flags
+
 
 @dataclass(frozen=True)
 class DecisionResult:
@@ -61,29 +140,363 @@ class MigrationStatusView:
     events: tuple[MigrationEvent, ...]
 
 
+class AlreadyVoted(DomainError):
+    """The same approver clicked Approve again: each approver counts once."""
+
+    def __init__(self, request: RequestView, missing: int) -> None:
+        more = f" It still needs {missing} approval(s) from other approvers." if missing > 0 else ""
+        super().__init__(f"You already approved request {request.id}.{more}")
+        self.request = request
+        self.votes_missing = missing
+
+
+class PartnerCenterProblem(DomainError):
+    """Partner Center refused a read or could not be reached; the text is safe to show."""
+
+    def __init__(self, message: str, *, code: int | str | None = None, description: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.description = description
+
+
+class NotPosted(DomainError):
+    """The request was stored but could not be posted to the approval channel."""
+
+    def __init__(self, request: RequestView) -> None:
+        super().__init__(
+            f"Request {request.id} was saved but could not be posted to the approval channel. "
+            "Check that ncebot is a member of NCEBOT_APPROVAL_CHANNEL, then ask again."
+        )
+        self.request = request
+
+
+def _date_to_api(value: date | None) -> datetime | None:
+    return datetime.combine(value, time(0), tzinfo=UTC) if value else None
+
+
 class Workflow:
     """All business rules. Dependencies are passed in so tests build it with stand-ins."""
+
+    SUBMIT_LEASE = timedelta(minutes=10)
 
     def __init__(
         self,
         *,
-        session_factory: object,  # storage.db.SessionFactory
+        session_factory: sessionmaker[Session],  # storage.db.SessionFactory
         partner_center: PartnerCenterClient,
         notifier: Notifier,
         membership: MembershipResolver,
         policy: WorkflowPolicy,
         clock: Clock,
     ) -> None:
-        raise NotImplementedError
+        if policy.required_approvals < 1:
+            raise ValueError("required_approvals must be at least 1")
+        self._sessions = session_factory
+        self._pc = partner_center
+        self._notifier = notifier
+        self._membership = membership
+        self._policy = policy
+        self._clock = clock
+
+    @property
+    def policy(self) -> WorkflowPolicy:
+        return self._policy
+
+    # --- plumbing -------------------------------------------------------------------------------------------
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def _now(self) -> datetime:
+        now = self._clock.now()
+        return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+    def _read_pc(self, what: str, call: Callable[[], T]) -> T:
+        """A Partner Center read, its failures turned into messages for the user."""
+        try:
+            return call()
+        except PartnerCenterUnavailable as exc:
+            raise PartnerCenterProblem(
+                f"Partner Center is not answering right now ({what}); try again in a few minutes."
+            ) from exc
+        except PartnerCenterAuthError as exc:
+            raise PartnerCenterProblem(f"ncebot could not sign in to Partner Center ({what}): {exc}") from exc
+        except PartnerCenterError as exc:
+            if exc.status_code == 404:
+                raise NotFound(f"Not found in Partner Center ({what}): {exc.description}") from exc
+            raise PartnerCenterProblem(
+                f"Partner Center refused {what}: {exc.code}: {exc.description}" if exc.code is not None
+                else f"Partner Center refused {what}: {exc.description}",
+                code=exc.code,
+                description=exc.description,
+            ) from exc
+
+    @staticmethod
+    def _guid(value: str | None, field: str) -> str:
+        value = (value or "").strip()
+        if not is_guid(value):
+            raise InvalidInput(f"{field} must be a GUID such as 0b1c2d3e-…, got {value or 'nothing'!r}", field=field)
+        return value
+
+    def _is_member(self, user: str, principals: Sequence[str]) -> bool:
+        if user in principals:
+            return True
+        for principal in principals:
+            if principal.startswith("S"):
+                try:
+                    if user in self._membership.members(principal):
+                        return True
+                except Exception:
+                    logger.warning("could not resolve members of user group %s", principal, exc_info=True)
+        return False
+
+    def _post_in_thread(self, view: RequestView, key: str, text: str) -> None:
+        self._notify("post_in_thread", lambda: self._notifier.post_in_thread(view, key, text))
+
+    def _notify(self, what: str, call: Callable[[], object]) -> None:
+        """Slack is best effort once state is committed: log, never undo the decision."""
+        try:
+            call()
+        except Exception:
+            logger.warning("notifier %s failed", what, exc_info=True)
 
     # --- reads ----------------------------------------------------------------------------------------
-    def list_customers(self) -> list[Customer]: ...
-    def legacy_subscriptions(self, customer_id: str) -> list[SubscriptionNode]: ...
-    def validate(self, customer_id: str, subscription_id: str, options: ChangeOptions) -> ValidationOutcome: ...
-    def list_schedules(self, customer_id: str, subscription_id: str | None = None) -> list[MigrationSchedule]: ...
-    def migration_status(self, customer_id: str, migration_id: str) -> MigrationStatusView: ...
-    def pending_requests(self) -> list[RequestView]: ...
-    def get_request(self, request_id: str) -> RequestView: ...
+    def list_customers(self) -> list[Customer]:
+        customers = self._read_pc("listing customers", self._pc.list_customers)
+        return sorted(customers, key=lambda c: c.display_name.lower())
+
+    def legacy_subscriptions(self, customer_id: str) -> list[SubscriptionNode]:
+        """Legacy (GUID offerId) subscriptions, add-ons nested under their base by parentSubscriptionId,
+        recursively. Trials and inactive ones are included; ``SubscriptionNode.flags`` marks them."""
+        customer_id = self._guid(customer_id, "customer")
+        subs = self._read_pc("listing subscriptions", lambda: self._pc.list_subscriptions(customer_id))
+        legacy = [s for s in subs if s.is_legacy and not s.is_nce]
+        ids = {s.id.lower() for s in legacy}
+        children: dict[str, list[Subscription]] = defaultdict(list)
+        roots: list[Subscription] = []
+        for sub in legacy:
+            parent = (sub.parent_subscription_id or "").lower()
+            if parent and parent in ids and parent != sub.id.lower():
+                children[parent].append(sub)
+            else:
+                roots.append(sub)
+
+        def key(s: Subscription) -> tuple[str, str]:
+            return (s.name.lower(), s.id)
+
+        def build(sub: Subscription, seen: frozenset[str]) -> SubscriptionNode:
+            seen = seen | {sub.id.lower()}
+            kids = [c for c in sorted(children[sub.id.lower()], key=key) if c.id.lower() not in seen]
+            return SubscriptionNode(sub, tuple(build(c, seen) for c in kids))
+
+        return [build(s, frozenset()) for s in sorted(roots, key=key)]
+
+    def _subscription_context(self, customer_id: str, subscription_id: str) -> tuple[Subscription, list[Subscription]]:
+        subs = self._read_pc("listing subscriptions", lambda: self._pc.list_subscriptions(customer_id))
+        base = next((s for s in subs if s.id.lower() == subscription_id.lower()), None)
+        if base is None:
+            raise NotFound(f"Subscription {subscription_id} was not found for customer {customer_id}.")
+        if base.is_nce or not base.is_legacy:
+            raise InvalidInput(
+                f"Subscription {subscription_id} is not a legacy subscription (it is already New Commerce).",
+                field="subscription",
+            )
+        return base, subs
+
+    @staticmethod
+    def _descendants(base: Subscription, subs: Sequence[Subscription]) -> list[Subscription]:
+        children: dict[str, list[Subscription]] = defaultdict(list)
+        for sub in subs:
+            if sub.parent_subscription_id:
+                children[sub.parent_subscription_id.lower()].append(sub)
+        found: list[Subscription] = []
+        seen = {base.id.lower()}
+        stack = [base.id.lower()]
+        while stack:
+            for child in children[stack.pop()]:
+                if child.id.lower() not in seen:
+                    seen.add(child.id.lower())
+                    found.append(child)
+                    stack.append(child.id.lower())
+        return found
+
+    def _select_addons(self, base: Subscription, subs: Sequence[Subscription], options: ChangeOptions) -> list[str]:
+        """The flat add-on list: ``all`` = every active add-on of the base, nested ones included."""
+        descendants = self._descendants(base, subs)
+        if options.addons == "none":
+            return []
+        if options.addons == "all":
+            return [d.id for d in descendants if d.status in (None, SubscriptionStatus.ACTIVE)]
+        by_id = {d.id.lower(): d for d in descendants}
+        chosen: list[str] = []
+        for raw in options.addons:
+            addon_id = raw.strip()
+            if not is_guid(addon_id):
+                raise InvalidInput(f"add-on id {addon_id!r} is not a GUID", field="addons")
+            found = by_id.get(addon_id.lower())
+            if found is None:
+                raise InvalidInput(f"{addon_id} is not an add-on of subscription {base.id}", field="addons")
+            if found.id not in chosen:
+                chosen.append(found.id)
+        return chosen
+
+    def _check_options(self, options: ChangeOptions) -> ChangeOptions:
+        today = self._now().date()
+        term = options.term.upper() if options.term else None
+        if term is not None and term not in TERMS:
+            raise InvalidInput(f"term must be one of {', '.join(TERMS)}, got {options.term!r}", field="term")
+        billing = options.billing.lower() if options.billing else None
+        if billing is not None and billing not in BILLING_TO_API:
+            raise InvalidInput(
+                f"billing must be monthly, annual or triennial, got {options.billing!r}", field="billing"
+            )
+        if options.quantity is not None and options.quantity < 1:
+            raise InvalidInput(f"quantity must be 1 or more, got {options.quantity}", field="quantity")
+        if options.end_date is not None and options.end_date <= today:
+            raise InvalidInput("end-date must be in the future", field="end-date")
+        return replace(options, term=term, billing=billing)
+
+    @staticmethod
+    def _migration_body(subscription_id: str, options: ChangeOptions, addon_ids: Sequence[str]) -> MigrationRequest:
+        billing = BILLING_TO_API.get(options.billing) if options.billing else None
+        full_term = True if options.full_term else None
+        end = _date_to_api(options.end_date)
+        return MigrationRequest(
+            current_subscription_id=subscription_id,
+            term_duration=options.term,
+            billing_cycle=billing,
+            purchase_full_term=full_term,
+            quantity=options.quantity,
+            custom_term_end_date=end,
+            add_on_migrations=[
+                # Add-ons keep their own term and billing (their NCE products support fewer plans than the
+                # base's); they follow the base's new term start and end date.
+                AddOnMigration(
+                    current_subscription_id=a,
+                    purchase_full_term=full_term,
+                    custom_term_end_date=end,
+                )
+                for a in addon_ids
+            ],
+        )
+
+    @staticmethod
+    def _schedule_body(
+        subscription_id: str,
+        options: ChangeOptions,
+        addon_ids: Sequence[str],
+        *,
+        target_date: datetime | None,
+        on_renewal: bool,
+        schedule_id: str | None = None,
+    ) -> MigrationScheduleRequest:
+        billing = BILLING_TO_API.get(options.billing) if options.billing else None
+        full_term = True if options.full_term else None
+        end = _date_to_api(options.end_date)
+        return MigrationScheduleRequest(
+            id=schedule_id,
+            current_subscription_id=subscription_id,
+            term_duration=options.term,
+            billing_cycle=billing,
+            purchase_full_term=full_term,
+            quantity=options.quantity,
+            custom_term_end_date=end,
+            target_date=None if on_renewal else target_date,
+            migrate_on_renewal=True if on_renewal else None,
+            add_on_migration_schedules=[
+                AddOnMigrationSchedule(
+                    current_subscription_id=a,
+                    purchase_full_term=full_term,
+                    custom_term_end_date=end,
+                )
+                for a in addon_ids
+            ],
+        )
+
+    def _customer_name(self, customer_id: str) -> str | None:
+        try:
+            return self._pc.get_customer(customer_id).display_name
+        except Exception:
+            return None
+
+    def _validate(
+        self, customer_id: str, base: Subscription, subs: Sequence[Subscription], options: ChangeOptions
+    ) -> tuple[ValidationOutcome, list[str]]:
+        addon_ids = self._select_addons(base, subs, options)
+        body = self._migration_body(base.id, options, addon_ids)
+        answer = self._read_pc("validation", lambda: self._pc.validate_migration(customer_id, body))
+        addons_ok = all(a.is_eligible for a in answer.add_on_migrations)
+        reasons = tuple(
+            EligibilityReason(subscription_id=sid, code=err.code, description=err.description)
+            for sid, err in answer.all_errors
+        )
+        end = answer.custom_term_end_date
+        outcome = ValidationOutcome(
+            customer_id=customer_id,
+            subscription_id=base.id,
+            eligible=bool(answer.is_eligible and addons_ok),
+            catalog_item_id=answer.catalog_item_id,
+            term=str(answer.term_duration.value if hasattr(answer.term_duration, "value") else answer.term_duration)
+            if answer.term_duration
+            else None,
+            billing=str(answer.billing_cycle.value if hasattr(answer.billing_cycle, "value") else answer.billing_cycle)
+            if answer.billing_cycle
+            else None,
+            end_date=end.date() if end else None,
+            addon_ids=tuple(addon_ids),
+            reasons=reasons,
+            subscription_name=base.name,
+            customer_name=self._customer_name(customer_id),
+        )
+        return outcome, addon_ids
+
+    def validate(self, customer_id: str, subscription_id: str, options: ChangeOptions) -> ValidationOutcome:
+        customer_id = self._guid(customer_id, "customer")
+        subscription_id = self._guid(subscription_id, "subscription")
+        options = self._check_options(options)
+        base, subs = self._subscription_context(customer_id, subscription_id)
+        outcome, _ = self._validate(customer_id, base, subs, options)
+        return outcome
+
+    def list_schedules(self, customer_id: str, subscription_id: str | None = None) -> list[MigrationSchedule]:
+        customer_id = self._guid(customer_id, "customer")
+        if subscription_id is not None:
+            subscription_id = self._guid(subscription_id, "subscription")
+        return self._read_pc(
+            "listing schedules",
+            lambda: self._pc.list_schedules(customer_id=customer_id, current_subscription_id=subscription_id),
+        )
+
+    def migration_status(self, customer_id: str, migration_id: str) -> MigrationStatusView:
+        customer_id = self._guid(customer_id, "customer")
+        migration_id = self._guid(migration_id, "migration")
+        migration = self._read_pc("reading the migration", lambda: self._pc.get_migration(customer_id, migration_id))
+        events = self._read_pc(
+            "reading migration events",
+            lambda: self._pc.get_migration_events(customer_id, migration_id=migration_id),
+        )
+        ordered = sorted(events, key=lambda e: e.created_time or datetime.min.replace(tzinfo=UTC))
+        return MigrationStatusView(migration=migration, events=tuple(ordered))
+
+    def pending_requests(self) -> list[RequestView]:
+        with self._tx() as session:
+            return [repo.to_view(r) for r in repo.requests_in_states(session, [RequestState.PENDING])]
+
+    def requests(self, states: Sequence[RequestState]) -> list[RequestView]:
+        """Requests in any of ``states``, oldest first (status tracker, /nce pending)."""
+        with self._tx() as session:
+            return [repo.to_view(r) for r in repo.requests_in_states(session, states)]
+
+    def get_request(self, request_id: str) -> RequestView:
+        request_id = (request_id or "").strip().lower()
+        if not _REQUEST_ID.match(request_id):
+            raise NotFound(f"Request {request_id or '?'} does not exist.")
+        with self._tx() as session:
+            row = repo.get_request(session, request_id)
+            if row is None:
+                raise NotFound(f"Request {request_id} does not exist.")
+            return repo.to_view(row)
 
     # --- change requests ------------------------------------------------------------------------------
     def request_change(
@@ -95,18 +508,696 @@ class Workflow:
         subscription_id: str | None = None,
         schedule_id: str | None = None,
         options: ChangeOptions = ChangeOptions(),
-    ) -> RequestView: ...
+    ) -> RequestView:
+        if self._policy.requesters and not self._is_member(requester, self._policy.requesters):
+            raise NotAuthorized("Only people listed in NCEBOT_REQUESTERS may ask for changes.")
+        customer_id = self._guid(customer_id, "customer")
+        options = self._check_options(options)
+        now = self._now()
+        plan = self._prepare(kind, customer_id, subscription_id, schedule_id, options, now)
 
-    def approve(self, request_id: str, approver: str) -> DecisionResult: ...
-    def reject(self, request_id: str, approver: str, reason: str) -> DecisionResult: ...
-    def can_decide(self, request_id: str, user: str) -> None: ...
+        with self._tx() as session:
+            if plan.subscription_id and kind is not RequestKind.BULK:
+                for other in repo.open_requests_for_subscription(session, customer_id, plan.subscription_id):
+                    # Undecided or not yet submitted: a second request would race it at Partner Center.
+                    if other.state in (RequestState.PENDING.value, RequestState.APPROVED.value):
+                        raise InvalidInput(
+                            f"Request {other.id} ({other.kind}, {other.state}) is already open for subscription "
+                            f"{plan.subscription_id}.",
+                            field="subscription",
+                        )
+            row = repo.add_request(
+                session,
+                kind=kind,
+                requester=requester,
+                customer_id=customer_id,
+                created_at=now,
+                expires_at=now + self._policy.approval_ttl,
+                required_approvals=self._policy.required_approvals,
+                subscription_id=plan.subscription_id,
+                schedule_id=plan.schedule_id,
+                options=options,
+                validation=plan.validation,
+                customer_name=plan.customer_name,
+                subscription_name=plan.subscription_name,
+                items=plan.items,
+            )
+            view = repo.to_view(row)
+
+        try:
+            ref = self._notifier.post_request(view)
+        except Exception as exc:
+            logger.warning("posting request %s failed: %s", view.id, type(exc).__name__)
+            with self._tx() as session:
+                repo.append_audit(
+                    session,
+                    request_id=view.id,
+                    customer_id=customer_id,
+                    actor=SYSTEM_ACTOR,
+                    action="post_failed",
+                    at=self._now(),
+                    detail={"error": type(exc).__name__, "channel": self._policy.approval_channel},
+                )
+            raise NotPosted(view) from exc
+        with self._tx() as session:
+            repo.save_message(session, view.id, ref, self._now())
+            repo.append_audit(
+                session,
+                request_id=view.id,
+                customer_id=customer_id,
+                actor=SYSTEM_ACTOR,
+                action="posted",
+                at=self._now(),
+                detail={"channel": ref.channel, "ts": ref.ts},
+            )
+        return replace(view, message=ref)
+
+    @dataclass(frozen=True)
+    class _Plan:
+        subscription_id: str | None
+        schedule_id: str | None
+        validation: ValidationOutcome | None
+        customer_name: str | None
+        subscription_name: str | None
+        items: list[Any]  # [{"target", "body"}]: exactly what will be sent once approved
+
+    def _prepare(
+        self,
+        kind: RequestKind,
+        customer_id: str,
+        subscription_id: str | None,
+        schedule_id: str | None,
+        options: ChangeOptions,
+        now: datetime,
+    ) -> Workflow._Plan:
+        today = now.date()
+        if kind in (RequestKind.MIGRATE, RequestKind.SCHEDULE):
+            subscription_id = self._guid(subscription_id, "subscription")
+            if kind is RequestKind.MIGRATE and (options.target_date or options.on_renewal):
+                raise InvalidInput("date and on-renewal apply to schedules only; use /nce schedule", field="date")
+            if kind is RequestKind.SCHEDULE:
+                self._check_timing(options, today, required=True)
+            base, subs = self._subscription_context(customer_id, subscription_id)
+            if kind is RequestKind.SCHEDULE:
+                existing = self._read_pc(
+                    "listing schedules",
+                    lambda: self._pc.list_schedules(customer_id=customer_id, current_subscription_id=base.id),
+                )
+                active = [s for s in existing if s.status == ScheduleStatus.CREATED]
+                if active:
+                    raise InvalidInput(
+                        f"Subscription {base.id} already has schedule {active[0].id}; "
+                        "use /nce reschedule to change it.",
+                        field="subscription",
+                    )
+            outcome, addon_ids = self._validate(customer_id, base, subs, options)
+            if not outcome.eligible:
+                raise Ineligible(outcome)
+            if kind is RequestKind.MIGRATE:
+                body = self._migration_body(base.id, options, addon_ids).to_api()
+            else:
+                body = self._schedule_body(
+                    base.id, options, addon_ids, target_date=_date_to_api(options.target_date),
+                    on_renewal=options.on_renewal,
+                ).to_api()
+            return Workflow._Plan(
+                subscription_id=base.id,
+                schedule_id=None,
+                validation=outcome,
+                customer_name=outcome.customer_name,
+                subscription_name=base.name,
+                items=[{"target": base.id, "body": body}],
+            )
+        if kind in (RequestKind.RESCHEDULE, RequestKind.CANCEL):
+            schedule_id = self._guid(schedule_id, "schedule")
+            schedule = self._read_pc(
+                "reading the schedule", lambda: self._pc.get_schedule(customer_id, schedule_id)
+            )
+            if schedule.status != ScheduleStatus.CREATED:
+                raise InvalidInput(
+                    f"Schedule {schedule_id} is {schedule.status or 'unknown'}; only a Created schedule can be "
+                    + ("changed." if kind is RequestKind.RESCHEDULE else "cancelled."),
+                    field="schedule",
+                )
+            if schedule.target_date is not None and schedule.target_date.date() <= today:
+                raise InvalidInput(
+                    f"Schedule {schedule_id} runs on {schedule.target_date.date().isoformat()}; it can no longer be "
+                    + ("changed." if kind is RequestKind.RESCHEDULE else "cancelled."),
+                    field="schedule",
+                )
+            sub_id = schedule.current_subscription_id
+            sub_name: str | None = None
+            if kind is RequestKind.CANCEL:
+                if options != ChangeOptions():
+                    raise InvalidInput("cancel takes no options", field="options")
+                return Workflow._Plan(
+                    subscription_id=sub_id,
+                    schedule_id=schedule.id or schedule_id,
+                    validation=None,
+                    customer_name=self._customer_name(customer_id),
+                    subscription_name=None,
+                    items=[{"target": schedule.id or schedule_id, "body": None}],
+                )
+            self._check_timing(options, today, required=False)
+            if not sub_id:
+                raise PartnerCenterProblem(f"Schedule {schedule_id} has no currentSubscriptionId.")
+            checked: ValidationOutcome | None = None
+            base, subs = self._subscription_context(customer_id, sub_id)
+            sub_name = base.name
+            addon_ids = self._select_addons(base, subs, options)
+            if any((options.term, options.billing, options.quantity, options.full_term, options.end_date)):
+                # The NCE target changes: make sure it still passes validation with the new options.
+                checked, addon_ids = self._validate(customer_id, base, subs, options)
+                if not checked.eligible:
+                    raise Ineligible(checked)
+            merged = ChangeOptions(
+                term=options.term or (str(schedule.term_duration) if schedule.term_duration else None),
+                billing=options.billing
+                or (str(getattr(schedule.billing_cycle, "value", schedule.billing_cycle)).lower()
+                    if schedule.billing_cycle else None),
+                quantity=options.quantity if options.quantity is not None else schedule.quantity,
+                full_term=options.full_term or bool(schedule.purchase_full_term),
+                end_date=options.end_date
+                or (schedule.custom_term_end_date.date() if schedule.custom_term_end_date else None),
+            )
+            if merged.billing not in (None, *BILLING_TO_API):
+                merged = replace(merged, billing=None)
+            if merged.term is not None and merged.term.upper() not in TERMS:
+                merged = replace(merged, term=None)
+            if options.target_date or options.on_renewal:
+                target, on_renewal = _date_to_api(options.target_date), options.on_renewal
+            else:
+                target, on_renewal = schedule.target_date, bool(schedule.migrate_on_renewal)
+            body = self._schedule_body(
+                sub_id, merged, addon_ids, target_date=target, on_renewal=on_renewal, schedule_id=schedule.id
+            ).to_api()
+            return Workflow._Plan(
+                subscription_id=sub_id,
+                schedule_id=schedule.id or schedule_id,
+                validation=checked,
+                customer_name=checked.customer_name if checked else self._customer_name(customer_id),
+                subscription_name=sub_name,
+                items=[{"target": schedule.id or schedule_id, "body": body}],
+            )
+        if kind is RequestKind.BULK:
+            return self._prepare_bulk(customer_id, options)
+        raise InvalidInput(f"unknown request kind {kind!r}", field="kind")  # pragma: no cover
+
+    def _prepare_bulk(self, customer_id: str, options: ChangeOptions) -> Workflow._Plan:
+        if options.target_date or options.on_renewal:
+            raise InvalidInput("bulk migrates now; date and on-renewal are not supported", field="date")
+        if options.addons not in ("all", "none"):
+            raise InvalidInput("bulk takes addons=all or addons=none", field="addons")
+        subs = self._read_pc("listing subscriptions", lambda: self._pc.list_subscriptions(customer_id))
+        bases = [
+            s for s in subs
+            if s.is_legacy and not s.is_nce and not s.parent_subscription_id
+            and s.status in (None, SubscriptionStatus.ACTIVE) and not s.is_trial
+        ]
+        items: list[Any] = []
+        refused: list[ValidationOutcome] = []
+        for base in sorted(bases, key=lambda s: (s.name.lower(), s.id)):
+            outcome, addon_ids = self._validate(customer_id, base, subs, options)
+            if outcome.eligible:
+                items.append(
+                    {
+                        "target": base.id,
+                        "name": base.name,
+                        "catalog_item_id": outcome.catalog_item_id,
+                        "body": self._migration_body(base.id, options, addon_ids).to_api(),
+                    }
+                )
+            else:
+                refused.append(outcome)
+        customer_name = self._customer_name(customer_id)
+        summary = ValidationOutcome(
+            customer_id=customer_id,
+            subscription_id="",
+            eligible=bool(items),
+            addon_ids=(),
+            reasons=tuple(r for o in refused for r in o.reasons),
+            subscription_name=f"{len(items)} eligible subscription(s)",
+            customer_name=customer_name,
+        )
+        if not items:
+            raise Ineligible(summary)
+        return Workflow._Plan(
+            subscription_id=None,
+            schedule_id=None,
+            validation=summary,
+            customer_name=customer_name,
+            subscription_name=f"{len(items)} subscription(s)",
+            items=items,
+        )
+
+    @staticmethod
+    def _check_timing(options: ChangeOptions, today: date, *, required: bool) -> None:
+        if options.target_date and options.on_renewal:
+            raise InvalidInput("give either date=YYYY-MM-DD or on-renewal, not both", field="date")
+        if required and not options.target_date and not options.on_renewal:
+            raise InvalidInput("a schedule needs date=YYYY-MM-DD or on-renewal", field="date")
+        if options.target_date is not None and options.target_date <= today:
+            raise InvalidInput(
+                f"date must be in the future (after {today.isoformat()}), got {options.target_date.isoformat()}",
+                field="date",
+            )
+
+    # --- decisions ------------------------------------------------------------------------------------
+    def _load(self, request_id: str) -> RequestView:
+        return self.get_request(request_id)
+
+    def _authorize_decider(self, view: RequestView, user: str) -> None:
+        if not self._is_member(user, self._policy.approvers):
+            raise NotAuthorized("Only approvers listed in NCEBOT_APPROVERS can approve or reject requests.")
+        if user == view.requester and not self._policy.allow_self_approval:
+            raise NotAuthorized("You asked for this change, so another approver has to decide on it.")
+
+    def _check_open(self, view: RequestView, actor: str) -> None:
+        """AlreadyDecided for anything not pending; a pending request past its TTL expires now."""
+        if view.state is not RequestState.PENDING:
+            raise AlreadyDecided(view)
+        if self._now() > view.expires_at:
+            self._expire(view.id, actor)
+            raise AlreadyDecided(self.get_request(view.id))
+
+    def can_decide(self, request_id: str, user: str) -> None:
+        view = self._load(request_id)
+        self._check_open(view, user)
+        self._authorize_decider(view, user)
+
+    def approve(self, request_id: str, approver: str) -> DecisionResult:
+        view = self._load(request_id)
+        self._check_open(view, approver)
+        self._authorize_decider(view, approver)
+        now = self._now()
+        decided = False
+        count = 0
+        with self._tx() as session:
+            # Serialise voters on the request row while it is pending: one of them decides, alone.
+            if not repo.touch_if_state(session, view.id, RequestState.PENDING, now):
+                decided = True
+            else:
+                if not repo.add_vote(session, view.id, approver, now):
+                    count = repo.vote_count(session, view.id)
+                    raise AlreadyVoted(view, max(view.required_approvals - count, 0))
+                count = repo.vote_count(session, view.id)
+                if count >= view.required_approvals:
+                    won = repo.transition(
+                        session,
+                        view.id,
+                        from_state=RequestState.PENDING,
+                        to_state=RequestState.APPROVED,
+                        actor=approver,
+                        action="approved",
+                        at=now,
+                        detail={"votes": count, "required": view.required_approvals},
+                        values={"decided_at": now, "decided_by": repo.voters(session, view.id)},
+                    )
+                    assert won, "the pending row is locked by this transaction"
+                else:
+                    repo.append_audit(
+                        session,
+                        request_id=view.id,
+                        customer_id=view.customer_id,
+                        actor=approver,
+                        action="vote",
+                        at=now,
+                        detail={"votes": count, "required": view.required_approvals},
+                    )
+        current = self.get_request(view.id)
+        if decided:
+            raise AlreadyDecided(current)
+        if current.state is RequestState.APPROVED and count >= view.required_approvals:
+            self._notify("update_request", lambda: self._notifier.update_request(current))
+            try:
+                current = self.submit(view.id)
+            except Exception:
+                # The approval stands; the submission is resumed by resume_interrupted_submissions().
+                logger.exception("submitting request %s failed; it will be resumed", view.id)
+                current = self.get_request(view.id)
+            return DecisionResult(request=current, outcome="approved", votes_missing=0)
+        self._notify("update_request", lambda: self._notifier.update_request(current))
+        return DecisionResult(
+            request=current, outcome="vote_recorded", votes_missing=max(view.required_approvals - count, 0)
+        )
+
+    def reject(self, request_id: str, approver: str, reason: str) -> DecisionResult:
+        reason = (reason or "").strip()
+        if not reason:
+            raise InvalidInput("Please give a reason for the rejection.", field="reason")
+        if len(reason) > MAX_REASON:
+            raise InvalidInput(f"The reason is too long (at most {MAX_REASON} characters).", field="reason")
+        view = self._load(request_id)
+        self._check_open(view, approver)
+        self._authorize_decider(view, approver)
+        now = self._now()
+        with self._tx() as session:
+            won = repo.transition(
+                session,
+                view.id,
+                from_state=RequestState.PENDING,
+                to_state=RequestState.REJECTED,
+                actor=approver,
+                action="rejected",
+                at=now,
+                detail={"reason": reason},
+                values={"decided_at": now, "decided_by": [approver], "reject_reason": reason},
+            )
+        current = self.get_request(view.id)
+        if not won:
+            raise AlreadyDecided(current)
+        self._notify("update_request", lambda: self._notifier.update_request(current))
+        self._notify(
+            "post_in_thread",
+            lambda: self._notifier.post_in_thread(
+                current, f"{current.id}:rejected", f"<@{current.requester}> rejected by <@{approver}>: {reason}"
+            ),
+        )
+        return DecisionResult(request=current, outcome="rejected")
 
     # --- background -----------------------------------------------------------------------------------
-    def submit(self, request_id: str) -> RequestView: ...
-    def resume_interrupted_submissions(self) -> list[RequestView]: ...
-    def expire_pending(self) -> list[RequestView]: ...
+    def _expire(self, request_id: str, actor: str) -> RequestView | None:
+        now = self._now()
+        with self._tx() as session:
+            won = repo.transition(
+                session,
+                request_id,
+                from_state=RequestState.PENDING,
+                to_state=RequestState.EXPIRED,
+                actor=SYSTEM_ACTOR,
+                action="expired",
+                at=now,
+                detail={"noticed_by": actor},
+                values={"decided_at": now},
+            )
+        if not won:
+            return None
+        view = self.get_request(request_id)
+        self._notify("update_request", lambda: self._notifier.update_request(view))
+        return view
+
+    def expire_pending(self) -> list[RequestView]:
+        with self._tx() as session:
+            ids = repo.expired_pending_ids(session, self._now())
+        expired: list[RequestView] = []
+        for request_id in ids:
+            view = self._expire(request_id, SYSTEM_ACTOR)
+            if view is not None:
+                expired.append(view)
+        return expired
+
+    def _plan_items(self, view: RequestView, items: list[Any] | None) -> list[tuple[str, str, dict[str, Any] | None]]:
+        op_kind = _OP_FOR_KIND[view.kind]
+        return [(op_kind, str(item["target"]), item.get("body")) for item in items or []]
+
+    def submit(self, request_id: str) -> RequestView:
+        """Send an approved request to Partner Center, exactly once (see the module docstring)."""
+        now = self._now()
+        claimed: list[tuple[OperationView, dict[str, Any] | None]] = []
+        with self._tx() as session:
+            row = repo.get_request(session, request_id)
+            if row is None:
+                raise NotFound(f"Request {request_id} does not exist.")
+            if row.state != RequestState.APPROVED.value:
+                return repo.to_view(row)
+            view = repo.to_view(row)
+            existing = {(o.kind, o.target): o for o in repo.operations_for(session, request_id)}
+            for op_kind, target, body in self._plan_items(view, row.items):
+                found = existing.get((op_kind, target))
+                op: OperationView | None
+                if found is None:
+                    op = repo.create_operation(
+                        session,
+                        request_id=request_id,
+                        kind=op_kind,
+                        target=target,
+                        customer_id=view.customer_id,
+                        now=now,
+                        lease=self.SUBMIT_LEASE,
+                    )
+                elif found.status == "sending":
+                    op = repo.claim_operation(session, found.id, now=now, lease=self.SUBMIT_LEASE)
+                else:
+                    op = None
+                if op is not None:
+                    claimed.append((op, body))
+        # Committed: the MS-RequestId and externalReferenceId exist before any call is made.
+        for op, body in claimed:
+            self._send(view, op, body)
+        return self._settle(request_id)
+
+    def _find_existing(self, op: OperationView) -> Migration | MigrationSchedule | None:
+        """After an interruption: did the earlier attempt land? Looked up by our externalReferenceId."""
+        if op.kind == OP_CREATE_MIGRATION:
+            for migration in self._pc.query_migrations(
+                customer_id=op.customer_id, external_reference_id=op.external_reference_id
+            ):
+                if (migration.external_reference_id or "").lower() == op.external_reference_id.lower() and (
+                    (migration.current_subscription_id or "").lower() == op.target.lower()
+                ):
+                    return migration
+        elif op.kind == OP_CREATE_SCHEDULE:
+            for schedule in self._pc.list_schedules(
+                customer_id=op.customer_id, external_reference_id=op.external_reference_id
+            ):
+                if (schedule.external_reference_id or "").lower() == op.external_reference_id.lower() and (
+                    (schedule.current_subscription_id or "").lower() == op.target.lower()
+                ):
+                    return schedule
+        return None
+
+    def _call_partner_center(self, op: OperationView, body: dict[str, Any] | None) -> Migration | MigrationSchedule:
+        if op.kind == OP_CREATE_MIGRATION:
+            assert body is not None
+            request = MigrationRequest.model_validate(body).model_copy(
+                update={"external_reference_id": op.external_reference_id}
+            )
+            return self._pc.create_migration(op.customer_id, request, request_id=op.ms_request_id)
+        if op.kind == OP_CREATE_SCHEDULE:
+            assert body is not None
+            schedule = MigrationScheduleRequest.model_validate(body).model_copy(
+                update={"external_reference_id": op.external_reference_id}
+            )
+            return self._pc.create_schedule(op.customer_id, schedule, request_id=op.ms_request_id)
+        if op.kind == OP_UPDATE_SCHEDULE:
+            assert body is not None
+            schedule = MigrationScheduleRequest.model_validate(body)
+            return self._pc.update_schedule(op.customer_id, op.target, schedule, request_id=op.ms_request_id)
+        if op.kind == OP_CANCEL_SCHEDULE:
+            return self._pc.cancel_schedule(op.customer_id, op.target, request_id=op.ms_request_id)
+        raise ValueError(f"unknown operation kind {op.kind}")  # pragma: no cover
+
+    def _send(self, view: RequestView, op: OperationView, body: dict[str, Any] | None) -> None:
+        try:
+            result = self._find_existing(op) if op.attempts > 1 else None
+            if result is None:
+                result = self._call_partner_center(op, body)
+            else:
+                logger.info("request %s: found the earlier %s by externalReferenceId", view.id, op.kind)
+        except PartnerCenterError as exc:
+            transient = isinstance(exc, PartnerCenterUnavailable | PartnerCenterAuthError) or (
+                exc.status_code is None or exc.status_code in (408, 429) or exc.status_code >= 500
+            )
+            now = self._now()
+            with self._tx() as session:
+                if transient:
+                    repo.release_operation(session, op.id, now, error=exc.description[:500])
+                    repo.append_audit(
+                        session,
+                        request_id=view.id,
+                        customer_id=view.customer_id,
+                        actor=SYSTEM_ACTOR,
+                        action="submit_deferred",
+                        at=now,
+                        detail={"operation": op.kind, "target": op.target, "attempt": op.attempts,
+                                "error": str(exc)[:500]},
+                        ms_request_id=op.ms_request_id,
+                        correlation_id=exc.correlation_id,
+                    )
+                else:
+                    repo.finish_operation(
+                        session,
+                        op.id,
+                        status="refused",
+                        now=now,
+                        correlation_id=exc.correlation_id,
+                        error_code=str(exc.code) if exc.code is not None else str(exc.status_code),
+                        error_description=exc.description,
+                    )
+            if transient:
+                self._notify(
+                    "post_in_thread",
+                    lambda: self._notifier.post_in_thread(
+                        view,
+                        f"{view.id}:deferred:{op.id}:{op.attempts}",
+                        "Partner Center is not answering right now; ncebot will retry with the same MS-RequestId.",
+                    ),
+                )
+            return
+        except Exception:
+            logger.exception("request %s: %s failed unexpectedly; left for resume", view.id, op.kind)
+            with self._tx() as session:
+                repo.release_operation(session, op.id, self._now(), error="unexpected error")
+            return
+        with self._tx() as session:
+            repo.finish_operation(
+                session,
+                op.id,
+                status="sent",
+                now=self._now(),
+                migration_id=result.id if isinstance(result, Migration) else result.new_commerce_migration_id,
+                schedule_id=result.id if isinstance(result, MigrationSchedule) else None,
+                response=result.model_dump(mode="json", by_alias=True, exclude_none=True),
+            )
+
+    def _settle(self, request_id: str) -> RequestView:
+        """Once no operation is in flight: approved → submitted (→ processing/completed) or → failed."""
+        now = self._now()
+        notes: list[tuple[str, str]] = []
+        with self._tx() as session:
+            row = repo.get_request(session, request_id)
+            assert row is not None
+            if row.state != RequestState.APPROVED.value:
+                return repo.to_view(row)
+            ops = repo.operations_for(session, request_id)
+            if not ops or any(o.status == "sending" for o in ops):
+                return repo.to_view(row)
+            sent = [o for o in ops if o.status == "sent"]
+            refused = [o for o in ops if o.status == "refused"]
+            view = repo.to_view(row)
+            if not sent:
+                first = refused[0]
+                if repo.transition(
+                    session,
+                    request_id,
+                    from_state=RequestState.APPROVED,
+                    to_state=RequestState.FAILED,
+                    actor=SYSTEM_ACTOR,
+                    action="submit_refused",
+                    at=now,
+                    detail={"operation": first.kind, "code": first.error_code, "description": first.error_description},
+                    ms_request_id=first.ms_request_id,
+                    correlation_id=first.correlation_id,
+                    values={"error_code": first.error_code, "error_description": first.error_description},
+                ):
+                    notes.append(
+                        (
+                            f"{request_id}:failed",
+                            f"<@{view.requester}> Partner Center refused the request: "
+                            f"{first.error_code}: {first.error_description}",
+                        )
+                    )
+            else:
+                first = sent[0]
+                statuses = [o.response_status for o in sent]
+                values: dict[str, Any] = {}
+                if first.migration_id:
+                    values["migration_id"] = first.migration_id
+                if first.kind == OP_CREATE_SCHEDULE and first.schedule_id:
+                    values["schedule_id"] = first.schedule_id
+                repo.transition(
+                    session,
+                    request_id,
+                    from_state=RequestState.APPROVED,
+                    to_state=RequestState.SUBMITTED,
+                    actor=SYSTEM_ACTOR,
+                    action="submitted",
+                    at=now,
+                    detail={"operation": first.kind, "sent": len(sent), "refused": len(refused),
+                            "migration_id": first.migration_id, "schedule_id": first.schedule_id},
+                    ms_request_id=first.ms_request_id,
+                    correlation_id=first.correlation_id,
+                    values=values,
+                )
+                notes.append((f"{request_id}:submitted", self._submitted_text(view, sent, refused)))
+                follow = self._after_submit(view.kind, statuses)
+                if follow is not None:
+                    extra: dict[str, Any] = {}
+                    if follow is RequestState.FAILED:
+                        extra = {"error_code": "MigrationFailed", "error_description": "Partner Center reported Failed"}
+                    repo.transition(
+                        session,
+                        request_id,
+                        from_state=RequestState.SUBMITTED,
+                        to_state=follow,
+                        actor=SYSTEM_ACTOR,
+                        action=follow.value,
+                        at=now,
+                        detail={"statuses": statuses},
+                        ms_request_id=first.ms_request_id,
+                        correlation_id=first.correlation_id,
+                        values=extra,
+                    )
+            current = repo.to_view(repo.get_request(session, request_id, refresh=True) or row)
+        for key, text in notes:
+            self._post_in_thread(current, key, text)
+        if notes:
+            self._notify("update_request", lambda: self._notifier.update_request(current))
+        return current
+
+    @staticmethod
+    def _after_submit(kind: RequestKind, statuses: Sequence[str | None]) -> RequestState | None:
+        if kind in (RequestKind.RESCHEDULE, RequestKind.CANCEL):
+            return RequestState.COMPLETED
+        if kind is RequestKind.SCHEDULE:
+            return None  # runs later; the status tracker follows the schedule
+        lowered = [(s or "").lower() for s in statuses]
+        if kind is RequestKind.MIGRATE and lowered:
+            if lowered[0] == MigrationStatus.COMPLETED.value.lower():
+                return RequestState.COMPLETED
+            if lowered[0] == MigrationStatus.FAILED.value.lower():
+                return RequestState.FAILED
+        return RequestState.PROCESSING
+
+    @staticmethod
+    def _submitted_text(view: RequestView, sent: Sequence[OperationView], refused: Sequence[OperationView]) -> str:
+        first = sent[0]
+        if view.kind is RequestKind.SCHEDULE:
+            text = f"Submitted to Partner Center: schedule `{first.schedule_id}` created."
+        elif view.kind is RequestKind.RESCHEDULE:
+            text = f"Submitted to Partner Center: schedule `{first.target}` updated."
+        elif view.kind is RequestKind.CANCEL:
+            text = f"Submitted to Partner Center: schedule `{first.target}` cancelled."
+        elif view.kind is RequestKind.BULK:
+            text = f"Submitted {len(sent)} migration(s) to Partner Center."
+        else:
+            text = f"Submitted to Partner Center: migration id `{first.migration_id}`."
+        text += f" MS-RequestId `{first.ms_request_id}`."
+        if refused:
+            text += " Refused: " + "; ".join(
+                f"{o.target}: {o.error_code}: {o.error_description}" for o in refused
+            )
+        return text
+
+    def resume_interrupted_submissions(self) -> list[RequestView]:
+        """Approved requests whose submission was interrupted (crash, Partner Center unavailable) or never
+        started. Each operation is claimed with a lease first, looked up by externalReferenceId, and only then
+        re-sent with its SAME MS-RequestId: never a second migration."""
+        with self._tx() as session:
+            ids = repo.approved_request_ids(session)
+        resumed: list[RequestView] = []
+        for request_id in ids:
+            try:
+                resumed.append(self.submit(request_id))
+            except Exception:
+                logger.exception("resuming request %s failed", request_id)
+        return resumed
 
     # --- watch list -----------------------------------------------------------------------------------
-    def watch(self, customer_id: str, user: str) -> None: ...
-    def unwatch(self, customer_id: str, user: str) -> None: ...
-    def watched_customers(self) -> list[str]: ...
+    def watch(self, customer_id: str, user: str) -> None:
+        customer_id = self._guid(customer_id, "customer").lower()
+        now = self._now()
+        with self._tx() as session:
+            if repo.add_watch(session, customer_id, user, now):
+                repo.append_audit(session, customer_id=customer_id, actor=user, action="watch", at=now)
+
+    def unwatch(self, customer_id: str, user: str) -> None:
+        customer_id = self._guid(customer_id, "customer").lower()
+        now = self._now()
+        with self._tx() as session:
+            if repo.remove_watch(session, customer_id):
+                repo.append_audit(session, customer_id=customer_id, actor=user, action="unwatch", at=now)
+
+    def watched_customers(self) -> list[str]:
+        with self._tx() as session:
+            return repo.watched_customer_ids(session)

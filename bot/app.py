@@ -1,0 +1,124 @@
+"""Transport-agnostic wiring: ``create_app(settings, deps) -> slack_bolt.App`` (HTTP or Socket Mode)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.domain import Clock, DomainError, SystemClock
+from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.workflow import Workflow
+
+log = logging.getLogger(__name__)
+
+HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]
+MetricsText = Callable[[], str]
+
+
+@dataclass
+class AppDeps:
+    """What the listeners need. Built by ``bot.runtime`` (or a test) and passed to ``create_app``."""
+
+    workflow: Workflow
+    slack_client: WebClient
+    clock: Clock = field(default_factory=SystemClock)
+    health: HealthCheck | None = None
+    metrics: MetricsText | None = None
+    process_before_response: bool = False
+    listener_workers: int = 32  # Bolt's default pool has 5 threads: slow work after the ack would delay acks
+
+
+def build_slack_client(settings: Settings, *, max_retry_count: int = 2) -> WebClient:
+    """A WebClient on ``SLACK_API_URL`` that honours 429 ``Retry-After`` (RateLimitErrorRetryHandler)."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    client = WebClient(token=token, base_url=settings.slack_api_url, timeout=15)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=max_retry_count))
+    return client
+
+
+def create_app(settings: Settings, deps: AppDeps) -> App:
+    from handlers import register_listeners
+
+    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    app = App(
+        client=deps.slack_client,
+        signing_secret=signing_secret,
+        token_verification_enabled=False,
+        raise_error_for_unhandled_request=False,
+        process_before_response=deps.process_before_response,
+        # Socket Mode requests carry no signature; HTTP ones must.
+        request_verification_enabled=signing_secret is not None,
+        listener_executor=ThreadPoolExecutor(max_workers=deps.listener_workers, thread_name_prefix="ncebot-listener"),
+    )
+    register_listeners(app, deps)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> None:
+        tell_user(client, body, friendly_error(error))
+
+    return app
+
+
+def friendly_error(error: BaseException) -> str:
+    """What the person who acted is told. Never a stack trace, never a secret."""
+    if isinstance(error, DomainError):
+        return f":warning: {error}"
+    if isinstance(error, PartnerCenterAuthError):
+        log.error("Partner Center sign-in failed: %s", error)
+        return ":warning: ncebot could not sign in to Partner Center. An administrator should run `ncebot doctor`."
+    if isinstance(error, PartnerCenterUnavailable):
+        return ":hourglass: Partner Center is busy or unreachable right now. Nothing was changed; try again shortly."
+    if isinstance(error, PartnerCenterError):
+        code = f" `{error.code}`" if error.code is not None else ""
+        return f":warning: Partner Center refused it{code}: {error.description}"
+    reference = uuid.uuid4().hex[:8]
+    if isinstance(error, SlackApiError):
+        log.error("Slack API error (ref %s): %s", reference, error.response.get("error"))
+    else:
+        log.exception("unexpected error (ref %s)", reference, exc_info=error)
+    return f":boom: Something went wrong on our side (reference `{reference}`). Nothing was changed."
+
+
+def tell_user(client: WebClient, body: dict[str, Any], text: str) -> None:
+    """Reply privately to whoever sent ``body``: the response_url of a command, an ephemeral in the channel of
+    a click, the modal itself for a click inside a modal, or the channel a modal was opened from."""
+    from slack_sdk.webhook import WebhookClient
+
+    from bot.slack.blocks import ModalMetadata, message_modal
+
+    kind = body.get("type")
+    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    try:
+        if body.get("command") and body.get("response_url"):
+            WebhookClient(str(body["response_url"])).send(text=text, response_type="ephemeral")
+            return
+        if kind == "block_actions" and body.get("view") and not body.get("channel"):
+            view = body["view"]
+            client.views_update(view_id=view["id"], view=message_modal("ncebot", text))
+            return
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        if kind == "view_submission":
+            channel = ModalMetadata.load((body.get("view") or {}).get("private_metadata")).channel
+        if not user:
+            return
+        if channel:
+            try:
+                client.chat_postEphemeral(channel=channel, user=user, text=text)
+                return
+            except SlackApiError:
+                pass  # not in that channel: fall back to a direct message
+        client.chat_postMessage(channel=user, text=text)
+    except Exception:  # the reply itself failed; log the reason without payload contents
+        log.exception("could not tell the user about an error")

@@ -1,0 +1,131 @@
+"""HTTP transport: Starlette on uvicorn serving ``POST /slack/events``, ``GET /healthz`` and ``GET /metrics``.
+
+Bolt's own Starlette adapter calls the sync ``App.dispatch`` inside the event loop, which would block every
+other request for up to 3 s; here dispatch runs in a worker thread (anyio.to_thread) instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import uvicorn
+from slack_bolt import App, BoltRequest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.app import HealthCheck, MetricsText
+
+log = logging.getLogger(__name__)
+
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MAX_BODY_BYTES = 1_000_000
+
+
+def build_asgi(app: App, *, health: HealthCheck | None = None, metrics: MetricsText | None = None,
+               max_threads: int = 64) -> Starlette:
+    limiter = anyio.CapacityLimiter(max_threads)
+
+    async def slack_events(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return PlainTextResponse("payload too large", status_code=413)
+        bolt_request = BoltRequest(
+            body=body.decode("utf-8", "replace"),
+            query=str(request.url.query),
+            headers={k: [v] for k, v in request.headers.items()},
+        )
+        bolt_response = await anyio.to_thread.run_sync(app.dispatch, bolt_request, limiter=limiter)
+        return Response(
+            content=bolt_response.body,
+            status_code=bolt_response.status,
+            headers=bolt_response.first_headers_without_set_cookie(),
+        )
+
+    async def healthz(_request: Request) -> Response:
+        if health is None:
+            return JSONResponse({"status": "ok"})
+        try:
+            ok, details = await anyio.to_thread.run_sync(health, limiter=limiter)
+        except Exception:
+            log.exception("health check failed")
+            ok, details = False, {"error": "health check failed"}
+        payload = {"status": "ok" if ok else "unavailable", **details}
+        return Response(json.dumps(payload, default=str), status_code=200 if ok else 503,
+                        media_type="application/json")
+
+    async def metrics_endpoint(_request: Request) -> Response:
+        text = await anyio.to_thread.run_sync(metrics, limiter=limiter) if metrics is not None else ""
+        return Response(text, media_type=PROMETHEUS_CONTENT_TYPE)
+
+    return Starlette(routes=[
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ])
+
+
+class HttpServer:
+    """uvicorn serving :func:`build_asgi`. ``start()``/``stop()`` run it in a background thread (tests, demo);
+    ``serve_forever()`` runs it in the calling thread (production). ``port`` is the bound port (0 → chosen)."""
+
+    def __init__(self, app: App, host: str = "0.0.0.0", port: int = 3000, *, health: HealthCheck | None = None,
+                 metrics: MetricsText | None = None) -> None:
+        self.asgi = build_asgi(app, health=health, metrics=metrics)
+        self.host = host
+        self._requested_port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def _make_server(self) -> uvicorn.Server:
+        config = uvicorn.Config(self.asgi, host=self.host, port=self._requested_port, log_level="warning",
+                                access_log=False, lifespan="off", timeout_keep_alive=30)
+        return uvicorn.Server(config)
+
+    @property
+    def port(self) -> int:
+        server = self._server
+        if server is None or not server.started or not server.servers:
+            return self._requested_port
+        sockets = server.servers[0].sockets
+        return int(sockets[0].getsockname()[1]) if sockets else self._requested_port
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> HttpServer:
+        server = self._server = self._make_server()
+        self._thread = threading.Thread(target=server.run, name="ncebot-http", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"HTTP server did not start on {self.host}:{self._requested_port}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._thread = None
+
+    def serve_forever(self) -> None:
+        self._server = self._make_server()
+        self._server.run()
+
+    def __enter__(self) -> HttpServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

@@ -1,0 +1,234 @@
+"""Pure parser of the ``/nce`` command text (SPEC §4). No Slack, no I/O.
+
+``parse_command(text)`` returns an :class:`NceCommand`; a wrong argument raises
+``bot.domain.InvalidInput`` whose ``field`` names it. Missing required arguments are not an error: the
+command comes back with ``missing`` set, and the handler opens the matching modal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Final
+
+from bot.domain import AddOnChoice, ChangeOptions, InvalidInput
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    usage: str
+    summary: str
+    slots: tuple[tuple[str, bool], ...] = ()  # (slot name, required)
+    options: frozenset[str] = frozenset()
+    coming_soon: bool = False
+
+
+_CHANGE: Final = frozenset({"term", "billing", "quantity", "full-term", "end-date", "addons"})
+_SCHEDULE: Final = _CHANGE | {"date", "on-renewal"}
+
+SUBCOMMANDS: Final[tuple[Subcommand, ...]] = (
+    Subcommand("help", "/nce help", "this list"),
+    Subcommand("subscriptions", "/nce subscriptions <customer>",
+               "legacy subscriptions, add-ons nested under their base", (("customer", True),)),
+    Subcommand("validate", "/nce validate <customer> <subscription> [options]",
+               "eligibility, reasons and the target NCE catalog item", (("customer", True), ("subscription", True)),
+               _CHANGE),
+    Subcommand("migrate", "/nce migrate <customer> <subscription> [options]",
+               "validate, then post an approval request", (("customer", True), ("subscription", True)), _CHANGE),
+    Subcommand("schedule", "/nce schedule <customer> <subscription> (date=YYYY-MM-DD | on-renewal) [options]",
+               "approval request for a scheduled migration", (("customer", True), ("subscription", True)), _SCHEDULE),
+    Subcommand("schedules", "/nce schedules <customer> [subscription]", "schedules with Update / Cancel buttons",
+               (("customer", True), ("subscription", False))),
+    Subcommand("reschedule", "/nce reschedule <customer> <schedule> [date=YYYY-MM-DD | on-renewal] [options]",
+               "approval request to change a schedule", (("customer", True), ("schedule", True)), _SCHEDULE),
+    Subcommand("cancel", "/nce cancel <customer> <schedule>", "approval request to cancel a schedule",
+               (("customer", True), ("schedule", True))),
+    Subcommand("status", "/nce status <customer> <migration>", "migration state and its events",
+               (("customer", True), ("migration", True))),
+    Subcommand("check", "/nce check <customer>", "validate every legacy base subscription; CSV report",
+               (("customer", True),), coming_soon=True),
+    Subcommand("bulk", "/nce bulk <customer> [options]", "one approval for all eligible subscriptions",
+               (("customer", True),), _CHANGE, coming_soon=True),
+    Subcommand("pending", "/nce pending", "requests waiting for a decision"),
+    Subcommand("watch", "/nce watch <customer>", "announce migrations of this customer made outside the bot",
+               (("customer", True),)),
+    Subcommand("unwatch", "/nce unwatch <customer>", "stop announcing this customer's migrations",
+               (("customer", True),)),
+    Subcommand("audit", "/nce audit [customer]", "the audit trail as a CSV file", (("customer", False),),
+               coming_soon=True),
+)
+BY_NAME: Final = {s.name: s for s in SUBCOMMANDS}
+COMING_SOON: Final = frozenset(s.name for s in SUBCOMMANDS if s.coming_soon)
+OPTIONS_HELP: Final = (
+    "options: term=P1M|P1Y|P3Y  billing=monthly|annual|triennial  quantity=N  full-term  "
+    "end-date=YYYY-MM-DD  addons=all|none|<id>,<id>  (schedules: date=YYYY-MM-DD | on-renewal)"
+)
+
+TERMS: Final = ("P1M", "P1Y", "P3Y")
+BILLINGS: Final = ("monthly", "annual", "triennial")
+_FLAGS: Final = frozenset({"full-term", "on-renewal"})
+_MAX_QUANTITY: Final = 1_000_000
+
+
+@dataclass(frozen=True)
+class NceCommand:
+    name: str
+    customer_id: str | None = None
+    subscription_id: str | None = None
+    schedule_id: str | None = None
+    migration_id: str | None = None
+    options: ChangeOptions = field(default_factory=ChangeOptions)
+    missing: tuple[str, ...] = ()
+
+    @property
+    def needs_modal(self) -> bool:
+        return bool(self.missing)
+
+    @property
+    def coming_soon(self) -> bool:
+        return self.name in COMING_SOON
+
+
+def is_guid(value: str | None) -> bool:
+    return bool(value) and bool(_GUID.match(value or ""))
+
+
+def require_guid(value: str, what: str) -> str:
+    value = value.strip()
+    if not is_guid(value):
+        raise InvalidInput(f"`{_short(value)}` is not a valid {what} id: expected a GUID "
+                           "like 0a1b2c3d-1111-2222-3333-444455556666", field=what)
+    return value.lower()
+
+
+def parse_date(value: str, what: str) -> date:
+    if not _DATE.match(value.strip()):
+        raise InvalidInput(f"`{what}` must be a date as YYYY-MM-DD, got `{_short(value)}`", field=what)
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f"`{what}` is not a real date: `{_short(value)}`", field=what) from None
+
+
+def parse_term(value: str) -> str:
+    upper = value.strip().upper()
+    if upper not in TERMS:
+        raise InvalidInput(f"`term` must be one of {', '.join(TERMS)}, got `{_short(value)}`", field="term")
+    return upper
+
+
+def parse_billing(value: str) -> str:
+    lower = value.strip().lower()
+    if lower not in BILLINGS:
+        raise InvalidInput(f"`billing` must be one of {', '.join(BILLINGS)}, got `{_short(value)}`", field="billing")
+    return lower
+
+
+def parse_quantity(value: str) -> int:
+    text = value.strip()
+    if not text.isdigit() or not 1 <= int(text) <= _MAX_QUANTITY:
+        raise InvalidInput(f"`quantity` must be a whole number of seats from 1, got `{_short(value)}`",
+                           field="quantity")
+    return int(text)
+
+
+def parse_addons(value: str) -> AddOnChoice:
+    text = value.strip().lower()
+    if text in ("all", "none"):
+        return "all" if text == "all" else "none"
+    ids = [part for part in text.split(",") if part]
+    if not ids:
+        raise InvalidInput("`addons` must be all, none or a comma list of add-on subscription ids", field="addons")
+    return tuple(require_guid(part, "addons") for part in ids)
+
+
+def parse_command(text: str) -> NceCommand:
+    """Parse the text after ``/nce``. Empty text is ``help``."""
+    tokens = (text or "").split()
+    if not tokens:
+        return NceCommand("help")
+    name = tokens[0].lower()
+    spec = BY_NAME.get(name)
+    if spec is None:
+        raise InvalidInput(f"unknown subcommand `{_short(tokens[0])}`; try `/nce help`", field="subcommand")
+
+    positionals: list[str] = []
+    raw_options: dict[str, str | None] = {}
+    for token in tokens[1:]:
+        key, sep, value = token.partition("=")
+        key = key.lower()
+        if sep or key in _FLAGS:
+            if key not in _SCHEDULE:
+                raise InvalidInput(f"unknown option `{_short(key)}`. {OPTIONS_HELP}", field=key)
+            if key not in spec.options:
+                raise InvalidInput(f"option `{key}` is not used by `/nce {name}`", field=key)
+            if key in raw_options:
+                raise InvalidInput(f"option `{key}` is given twice", field=key)
+            if key in _FLAGS and sep:
+                raise InvalidInput(f"`{key}` is a flag: write it without a value", field=key)
+            if key not in _FLAGS and not value:
+                raise InvalidInput(f"option `{key}` needs a value, e.g. `{key}=…`", field=key)
+            raw_options[key] = value if sep else None
+        elif raw_options:
+            raise InvalidInput(f"`{_short(token)}`: put ids before the options", field="arguments")
+        else:
+            positionals.append(token)
+
+    if len(positionals) > len(spec.slots):
+        extra = positionals[len(spec.slots)]
+        raise InvalidInput(f"unexpected argument `{_short(extra)}`; usage: `{spec.usage}`", field="arguments")
+
+    ids: dict[str, str] = {}
+    for (slot, _required), value in zip(spec.slots, positionals, strict=False):
+        ids[slot] = require_guid(value, slot)
+    missing = [slot for slot, required in spec.slots if required and slot not in ids]
+
+    options = _options(raw_options)
+    if name == "schedule" and not (options.target_date or options.on_renewal):
+        missing.append("date")
+    return NceCommand(
+        name=name,
+        customer_id=ids.get("customer"),
+        subscription_id=ids.get("subscription"),
+        schedule_id=ids.get("schedule"),
+        migration_id=ids.get("migration"),
+        options=options,
+        missing=tuple(missing),
+    )
+
+
+def _options(raw: dict[str, str | None]) -> ChangeOptions:
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        text = value or ""
+        if key == "term":
+            kwargs["term"] = parse_term(text)
+        elif key == "billing":
+            kwargs["billing"] = parse_billing(text)
+        elif key == "quantity":
+            kwargs["quantity"] = parse_quantity(text)
+        elif key == "full-term":
+            kwargs["full_term"] = True
+        elif key == "end-date":
+            kwargs["end_date"] = parse_date(text, "end-date")
+        elif key == "addons":
+            kwargs["addons"] = parse_addons(text)
+        elif key == "date":
+            kwargs["target_date"] = parse_date(text, "date")
+        elif key == "on-renewal":
+            kwargs["on_renewal"] = True
+    if kwargs.get("target_date") and kwargs.get("on_renewal"):
+        raise InvalidInput("give either `date=YYYY-MM-DD` or `on-renewal`, not both", field="date")
+    if kwargs.get("full_term") and kwargs.get("end_date"):
+        raise InvalidInput("give either `full-term` or `end-date=…`, not both", field="end-date")
+    return ChangeOptions(**kwargs)
+
+
+def _short(value: str, limit: int = 60) -> str:
+    cleaned = value.replace("`", "'")
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"

@@ -1,0 +1,90 @@
+"""Every Slack action id, block id and callback id used by ncebot, in one place.
+
+``manifest.yml`` and the listeners are checked against this module by the tests.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+COMMAND: Final = "/nce"
+
+# --- approval message (SPEC §5) --------------------------------------------------------------------------
+APPROVE_ACTION: Final = "ncebot_approve"
+REJECT_ACTION: Final = "ncebot_reject"
+DECISION_BLOCK: Final = "ncebot_decision"
+
+# --- schedules list ---------------------------------------------------------------------------------------
+SCHEDULE_UPDATE_ACTION: Final = "ncebot_schedule_update"
+SCHEDULE_CANCEL_ACTION: Final = "ncebot_schedule_cancel"
+
+# --- modal callback ids -----------------------------------------------------------------------------------
+MIGRATE_MODAL: Final = "ncebot_migrate_modal"  # also validate (private_metadata says which)
+SCHEDULE_MODAL: Final = "ncebot_schedule_modal"
+RESCHEDULE_MODAL: Final = "ncebot_reschedule_modal"
+REJECT_MODAL: Final = "ncebot_reject_modal"
+LOOKUP_MODAL: Final = "ncebot_lookup_modal"  # customer (+ id) for subscriptions, schedules, status, cancel, watch
+LOADING_MODAL: Final = "ncebot_loading_modal"
+
+MODAL_CALLBACKS: Final = (MIGRATE_MODAL, SCHEDULE_MODAL, RESCHEDULE_MODAL, REJECT_MODAL, LOOKUP_MODAL)
+
+# --- modal input blocks (block_id) and their elements (action_id) -----------------------------------------
+CUSTOMER_BLOCK: Final = "ncebot_customer"
+CUSTOMER_SELECT: Final = "ncebot_customer_select"  # external_select, options loaded by app.options
+SUBSCRIPTION_BLOCK: Final = "ncebot_subscription"
+SUBSCRIPTION_SELECT: Final = "ncebot_subscription_select"
+ADDONS_BLOCK: Final = "ncebot_addons"
+ADDONS_INPUT: Final = "ncebot_addons_input"
+TERM_BLOCK: Final = "ncebot_term"
+TERM_INPUT: Final = "ncebot_term_input"
+BILLING_BLOCK: Final = "ncebot_billing"
+BILLING_INPUT: Final = "ncebot_billing_input"
+QUANTITY_BLOCK: Final = "ncebot_quantity"
+QUANTITY_INPUT: Final = "ncebot_quantity_input"
+FLAGS_BLOCK: Final = "ncebot_flags"
+FLAGS_INPUT: Final = "ncebot_flags_input"
+END_DATE_BLOCK: Final = "ncebot_end_date"
+END_DATE_INPUT: Final = "ncebot_end_date_input"
+TARGET_DATE_BLOCK: Final = "ncebot_target_date"
+TARGET_DATE_INPUT: Final = "ncebot_target_date_input"
+ON_RENEWAL_BLOCK: Final = "ncebot_on_renewal"
+ON_RENEWAL_INPUT: Final = "ncebot_on_renewal_input"
+SCHEDULE_ID_BLOCK: Final = "ncebot_schedule_id"
+SCHEDULE_ID_INPUT: Final = "ncebot_schedule_id_input"
+OBJECT_ID_BLOCK: Final = "ncebot_object_id"  # lookup modal: schedule or migration id
+OBJECT_ID_INPUT: Final = "ncebot_object_id_input"
+REASON_BLOCK: Final = "ncebot_reason"
+REASON_INPUT: Final = "ncebot_reason_input"
+
+FLAG_FULL_TERM: Final = "full-term"
+FLAG_ON_RENEWAL: Final = "on-renewal"
+
+# External-select option loaders (app.options).
+OPTION_LOADERS: Final = (CUSTOMER_SELECT,)
+
+# Block-action ids fired from inside modals (dispatch_action) that re-render the modal.
+MODAL_DISPATCH_ACTIONS: Final = (CUSTOMER_SELECT, SUBSCRIPTION_SELECT)
+
+# Which modal field an ``InvalidInput.field`` (an option name) belongs to.
+FIELD_TO_BLOCK: Final = {
+    "customer": CUSTOMER_BLOCK,
+    "subscription": SUBSCRIPTION_BLOCK,
+    "addons": ADDONS_BLOCK,
+    "term": TERM_BLOCK,
+    "billing": BILLING_BLOCK,
+    "quantity": QUANTITY_BLOCK,
+    "full-term": FLAGS_BLOCK,
+    "end-date": END_DATE_BLOCK,
+    "date": TARGET_DATE_BLOCK,
+    "on-renewal": ON_RENEWAL_BLOCK,
+    "schedule": SCHEDULE_ID_BLOCK,
+    "reason": REASON_BLOCK,
+}
+
+ALL_ACTIONS: Final = (
+    APPROVE_ACTION,
+    REJECT_ACTION,
+    SCHEDULE_UPDATE_ACTION,
+    SCHEDULE_CANCEL_ACTION,
+    *MODAL_DISPATCH_ACTIONS,
+)

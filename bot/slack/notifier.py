@@ -1,0 +1,79 @@
+"""``bot.domain.Notifier`` on Slack: the approval message, its in-place edits and its thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from slack_sdk import WebClient
+
+from bot.domain import MessageRef, RequestView
+from bot.slack.blocks import request_blocks, request_text
+
+log = logging.getLogger(__name__)
+
+
+class SlackNotifier:
+    """Posts with ``chat.postMessage`` / ``chat.update``. ``post_in_thread`` and ``announce`` are idempotent per
+    key within this process (a durable outbox can replace the in-memory set later)."""
+
+    def __init__(self, client: WebClient, approval_channel: str, *, notify_channel: str | None = None) -> None:
+        self._client = client
+        self.approval_channel = approval_channel
+        self.notify_channel = notify_channel or approval_channel
+        self._sent: set[str] = set()
+        self._lock = threading.Lock()
+
+    def post_request(self, request: RequestView) -> MessageRef:
+        response = self._client.chat_postMessage(
+            channel=self.approval_channel,
+            text=request_text(request),
+            blocks=request_blocks(request),
+            unfurl_links=False,
+        )
+        return MessageRef(channel=str(response["channel"]), ts=str(response["ts"]))
+
+    def update_request(self, request: RequestView) -> None:
+        if request.message is None:
+            log.warning("request %s has no Slack message to update", request.id)
+            return
+        self._client.chat_update(
+            channel=request.message.channel,
+            ts=request.message.ts,
+            text=request_text(request),
+            blocks=request_blocks(request),
+        )
+
+    def post_in_thread(self, request: RequestView, key: str, text: str) -> None:
+        if request.message is None:
+            log.warning("request %s has no Slack message; thread reply %s skipped", request.id, key)
+            return
+        if not self._claim(f"thread:{request.id}:{key}"):
+            return
+        try:
+            self._client.chat_postMessage(
+                channel=request.message.channel, thread_ts=request.message.ts, text=text, unfurl_links=False
+            )
+        except Exception:
+            self._release(f"thread:{request.id}:{key}")
+            raise
+
+    def announce(self, channel: str, key: str, text: str) -> None:
+        if not self._claim(f"announce:{channel}:{key}"):
+            return
+        try:
+            self._client.chat_postMessage(channel=channel or self.notify_channel, text=text, unfurl_links=False)
+        except Exception:
+            self._release(f"announce:{channel}:{key}")
+            raise
+
+    def _claim(self, key: str) -> bool:
+        with self._lock:
+            if key in self._sent:
+                return False
+            self._sent.add(key)
+            return True
+
+    def _release(self, key: str) -> None:
+        with self._lock:
+            self._sent.discard(key)

@@ -1,0 +1,26 @@
+"""``/nce``: ack at once, then parse, call the workflow and answer with respond() (ephemeral)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.slack import ids
+from bot.slack.commands import parse_command
+from handlers.common import open_modal_for, respond_reply, run_command
+
+if TYPE_CHECKING:
+    from bot.app import AppDeps
+
+
+def register(app: App, deps: AppDeps) -> None:
+    @app.command(ids.COMMAND)
+    def nce_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        cmd = parse_command(str(body.get("text") or ""))  # InvalidInput → the app's error handler
+        if cmd.needs_modal and not cmd.coming_soon:
+            open_modal_for(deps, cmd, client, str(body.get("trigger_id") or ""), body.get("channel_id"))
+            return
+        run_command(deps, cmd, str(body["user_id"]), respond_reply(respond), client)

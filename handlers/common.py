@@ -1,0 +1,146 @@
+"""Shared listener helpers: how to answer, and the subcommand runner used by /nce and the lookup modal."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.domain import DomainError, RequestKind, RequestView
+from bot.partner_center.errors import PartnerCenterError
+from bot.slack import blocks as ui
+from bot.slack.blocks import ModalMetadata
+from bot.slack.commands import NceCommand
+
+if TYPE_CHECKING:
+    from bot.app import AppDeps
+
+log = logging.getLogger(__name__)
+
+# reply(text, blocks) answers the person privately.
+Reply = Callable[[str, list[dict[str, Any]] | None], None]
+
+CHANGE_KINDS = {
+    "migrate": RequestKind.MIGRATE,
+    "schedule": RequestKind.SCHEDULE,
+    "reschedule": RequestKind.RESCHEDULE,
+    "cancel": RequestKind.CANCEL,
+}
+
+
+def respond_reply(respond: Callable[..., Any]) -> Reply:
+    def reply(text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+    return reply
+
+
+def ephemeral_reply(client: WebClient, user: str, channel: str | None) -> Reply:
+    """chat.postEphemeral in ``channel``; a direct message when there is no channel or the bot is not in it."""
+
+    def reply(text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        if channel:
+            try:
+                client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
+                return
+            except SlackApiError as exc:
+                log.info("ephemeral in %s failed (%s); sending a DM", channel, exc.response.get("error"))
+        client.chat_postMessage(channel=user, text=text, blocks=blocks)
+
+    return reply
+
+
+def permalink(client: WebClient, request: RequestView) -> str | None:
+    if request.message is None:
+        return None
+    try:
+        answer = client.chat_getPermalink(channel=request.message.channel, message_ts=request.message.ts)
+        return str(answer["permalink"])
+    except SlackApiError as exc:
+        log.info("chat.getPermalink failed: %s", exc.response.get("error"))
+        return None
+
+
+def confirm_request(client: WebClient, request: RequestView, reply: Reply) -> None:
+    reply(ui.confirmation_text(request, permalink(client, request)), None)
+
+
+def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client: WebClient) -> None:
+    """Run a complete (no missing arguments) subcommand and answer through ``reply``."""
+    wf = deps.workflow
+    name = cmd.name
+    if name == "help":
+        reply(ui.help_text(), ui.help_blocks())
+    elif cmd.coming_soon:
+        reply(ui.coming_soon_text(name), None)
+    elif name == "subscriptions":
+        assert cmd.customer_id
+        nodes = wf.legacy_subscriptions(cmd.customer_id)
+        reply(f"{len(nodes)} legacy subscription(s) of {cmd.customer_id}", ui.subscriptions_blocks(cmd.customer_id,
+                                                                                                    nodes))
+    elif name == "validate":
+        assert cmd.customer_id and cmd.subscription_id
+        outcome = wf.validate(cmd.customer_id, cmd.subscription_id, cmd.options)
+        verdict = "eligible" if outcome.eligible else "not eligible"
+        reply(f"Subscription {cmd.subscription_id} is {verdict}", ui.validation_blocks(outcome))
+    elif name in CHANGE_KINDS:
+        assert cmd.customer_id
+        request = wf.request_change(
+            kind=CHANGE_KINDS[name],
+            requester=user,
+            customer_id=cmd.customer_id,
+            subscription_id=cmd.subscription_id,
+            schedule_id=cmd.schedule_id,
+            options=cmd.options,
+        )
+        confirm_request(client, request, reply)
+    elif name == "schedules":
+        assert cmd.customer_id
+        schedules = wf.list_schedules(cmd.customer_id, cmd.subscription_id)
+        reply(f"{len(schedules)} schedule(s) of {cmd.customer_id}", ui.schedules_blocks(cmd.customer_id, schedules))
+    elif name == "status":
+        assert cmd.customer_id and cmd.migration_id
+        status = wf.migration_status(cmd.customer_id, cmd.migration_id)
+        reply(f"Migration {cmd.migration_id}: {status.migration.status}", ui.status_blocks(cmd.customer_id, status))
+    elif name == "pending":
+        pending = wf.pending_requests()
+        reply(f"{len(pending)} request(s) waiting for a decision", ui.pending_blocks(pending))
+    elif name == "watch":
+        assert cmd.customer_id
+        wf.watch(cmd.customer_id, user)
+        reply(f":eyes: Watching customer `{cmd.customer_id}`: migrations made outside ncebot will be announced.", None)
+    elif name == "unwatch":
+        assert cmd.customer_id
+        wf.unwatch(cmd.customer_id, user)
+        reply(f"Stopped watching customer `{cmd.customer_id}`.", None)
+    else:  # pragma: no cover - the parser only returns known names
+        reply(ui.help_text(), ui.help_blocks())
+
+
+def open_modal_for(deps: AppDeps, cmd: NceCommand, client: WebClient, trigger_id: str, channel: str | None) -> None:
+    """Missing arguments: open the matching modal FIRST (trigger ids expire in 3 s), then load its content."""
+    meta = ModalMetadata(kind=cmd.name, channel=channel, customer=cmd.customer_id,
+                         subscription=cmd.subscription_id, schedule=cmd.schedule_id)
+    if cmd.name in ("migrate", "validate", "schedule"):
+        if cmd.customer_id is None:
+            client.views_open(trigger_id=trigger_id, view=ui.change_modal(cmd.name, meta, options=cmd.options))
+            return
+        opened = client.views_open(trigger_id=trigger_id, view=ui.loading_modal(cmd.name, meta))
+        view = opened["view"]
+        try:
+            nodes = deps.workflow.legacy_subscriptions(cmd.customer_id)
+        except (DomainError, PartnerCenterError) as exc:
+            from bot.app import friendly_error
+
+            client.views_update(view_id=view["id"], hash=view["hash"],
+                                view=ui.message_modal("ncebot", friendly_error(exc)))
+            return
+        client.views_update(view_id=view["id"], hash=view["hash"],
+                            view=ui.change_modal(cmd.name, meta, subscriptions=nodes, options=cmd.options))
+    elif cmd.name == "reschedule":
+        client.views_open(trigger_id=trigger_id, view=ui.reschedule_modal(meta, cmd.options))
+    else:
+        client.views_open(trigger_id=trigger_id, view=ui.lookup_modal(cmd.name, meta))

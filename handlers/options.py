@@ -1,0 +1,52 @@
+"""External-select option loaders. They must answer within 3 s, so the customer list is cached briefly."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App
+
+from bot.slack import ids
+from bot.slack.blocks import customer_options
+
+if TYPE_CHECKING:
+    from bot.app import AppDeps
+    from bot.partner_center.models import Customer
+
+log = logging.getLogger(__name__)
+
+
+class CustomerCache:
+    """The workflow's customer list, kept for ``ttl`` seconds (typing in a select fires one request per key)."""
+
+    def __init__(self, deps: AppDeps, ttl: float = 60.0) -> None:
+        self._deps = deps
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._at = 0.0
+        self._customers: list[Customer] | None = None
+
+    def get(self) -> list[Customer]:
+        with self._lock:
+            if self._customers is not None and time.monotonic() - self._at < self._ttl:
+                return self._customers
+        customers = self._deps.workflow.list_customers()
+        with self._lock:
+            self._customers, self._at = customers, time.monotonic()
+        return customers
+
+
+def register(app: App, deps: AppDeps) -> None:
+    cache = CustomerCache(deps)
+
+    @app.options(ids.CUSTOMER_SELECT)
+    def load_customers(ack: Ack, body: dict[str, Any]) -> None:
+        try:
+            found = customer_options(cache.get(), str(body.get("value") or ""))
+        except Exception:  # an empty list beats a broken select; the reason is logged
+            log.exception("could not load customers for the picker")
+            found = []
+        ack(options=found)

@@ -1,0 +1,58 @@
+"""A local certificate authority and server certificate for the sandbox (trustme), generated once per process."""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import trustme
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    ca_path: Path
+    cert_path: Path
+    key_path: Path
+
+
+_lock = threading.Lock()
+_ca: trustme.CA | None = None
+_cache: dict[tuple[str, tuple[str, ...]], TlsFiles] = {}
+
+
+def _names(host: str) -> tuple[str, ...]:
+    names = {"127.0.0.1", "localhost", "::1"}
+    if host and host not in ("0.0.0.0", "::"):
+        names.add(host)
+    else:
+        names.add(socket.gethostname())
+    return tuple(sorted(names))
+
+
+def tls_files(host: str, directory: str | Path | None = None) -> TlsFiles:
+    """CA PEM + server cert/key for ``host`` (and localhost), written to ``directory`` or a temp dir.
+
+    The CA is shared by every sandbox of this process, so starting one more sandbox costs no key generation."""
+    global _ca
+    names = _names(host)
+    key = (str(directory or ""), names)
+    with _lock:
+        if key in _cache:
+            return _cache[key]
+        if _ca is None:
+            _ca = trustme.CA(organization_name="ncebot Partner Center sandbox")
+        folder = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="ncebot-sandbox-tls-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        cert = _ca.issue_cert(*names)
+        files = TlsFiles(folder / "sandbox-ca.pem", folder / "sandbox-server.pem", folder / "sandbox-server.key")
+        _ca.cert_pem.write_to_path(str(files.ca_path))
+        with open(files.cert_path, "wb") as out:
+            for blob in cert.cert_chain_pems:
+                out.write(blob.bytes())
+        cert.private_key_pem.write_to_path(str(files.key_path))
+        files.key_path.chmod(0o600)
+        _cache[key] = files
+        return files

@@ -1,0 +1,236 @@
+"""/nce over real signed HTTP requests into the real Bolt app; Slack is the stand-in, Partner Center the sandbox."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.slack import ids
+from bot.slack.commands import SUBCOMMANDS
+from sandbox import known
+from tests.fixtures.slack import APPROVAL_CHANNEL, REQUESTER, SlackEnv, stored_view, wait_for
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def reply_to(env: SlackEnv, user: str = REQUESTER, count: int = 1) -> str:
+    replies = wait_for(lambda: (lambda r: r if len(r) >= count else None)(env.replies_to(user)))
+    return str(replies[count - 1])
+
+
+def test_help_lists_every_subcommand(slack_env: Any) -> None:
+    env = slack_env()
+    response = env.requester.command("help")
+    assert response.status_code == 200
+    text = reply_to(env)
+    for sub in SUBCOMMANDS:
+        assert f"/nce {sub.name}" in text
+    assert env.standin.calls_to("response_url")[0].params["response_type"] == "ephemeral"
+
+
+@pytest.mark.parametrize("sub", ["check", "bulk", "audit"])
+def test_not_yet_built_subcommands_say_coming_soon(slack_env: Any, sub: str) -> None:
+    env = slack_env()
+    env.requester.command(f"{sub} {known.CONTOSO}")
+    assert f"/nce {sub}` is coming soon" in reply_to(env)
+
+
+def test_subscriptions_nests_addons_under_their_base(slack_env: Any) -> None:
+    env = slack_env()
+    env.requester.command(f"subscriptions {known.CONTOSO}")
+    text = reply_to(env)
+    base_at = text.index(known.ELIGIBLE_BASE)
+    for addon in known.ELIGIBLE_BASE_ADDONS:
+        assert text.index(addon) > base_at
+        assert "add-on" in text
+
+
+def test_validate_shows_eligibility_and_target(slack_env: Any) -> None:
+    env = slack_env()
+    env.requester.command(f"validate {known.CONTOSO} {known.ELIGIBLE_SIMPLE} term=P1Y")
+    text = reply_to(env)
+    assert "Eligible" in text and "target catalog item" in text
+    customer, sub = known.INELIGIBLE_BY_CODE[0]
+    env.requester.command(f"validate {customer} {sub}")
+    assert "Not eligible" in reply_to(env, count=2)
+
+
+def test_migrate_posts_the_request_and_confirms_with_a_link(slack_env: Any) -> None:
+    env = slack_env()
+    env.requester.command(f"migrate {known.CONTOSO} {known.ELIGIBLE_SIMPLE} quantity=20")
+    text = reply_to(env)
+    assert "waiting for approval" in text and "https://standin.slack.invalid/archives/CAPPROVALS1/" in text
+    [message] = env.approval_messages()
+    actions = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [a["action_id"] for a in actions] == [ids.APPROVE_ACTION, ids.REJECT_ACTION]
+    assert actions[0]["value"] in text  # the button's value is the request id
+    assert "quantity=20" in json.dumps(message.blocks) and f"<@{REQUESTER}>" in json.dumps(message.blocks)
+    env.requester.command("pending")
+    assert actions[0]["value"] in reply_to(env, count=2)
+
+
+def test_ineligible_migrate_is_refused_and_nothing_posted(slack_env: Any) -> None:
+    env = slack_env()
+    customer, sub = known.INELIGIBLE_BY_CODE[0]
+    env.requester.command(f"migrate {customer} {sub}")
+    assert "cannot be migrated" in reply_to(env)
+    assert env.approval_messages() == []
+
+
+def test_schedule_watch_and_unwatch(slack_env: Any) -> None:
+    env = slack_env()
+    env.requester.command(f"schedule {known.FABRIKAM} {known.SCHEDULE_RENEWAL_SUB} on-renewal")
+    assert "waiting for approval" in reply_to(env)
+    assert "on-renewal" in json.dumps(env.approval_messages()[0].blocks)
+    env.requester.command(f"watch {known.WIDE_WORLD}")
+    assert "Watching customer" in reply_to(env, count=2)
+    env.requester.command(f"unwatch {known.WIDE_WORLD}")
+    assert "Stopped watching" in reply_to(env, count=3)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("migrate 123 456", "not a valid customer id"),
+        (f"migrate {known.CONTOSO} {known.ELIGIBLE_SIMPLE} colour=blue", "unknown option `colour`"),
+        (f"migrate {known.CONTOSO} {known.ELIGIBLE_SIMPLE} term=P5Y", "`term` must be one of"),
+        (f"schedules {known.CONTOSO} not-a-guid", "not a valid subscription id"),
+        ("launch", "unknown subcommand `launch`"),
+    ],
+)
+def test_wrong_arguments_get_an_ephemeral_naming_them(slack_env: Any, text: str, expected: str) -> None:
+    env = slack_env()
+    assert env.requester.command(text).status_code == 200
+    assert expected in reply_to(env)
+    assert env.approval_messages() == []
+
+
+def test_missing_arguments_open_the_modal_before_partner_center(slack_env: Any) -> None:
+    env = slack_env()
+    env.requester.command(f"migrate {known.CONTOSO}")
+    wait_for(lambda: env.standin.calls_to("views.update"))
+    opened, updated = env.standin.calls_to("views.open")[0], env.standin.calls_to("views.update")[0]
+    assert opened.params["trigger_id"] and opened.at <= updated.at
+    view_id = updated.params["view_id"]
+    view = stored_view(env.standin, view_id)
+    assert view["callback_id"] == ids.MIGRATE_MODAL
+    assert known.ELIGIBLE_BASE in json.dumps(view["blocks"])  # the customer's legacy subscriptions
+
+    # Picking a subscription re-renders the modal with its add-ons.
+    env.requester.block_action(ids.SUBSCRIPTION_SELECT, user=REQUESTER, view=view, block_id=ids.SUBSCRIPTION_BLOCK,
+                               selected_option={"value": known.ELIGIBLE_BASE, "text": {"type": "plain_text",
+                                                                                        "text": "E3"}})
+    wait_for(lambda: len(env.standin.calls_to("views.update")) >= 2)
+    view = stored_view(env.standin, view_id)
+    assert known.ELIGIBLE_BASE_ADDONS[0] in json.dumps(view["blocks"])
+
+    # A bad field gets an error on its own input block; nothing is requested.
+    values = {
+        ids.CUSTOMER_BLOCK: {ids.CUSTOMER_SELECT: {"type": "external_select", "selected_option": {
+            "value": known.CONTOSO}}},
+        ids.SUBSCRIPTION_BLOCK: {ids.SUBSCRIPTION_SELECT: {"type": "static_select", "selected_option": {
+            "value": known.ELIGIBLE_BASE}}},
+        ids.QUANTITY_BLOCK: {ids.QUANTITY_INPUT: {"type": "plain_text_input", "value": "-3"}},
+    }
+    response = env.requester.view_submission(view, values, user=REQUESTER)
+    assert response.status_code == 200
+    assert response.json() == {"response_action": "errors", "errors": {ids.QUANTITY_BLOCK: (
+        "Seats must be a whole number from 1.")}}
+    assert env.approval_messages() == []
+
+    values[ids.QUANTITY_BLOCK] = {ids.QUANTITY_INPUT: {"type": "plain_text_input", "value": "7"}}
+    assert env.requester.view_submission(view, values, user=REQUESTER).status_code == 200
+    message = wait_for(lambda: env.approval_messages())[0]
+    assert "quantity=7" in json.dumps(message.blocks)
+    assert "waiting for approval" in reply_to(env)
+
+
+def test_customer_picker_loads_options(slack_env: Any) -> None:
+    env = slack_env()
+    env.requester.command("migrate")
+    opened = wait_for(lambda: env.standin.calls_to("views.open"))[0]
+    view = stored_view(env.standin, opened.response["view"]["id"])
+    response = env.requester.block_suggestion(ids.CUSTOMER_SELECT, ids.CUSTOMER_BLOCK, "fabri", user=REQUESTER,
+                                              view=view)
+    assert response.status_code == 200
+    assert [o["value"] for o in response.json()["options"]] == [known.FABRIKAM]
+
+
+def test_reschedule_modal_field_errors(slack_env: Any) -> None:
+    env = slack_env()
+    env.requester.command("reschedule")
+    opened = wait_for(lambda: env.standin.calls_to("views.open"))[0]
+    view = stored_view(env.standin, opened.response["view"]["id"])
+    values = {
+        ids.CUSTOMER_BLOCK: {ids.CUSTOMER_SELECT: {"selected_option": {"value": known.FABRIKAM}}},
+        ids.SCHEDULE_ID_BLOCK: {ids.SCHEDULE_ID_INPUT: {"value": "nope"}},
+        ids.TARGET_DATE_BLOCK: {ids.TARGET_DATE_INPUT: {"selected_date": "2001-01-01"}},
+    }
+    body = env.requester.view_submission(view, values, user=REQUESTER).json()
+    assert body["response_action"] == "errors"
+    assert set(body["errors"]) == {ids.SCHEDULE_ID_BLOCK, ids.TARGET_DATE_BLOCK}
+
+
+def test_bad_or_stale_signatures_are_refused(slack_env: Any) -> None:
+    env = slack_env()
+    body = env.requester.command_body(f"migrate {known.CONTOSO} {known.ELIGIBLE_SIMPLE}")
+    form = "application/x-www-form-urlencoded"
+    assert env.requester.post(body, form, signature="v0=" + "0" * 64).status_code == 401
+    assert env.requester.post(body, form, timestamp=int(time.time()) - 3600).status_code == 401
+    assert env.requester.post(body + "&x=1", form, signature=env.requester.verifier.generate_signature(
+        timestamp=str(int(time.time())), body=body)).status_code == 401
+    time.sleep(0.3)  # give a wrongly accepted request the chance to act
+    assert env.standin.calls == []
+    assert env.workflow.pending_requests() == []
+
+
+def test_ack_is_fast_even_when_partner_center_is_slow(slack_env: Any) -> None:
+    env = slack_env()
+    env.sandbox.state.set_faults({"latency": 5.0})
+    for text in (f"subscriptions {known.CONTOSO}", f"migrate {known.CONTOSO} {known.ELIGIBLE_SIMPLE}",
+                 f"migrate {known.CONTOSO}"):
+        started = time.monotonic()
+        response = env.requester.command(text)
+        assert response.status_code == 200
+        assert time.monotonic() - started < 2.5
+    env.sandbox.state.clear_faults()
+    # the modal was opened at once, before the slow Partner Center call
+    assert wait_for(lambda: env.standin.calls_to("views.open"))
+
+
+def test_health_and_metrics_endpoints(slack_env: Any) -> None:
+    import httpx
+
+    env = slack_env()
+    health = httpx.get(env.url + "/healthz")
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    metrics = httpx.get(env.url + "/metrics")
+    assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
+
+
+_WORDS = st.sampled_from([s.name for s in SUBCOMMANDS] + [
+    known.CONTOSO, "not-a-guid", "term=P1Y", "term=", "=", "quantity=-1", "date=2030-02-31", "on-renewal",
+    "full-term=yes", "addons=", "billing=weekly", "<@U1>", "`", "*", "ü", "\u200b",
+])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.one_of(_WORDS, st.text(max_size=12)), max_size=6))
+def test_random_text_is_always_answered(slack_env: Any, words: list[str]) -> None:
+    env = slack_env() if not hasattr(test_random_text_is_always_answered, "env") else None
+    env = env or test_random_text_is_always_answered.env  # type: ignore[attr-defined]
+    test_random_text_is_always_answered.env = env  # type: ignore[attr-defined]
+    text = " ".join(words)
+    before = len(env.standin.calls_to("response_url")) + len(env.standin.calls_to("views.open"))
+    t0 = time.monotonic()
+    response = env.requester.command(text)
+    print(repr(text), response.status_code, round(time.monotonic() - t0, 3), flush=True)
+    assert response.status_code == 200, text
+    wait_for(lambda: len(env.standin.calls_to("response_url")) + len(env.standin.calls_to("views.open")) > before)
+    assert all("Traceback" not in c.params.get("text", "") for c in env.standin.calls_to("response_url"))
+    assert APPROVAL_CHANNEL  # approval posts may happen for valid commands; the reply is what matters

@@ -1,0 +1,112 @@
+"""Parser and Block Kit builders, without Slack."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from bot.domain import ChangeOptions, InvalidInput, RequestKind, RequestState, RequestView, Vote
+from bot.slack import blocks as ui
+from bot.slack import ids
+from bot.slack.commands import SUBCOMMANDS, parse_command
+from bot.slack.forms import FormErrors, read_change_form, read_reason
+
+C = "75c5e79e-7e9f-429f-b772-ed3d38768f7c"
+S = "9beb6319-6889-4d28-a155-68ca9c783842"
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def test_parse_full_migrate_command() -> None:
+    cmd = parse_command(f"migrate {C} {S} term=p1y billing=Annual quantity=12 full-term addons=none")
+    assert (cmd.name, cmd.customer_id, cmd.subscription_id, cmd.needs_modal) == ("migrate", C, S, False)
+    assert cmd.options == ChangeOptions(term="P1Y", billing="annual", quantity=12, full_term=True, addons="none")
+
+
+def test_parse_schedule_without_date_opens_the_modal() -> None:
+    assert parse_command(f"schedule {C} {S}").missing == ("date",)
+    cmd = parse_command(f"schedule {C} {S} date=2030-01-31")
+    assert cmd.options.target_date == date(2030, 1, 31) and not cmd.needs_modal
+    assert parse_command("migrate").missing == ("customer", "subscription")
+    assert parse_command(f"reschedule {C}").missing == ("schedule",)
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "words"),
+    [
+        ("frobnicate", "subcommand", "unknown subcommand"),
+        (f"migrate not-a-guid {S}", "customer", "not a valid customer id"),
+        (f"migrate {C} {S} colour=blue", "colour", "unknown option"),
+        (f"migrate {C} {S} term=P2Y", "term", "P1M, P1Y, P3Y"),
+        (f"migrate {C} {S} billing=weekly", "billing", "monthly"),
+        (f"migrate {C} {S} quantity=0", "quantity", "whole number"),
+        (f"migrate {C} {S} end-date=2030-02-30", "end-date", "not a real date"),
+        (f"migrate {C} {S} date=2030-01-01", "date", "not used by"),
+        (f"schedule {C} {S} date=2030-01-01 on-renewal", "date", "not both"),
+        (f"migrate {C} {S} addons=xyz", "addons", "not a valid addons id"),
+        (f"migrate {C} {S} term=P1Y term=P1M", "term", "twice"),
+        (f"status {C} {S} {S}", "arguments", "unexpected argument"),
+    ],
+)
+def test_wrong_arguments_name_the_argument(text: str, field: str, words: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_command(text)
+    assert caught.value.field == field
+    assert words in str(caught.value)
+
+
+def _request(state: RequestState, **extra: object) -> RequestView:
+    base = dict(id="r" * 32, kind=RequestKind.MIGRATE, state=state, customer_id=C, subscription_id=S,
+                requester="UREQ", created_at=NOW, expires_at=NOW + timedelta(hours=24),
+                options=ChangeOptions(term="P1Y"))
+    base.update(extra)
+    return RequestView(**base)  # type: ignore[arg-type]
+
+
+def _buttons(blocks: list[dict]) -> list[tuple[str, str]]:
+    return [(e["action_id"], e["value"]) for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_request_message_has_the_two_buttons_with_the_request_id() -> None:
+    blocks = ui.request_blocks(_request(RequestState.PENDING, votes=(Vote("UA", NOW),), required_approvals=2))
+    assert _buttons(blocks) == [(ids.APPROVE_ACTION, "r" * 32), (ids.REJECT_ACTION, "r" * 32)]
+    text = json.dumps(blocks)
+    assert "Waiting for approval (1 of 2)" in text and "<@UA>" in text and "<@UREQ>" in text
+
+
+def test_decided_messages_drop_the_buttons() -> None:
+    approved = ui.request_blocks(_request(RequestState.APPROVED, decided_by=("UA",), decided_at=NOW))
+    assert _buttons(approved) == []
+    assert "Approved by <@UA> at 2025-03-01 12:00 UTC" in json.dumps(approved)
+    rejected = ui.request_blocks(_request(RequestState.REJECTED, decided_by=("UB",), decided_at=NOW,
+                                          reject_reason="wrong seats"))
+    assert _buttons(rejected) == [] and "Rejected by <@UB> at 2025-03-01 12:00 UTC: wrong seats" in json.dumps(rejected)
+    expired = ui.request_blocks(_request(RequestState.EXPIRED))
+    assert _buttons(expired) == [] and "Expired at" in json.dumps(expired)
+
+
+def test_help_lists_every_subcommand() -> None:
+    text = json.dumps(ui.help_blocks())
+    for sub in SUBCOMMANDS:
+        assert f"/nce {sub.name}" in text
+
+
+def test_modal_metadata_is_small_and_round_trips() -> None:
+    meta = ui.ModalMetadata(kind="migrate", channel="C1", customer=C, customer_name="x" * 5000)
+    dumped = meta.dump()
+    assert len(dumped) <= 3000
+    assert ui.ModalMetadata.load(dumped).customer == C
+    modal = ui.change_modal("schedule", meta)
+    assert modal["callback_id"] == ids.SCHEDULE_MODAL and len(modal["private_metadata"]) <= 3000
+    assert {b.get("block_id") for b in modal["blocks"]} >= {ids.CUSTOMER_BLOCK, ids.TARGET_DATE_BLOCK}
+
+
+def test_form_errors_land_on_input_blocks() -> None:
+    values = {ids.CUSTOMER_BLOCK: {ids.CUSTOMER_SELECT: {"selected_option": {"value": C}}},
+              ids.QUANTITY_BLOCK: {ids.QUANTITY_INPUT: {"value": "many"}}}
+    with pytest.raises(FormErrors) as caught:
+        read_change_form(values, kind="schedule", today=date(2025, 1, 1))
+    assert set(caught.value.errors) == {ids.SUBSCRIPTION_BLOCK, ids.QUANTITY_BLOCK, ids.TARGET_DATE_BLOCK}
+    with pytest.raises(FormErrors):
+        read_reason({})
