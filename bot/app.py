@@ -66,9 +66,14 @@ def create_app(settings: Settings, deps: AppDeps) -> App:
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> None:
-        tell_user(client, body, friendly_error(error))
+        report_error(error, body, client)
 
     return app
+
+
+def report_error(error: BaseException, body: dict[str, Any], client: WebClient) -> None:
+    """The one place errors become replies: used by ``@app.error`` and by listeners after their ack."""
+    tell_user(client, body, friendly_error(error))
 
 
 def friendly_error(error: BaseException) -> str:

@@ -14,7 +14,7 @@ from bot.slack import ids
 from bot.slack.blocks import ModalMetadata
 from bot.slack.commands import require_guid
 from bot.slack.forms import read_options_leniently
-from handlers.common import confirm_request, ephemeral_reply
+from handlers.common import confirm_request, ephemeral_reply, guarded
 
 if TYPE_CHECKING:
     from bot.app import AppDeps
@@ -34,6 +34,7 @@ def register(app: App, deps: AppDeps) -> None:
     wf = deps.workflow
 
     @app.action(ids.APPROVE_ACTION)
+    @guarded
     def approve_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         user, channel = _clicker(body)
@@ -44,6 +45,7 @@ def register(app: App, deps: AppDeps) -> None:
                   f"{result.votes_missing} more approval(s) needed.", None)
 
     @app.action(ids.REJECT_ACTION)
+    @guarded
     def reject_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         user, channel = _clicker(body)
@@ -54,6 +56,7 @@ def register(app: App, deps: AppDeps) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=ui.reject_modal(wf.get_request(request_id), meta))
 
     @app.action(ids.SCHEDULE_UPDATE_ACTION)
+    @guarded
     def schedule_update_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         _user, channel = _clicker(body)
@@ -62,6 +65,7 @@ def register(app: App, deps: AppDeps) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=ui.reschedule_modal(meta))
 
     @app.action(ids.SCHEDULE_CANCEL_ACTION)
+    @guarded
     def schedule_cancel_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         user, channel = _clicker(body)
@@ -71,6 +75,7 @@ def register(app: App, deps: AppDeps) -> None:
         confirm_request(client, request, ephemeral_reply(client, user, channel))
 
     @app.action(ids.CUSTOMER_SELECT)
+    @guarded
     def customer_picked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         view = body.get("view") or {}
@@ -89,6 +94,7 @@ def register(app: App, deps: AppDeps) -> None:
                                                  options=_current_options(view, meta.kind)))
 
     @app.action(ids.SUBSCRIPTION_SELECT)
+    @guarded
     def subscription_picked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         view = body.get("view") or {}

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.slack import ids
 from bot.slack.commands import parse_command
-from handlers.common import open_modal_for, respond_reply, run_command
+from handlers.common import guarded, open_modal_for, respond_reply, run_command
 
 if TYPE_CHECKING:
     from bot.app import AppDeps
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 def register(app: App, deps: AppDeps) -> None:
     @app.command(ids.COMMAND)
+    @guarded
     def nce_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ack()
         cmd = parse_command(str(body.get("text") or ""))  # InvalidInput → the app's error handler

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -29,6 +30,33 @@ CHANGE_KINDS = {
     "reschedule": RequestKind.RESCHEDULE,
     "cancel": RequestKind.CANCEL,
 }
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(fn: F) -> F:
+    """Route a listener's errors to ``bot.app.report_error`` itself, acking first if it had not.
+
+    Bolt (1.30, process_before_response=False) resets ``ack.response`` when a listener raises after acking,
+    and a fast failure then turns the HTTP answer into a 404 after 3 s. Listeners therefore never raise.
+    The wrapped function must take ``ack``, ``body`` and ``client`` (Bolt injects by parameter name).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> Any:
+        try:
+            return fn(**kwargs)
+        except Exception as exc:
+            from bot.app import report_error
+
+            ack = kwargs.get("ack")
+            if ack is not None and getattr(ack, "response", None) is None:
+                ack()
+            report_error(exc, kwargs.get("body") or {}, kwargs["client"])
+            return None
+
+    return wrapper  # type: ignore[return-value]
 
 
 def respond_reply(respond: Callable[..., Any]) -> Reply:

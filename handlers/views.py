@@ -14,7 +14,7 @@ from bot.slack import ids
 from bot.slack.blocks import ModalMetadata
 from bot.slack.commands import NceCommand
 from bot.slack.forms import FormErrors, read_change_form, read_lookup_form, read_reason
-from handlers.common import CHANGE_KINDS, confirm_request, ephemeral_reply, run_command
+from handlers.common import CHANGE_KINDS, confirm_request, ephemeral_reply, guarded, run_command
 
 if TYPE_CHECKING:
     from bot.app import AppDeps
@@ -39,6 +39,7 @@ def register(app: App, deps: AppDeps) -> None:
 
     @app.view(ids.MIGRATE_MODAL)
     @app.view(ids.SCHEDULE_MODAL)
+    @guarded
     def change_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         meta = ModalMetadata.load(view.get("private_metadata"))
         kind = meta.kind or ("schedule" if view.get("callback_id") == ids.SCHEDULE_MODAL else "migrate")
@@ -66,6 +67,7 @@ def register(app: App, deps: AppDeps) -> None:
         confirm_request(client, request, ephemeral_reply(client, user, meta.channel))
 
     @app.view(ids.RESCHEDULE_MODAL)
+    @guarded
     def reschedule_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         meta = ModalMetadata.load(view.get("private_metadata"))
         try:
@@ -81,6 +83,7 @@ def register(app: App, deps: AppDeps) -> None:
         confirm_request(client, request, ephemeral_reply(client, user, meta.channel))
 
     @app.view(ids.LOOKUP_MODAL)
+    @guarded
     def lookup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         meta = ModalMetadata.load(view.get("private_metadata"))
         try:
@@ -99,6 +102,7 @@ def register(app: App, deps: AppDeps) -> None:
         run_command(deps, cmd, user, ephemeral_reply(client, user, meta.channel), client)
 
     @app.view(ids.REJECT_MODAL)
+    @guarded
     def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         meta = ModalMetadata.load(view.get("private_metadata"))
         try:

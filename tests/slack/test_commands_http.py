@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bot.slack import ids
 from bot.slack.commands import SUBCOMMANDS
 from sandbox import known
-from tests.fixtures.slack import APPROVAL_CHANNEL, REQUESTER, SlackEnv, stored_view, wait_for
+from tests.fixtures.slack import REQUESTER, SlackEnv, stored_view, wait_for
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -219,18 +219,18 @@ _WORDS = st.sampled_from([s.name for s in SUBCOMMANDS] + [
 ])
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(words=st.lists(st.one_of(_WORDS, st.text(max_size=12)), max_size=6))
-def test_random_text_is_always_answered(slack_env: Any, words: list[str]) -> None:
-    env = slack_env() if not hasattr(test_random_text_is_always_answered, "env") else None
-    env = env or test_random_text_is_always_answered.env  # type: ignore[attr-defined]
-    test_random_text_is_always_answered.env = env  # type: ignore[attr-defined]
-    text = " ".join(words)
-    before = len(env.standin.calls_to("response_url")) + len(env.standin.calls_to("views.open"))
-    t0 = time.monotonic()
-    response = env.requester.command(text)
-    print(repr(text), response.status_code, round(time.monotonic() - t0, 3), flush=True)
-    assert response.status_code == 200, text
-    wait_for(lambda: len(env.standin.calls_to("response_url")) + len(env.standin.calls_to("views.open")) > before)
-    assert all("Traceback" not in c.params.get("text", "") for c in env.standin.calls_to("response_url"))
-    assert APPROVAL_CHANNEL  # approval posts may happen for valid commands; the reply is what matters
+def test_random_text_is_always_answered(slack_env: Any) -> None:
+    env = slack_env()
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(words=st.lists(st.one_of(_WORDS, st.text(max_size=12)), max_size=6))
+    def check(words: list[str]) -> None:
+        text = " ".join(words)
+        before = len(env.standin.calls_to("response_url")) + len(env.standin.calls_to("views.open"))
+        response = env.requester.command(text)
+        assert response.status_code == 200, text
+        wait_for(lambda: len(env.standin.calls_to("response_url")) + len(env.standin.calls_to("views.open")) > before)
+
+    check()
+    answers = [c.params.get("text", "") for c in env.standin.calls_to("response_url")]
+    assert answers and not any("Traceback" in a or "Something went wrong" in a for a in answers)
