@@ -1,0 +1,68 @@
+"""manifest.yml against the code, and the Slack Web API stand-in itself."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.app import build_slack_client
+from bot.settings import load_settings
+from bot.slack import ids
+from sandbox.slack_api import SlackStandIn
+
+ROOT = Path(__file__).resolve().parents[2]
+SCOPES_FOR = {
+    "chat_postMessage": {"chat:write"}, "chat_update": {"chat:write"}, "chat_postEphemeral": {"chat:write"},
+    "usergroups_users_list": {"usergroups:read"}, "users_info": {"users:read"},
+    "conversations_info": {"channels:read"}, "conversations_replies": {"channels:history"},
+    "files_upload_v2": {"files:write"}, "files_getUploadURLExternal": {"files:write"},
+    "files_completeUploadExternal": {"files:write"},
+}
+
+
+def test_manifest_matches_the_code() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == [ids.COMMAND]
+    assert manifest["features"]["slash_commands"][0]["usage_hint"]
+    assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write.public"} <= scopes
+    source = "\n".join(p.read_text() for d in ("bot", "handlers") for p in (ROOT / d).rglob("*.py"))
+    called = set(re.findall(r"client\.(\w+)\(", source))
+    for method in called:
+        assert SCOPES_FOR.get(method, set()) <= scopes, method
+    # every registered id is a declared one, and the approval ids are SPEC's
+    assert (ids.APPROVE_ACTION, ids.REJECT_ACTION) == ("ncebot_approve", "ncebot_reject")
+    handlers = "\n".join(p.read_text() for p in (ROOT / "handlers").glob("*.py"))
+    for used in re.findall(r"app\.(?:action|view|options)\(ids\.(\w+)\)", handlers):
+        assert hasattr(ids, used)
+    for callback in ids.MODAL_CALLBACKS:
+        assert len(callback) <= 255
+    assert all(f"ids.{name}" in handlers for name in ("APPROVE_ACTION", "REJECT_ACTION", "REJECT_MODAL"))
+
+
+def test_standin_records_rate_limits_and_auth() -> None:
+    with SlackStandIn(bot_token="xoxb-t") as standin:
+        settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_API_URL": standin.base_url})
+        client = build_slack_client(settings)
+        standin.fail_next("chat.postMessage", status=429, retry_after=0)
+        posted = client.chat_postMessage(channel="C1", text="hello")
+        assert [c.status for c in standin.calls_to("chat.postMessage")] == [429, 200]
+        client.chat_postMessage(channel="C1", thread_ts=posted["ts"], text="in thread")
+        assert [m.text for m in standin.thread("C1", posted["ts"])] == ["in thread"]
+        assert "xoxb-t" not in repr(standin.calls)
+        with pytest.raises(SlackApiError) as caught:
+            WebClient(token="xoxb-wrong", base_url=standin.base_url).auth_test()
+        assert caught.value.response["error"] == "invalid_auth"
+        with pytest.raises(SlackApiError):
+            client.conversations_info(channel="CUNKNOWN")
+        client.files_upload_v2(channel="C1", filename="report.csv", content="a,b\n1,2\n", title="Report")
+        [stored] = standin.files.values()
+        assert stored.content == b"a,b\n1,2\n" and stored.channels == ["C1"]
+        lines = standin.transcript()
+        assert lines[0].startswith("#C1 ncebot: hello") and "(thread" in lines[1] and "report.csv" in lines[-1]
