@@ -1,35 +1,87 @@
-"""``ncebot run``: settings → database → Partner Center → workflow → Slack app → Socket Mode or HTTP."""
+"""``ncebot run``: settings → database → Partner Center → workflow → tracking → Slack app → Socket Mode or HTTP.
+
+``build_runtime`` assembles everything (also used by ``ncebot demo`` and the tests); ``run`` serves it until
+SIGTERM / Ctrl-C and then shuts down cleanly: the HTTP server or Socket Mode connection, the scheduler, the
+poller lease, the Partner Center client and sandbox, the database pool.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import TYPE_CHECKING, Any
+
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from bot.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from slack_bolt import App
+    from sqlalchemy.orm import Session, sessionmaker
 
     from bot.app import AppDeps
+    from bot.health import HealthCheck
+    from bot.http_server import HttpServer
+    from bot.metrics import Metrics
     from bot.partner_center.client import PartnerCenterClient
+    from bot.tracking import TrackingService
+    from sandbox.server import SandboxServer
 
 log = logging.getLogger("ncebot.runtime")
 
 
 @dataclass
 class Runtime:
-    """Everything ``run()`` built; handed to the background hook (the scheduler) and closed on exit."""
+    """Everything ``build_runtime`` built. ``start_background()`` starts the tracking service; ``close()`` stops
+    all of it, in reverse order of construction."""
 
     settings: Settings
     app: App
     deps: AppDeps
     partner_center: PartnerCenterClient
     closers: list[Callable[[], None]] = field(default_factory=list)
+    metrics: Metrics | None = None
+    health: HealthCheck | None = None
+    tracking: TrackingService | None = None
+    sandbox: SandboxServer | None = None
+    session_factory: sessionmaker[Session] | None = None
+    _closed: bool = False
+
+    def start_background(self) -> None:
+        """Start the tracking service (scheduler + poller lease); ``close()`` stops it and releases the lease."""
+        if self.tracking is None or self.tracking.scheduler is not None:
+            return
+        tracking = self.tracking
+        tracking.start()
+        self.closers.append(tracking.stop)
+        # Take the poller lease now rather than at the first job tick, so /healthz is green from the start (a
+        # standby replica simply does not get it, which is healthy while the holder's lease is live).
+        tracking.lease.try_acquire()
+
+    def http_server(self, host: str = "0.0.0.0", port: int | None = None, *, slack_events: bool = True) -> HttpServer:
+        """The HTTP server for this runtime (not started). ``slack_events=False``: only ``/healthz`` and
+        ``/metrics`` (Socket Mode, where requests carry no signature and must not be accepted over HTTP)."""
+        from bot.http_server import HttpServer
+
+        server = HttpServer(self.app, host, self.settings.port if port is None else port,
+                            health=self.deps.health, metrics=self.deps.metrics)
+        if not slack_events:
+            router = server.asgi.router
+            router.routes = [route for route in router.routes if getattr(route, "path", None) != "/slack/events"]
+        return server
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         for closer in reversed(self.closers):
             try:
                 closer()
@@ -37,8 +89,8 @@ class Runtime:
                 log.exception("error while shutting down")
 
 
-# The scheduler (status polling, expiry, resumed submissions) plugs in here: it receives the Runtime and
-# returns a function that stops it, or None.
+# Extra background work a caller may plug into ``run``: it receives the Runtime and returns a function that stops
+# it, or None. The tracking service itself is always started by ``run``.
 BackgroundStarter = Callable[[Runtime], Callable[[], None] | None]
 
 
@@ -62,49 +114,133 @@ def prepare_database(url: str) -> None:
         )
 
 
-def build_partner_center(settings: Settings) -> tuple[PartnerCenterClient, list[Callable[[], None]]]:
-    """The real Partner Center, or the in-process sandbox when PARTNER_CENTER_SANDBOX=true."""
+def build_partner_center(
+    settings: Settings,
+    *,
+    on_call: Callable[[Any], None] | None = None,
+    sandbox_time_scale: float = 1.0,
+) -> tuple[PartnerCenterClient, list[Callable[[], None]], SandboxServer | None]:
+    """The real Partner Center, or the in-process sandbox when PARTNER_CENTER_SANDBOX=true (started here, with its
+    clock running ``sandbox_time_scale`` times faster than real time)."""
+    from bot.logging_setup import register_settings_secrets
     from bot.partner_center.client import build_partner_center_client
 
     closers: list[Callable[[], None]] = []
+    sandbox: SandboxServer | None = None
     if not settings.partner_center_sandbox:
-        client = build_partner_center_client(settings)
+        client = build_partner_center_client(settings, on_call=on_call)
     else:
         from sandbox.server import SandboxServer
 
-        sandbox = SandboxServer()
+        sandbox = SandboxServer(time_scale=sandbox_time_scale)
         sandbox.start()
         closers.append(sandbox.stop)
         overrides = {key.lower(): value for key, value in sandbox.client_env().items()
                      if key.lower() in Settings.model_fields}
         pc_settings = Settings.model_validate({**settings.model_dump(), **overrides})
-        client = build_partner_center_client(pc_settings, verify=str(sandbox.ca_path))
+        register_settings_secrets(pc_settings)  # the sandbox's client secret stays out of the logs too
+        client = build_partner_center_client(pc_settings, verify=str(sandbox.ca_path), on_call=on_call)
         log.warning("PARTNER_CENTER_SANDBOX=true: using the built-in Partner Center sandbox at %s", client.base_url)
     close = getattr(client, "close", None)
     if callable(close):
         closers.append(close)
-    return client, closers
+    return client, closers, sandbox
 
 
-def build_runtime(settings: Settings, *, slack_client: Any = None) -> Runtime:
+class SlackErrorCounter(RetryHandler):
+    """Never retries; counts every Slack Web API error answer (``ok: false`` or HTTP 429/5xx) by method and error
+    code into ``ncebot_slack_api_errors_total``. Installed first so it sees every response."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__(max_retry_count=0)
+        self._metrics = metrics
+
+    def can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                  error: Exception | None = None) -> bool:
+        try:
+            method = request.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0] or "unknown"
+            if response is not None:
+                body = response.body if isinstance(response.body, dict) else {}
+                if response.status_code >= 400 or body.get("ok") is False:
+                    error_code = str(body.get("error") or f"http_{response.status_code}")
+                    self._metrics.observe_slack_api_error(method, error_code)
+            elif error is not None:
+                self._metrics.observe_slack_api_error(method, type(error).__name__)
+        except Exception:  # metrics must never break a Slack call
+            log.debug("could not count a Slack API error", exc_info=True)
+        return False
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return False
+
+
+def request_counts(session_factory: sessionmaker[Session]) -> Callable[[], Mapping[str, int]]:
+    """For ``Metrics.set_request_counts_provider``: ``{state: count}`` of change requests, one GROUP BY."""
+    from sqlalchemy import func, select
+
+    from storage.models import ChangeRequest
+
+    def provider() -> Mapping[str, int]:
+        with session_factory() as session:
+            rows = session.execute(select(ChangeRequest.state, func.count()).group_by(ChangeRequest.state)).all()
+        return {str(state): int(count) for state, count in rows}
+
+    return provider
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    slack_client: Any = None,
+    sandbox_time_scale: float = 1.0,
+    post_spacing: float = 1.0,
+    drain_seconds: float | None = None,
+) -> Runtime:
+    """Build ncebot from settings. Nothing is served and no background job runs until the caller asks
+    (``runtime.start_background()``, ``runtime.http_server().start()``); ``runtime.close()`` undoes it all.
+
+    ``sandbox_time_scale``: clock speed of the built-in sandbox (PARTNER_CENTER_SANDBOX=true). ``post_spacing``:
+    seconds between the outbox's posts to one channel (Slack allows ~1 per second). ``drain_seconds``: how often
+    the outbox is drained (default: the tracking service's)."""
     from bot.app import AppDeps, build_slack_client, create_app
     from bot.domain import SystemClock
+    from bot.health import HealthCheck, database_check, lease_check, scheduler_check
+    from bot.metrics import Metrics
     from bot.slack.membership import SlackMembershipResolver
     from bot.slack.notifier import SlackNotifier
+    from bot.tracking import Outbox, OutboxNotifier, TrackingService
     from bot.workflow import Workflow, WorkflowPolicy
     from storage.db import make_session_factory
 
-    assert settings.ncebot_approval_channel, "NCEBOT_APPROVAL_CHANNEL is required"
+    if not settings.ncebot_approval_channel:
+        raise ValueError("NCEBOT_APPROVAL_CHANNEL is required")
     prepare_database(settings.database_url)
+    metrics = Metrics()
     session_factory = make_session_factory(settings.database_url)
-    partner_center, closers = build_partner_center(settings)
+    closers: list[Callable[[], None]] = []
+    bind = session_factory.kw.get("bind")
+    if bind is not None:
+        closers.append(bind.dispose)  # first in, last out
+    try:
+        partner_center, pc_closers, sandbox = build_partner_center(
+            settings, on_call=metrics.observe_partner_center_call, sandbox_time_scale=sandbox_time_scale
+        )
+    except BaseException:
+        for closer in reversed(closers):
+            closer()
+        raise
+    closers.extend(pc_closers)
     client = slack_client or build_slack_client(settings)
+    if not any(isinstance(handler, SlackErrorCounter) for handler in client.retry_handlers):
+        client.retry_handlers.insert(0, SlackErrorCounter(metrics))
     clock = SystemClock()
-    notifier = SlackNotifier(client, settings.ncebot_approval_channel, notify_channel=settings.notify_channel)
+    slack_notifier = SlackNotifier(client, settings.ncebot_approval_channel, notify_channel=settings.notify_channel)
+    notifier = OutboxNotifier(slack_notifier, Outbox(session_factory, clock), notify_channel=settings.notify_channel)
     workflow = Workflow(
         session_factory=session_factory,
         partner_center=partner_center,
-        notifier=notifier,
+        notifier=notifier,  # thread posts and announcements go through the durable outbox
         membership=SlackMembershipResolver(client),
         policy=WorkflowPolicy(
             approval_channel=settings.ncebot_approval_channel,
@@ -117,58 +253,88 @@ def build_runtime(settings: Settings, *, slack_client: Any = None) -> Runtime:
         ),
         clock=clock,
     )
+    extra: dict[str, Any] = {} if drain_seconds is None else {"drain_seconds": drain_seconds}
+    tracking = TrackingService(settings, workflow, session_factory, partner_center, client, notifier, clock,
+                               metrics=metrics, post_spacing=post_spacing, **extra)
+    metrics.set_request_counts_provider(request_counts(session_factory))
 
-    def health() -> tuple[bool, dict[str, Any]]:
-        from sqlalchemy import text
+    def scheduler_running() -> bool:
+        scheduler = tracking.scheduler
+        return bool(scheduler is not None and scheduler.running)
 
-        try:
-            with session_factory() as session:
-                session.execute(text("SELECT 1"))
-        except Exception:
-            return False, {"database": "unreachable"}
-        return True, {"database": "ok"}
+    health = HealthCheck()
+    health.add("database", database_check(session_factory.kw["bind"]))
+    health.add("scheduler", scheduler_check(scheduler_running))
+    health.add("lease", lease_check(tracking.lease_state))
 
-    deps = AppDeps(workflow=workflow, slack_client=client, clock=clock, health=health)
+    deps = AppDeps(workflow=workflow, slack_client=client, clock=clock, health=health, metrics=metrics.render)
     app = create_app(settings, deps)
-    runtime = Runtime(settings=settings, app=app, deps=deps, partner_center=partner_center, closers=closers)
-    bind = session_factory.kw.get("bind")
-    if bind is not None:
-        runtime.closers.insert(0, bind.dispose)
-    return runtime
+    return Runtime(settings=settings, app=app, deps=deps, partner_center=partner_center, closers=closers,
+                   metrics=metrics, health=health, tracking=tracking, sandbox=sandbox,
+                   session_factory=session_factory)
+
+
+class _Stop(BaseException):
+    """Raised in the main thread by the SIGTERM/SIGINT handler."""
+
+
+def _install_signal_handlers() -> Callable[[], None]:
+    """SIGTERM and SIGINT stop ``run`` cleanly (exit code 0). Returns a function that makes further signals
+    no-ops, for the duration of the shutdown itself."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    stopping = threading.Event()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        raise _Stop(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+    return stopping.set
 
 
 def run(*, start_background: BackgroundStarter | None = None) -> int:
-    """Start ncebot and block until stopped. ``start_background``: hook for the scheduler (see BackgroundStarter)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Start ncebot and block until SIGTERM / Ctrl-C. ``start_background``: extra background work (optional)."""
+    from bot.logging_setup import configure_logging, register_settings_secrets
+
+    configure_logging()
     settings = load_settings(require_run=True)  # SettingsError → `ncebot` prints one line per problem
+    register_settings_secrets(settings)
+    ignore_signals = _install_signal_handlers()
+    runtime: Runtime | None = None
     try:
         runtime = build_runtime(settings)
-    except DatabaseNotReady as exc:
-        print(f"ncebot: {exc}", file=sys.stderr)
-        return 2
-    try:
-        # --- HOOK: background work (scheduler: status polling, expiry, resumed submissions) -----------------
+        runtime.start_background()
         if start_background is not None:
             stop_background = start_background(runtime)
             if stop_background is not None:
                 runtime.closers.append(stop_background)
-        # -----------------------------------------------------------------------------------------------------
         if settings.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+            ops = runtime.http_server("0.0.0.0", settings.port, slack_events=False).start()
+            runtime.closers.append(ops.stop)
+            log.info("serving GET /healthz and GET /metrics on port %d", ops.port)
             log.info("starting in Socket Mode")
             handler = SocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
             runtime.closers.append(handler.close)
-            handler.start()
+            handler.start()  # blocks until a signal
         else:
-            from bot.http_server import HttpServer
-
-            server = HttpServer(runtime.app, "0.0.0.0", settings.port, health=runtime.deps.health,
-                                metrics=runtime.deps.metrics)
+            server = runtime.http_server("0.0.0.0", settings.port)
             log.info("serving HTTP on port %d: POST /slack/events, GET /healthz, GET /metrics", settings.port)
-            server.serve_forever()
-    except KeyboardInterrupt:
+            server.serve_forever()  # uvicorn handles SIGTERM/SIGINT, then re-raises it to our handler
+    except DatabaseNotReady as exc:
+        print(f"ncebot: {exc}", file=sys.stderr)
+        return 2
+    except (_Stop, KeyboardInterrupt):
         pass
     finally:
-        runtime.close()
+        ignore_signals()
+        if runtime is not None:
+            log.info("shutting down")
+            runtime.close()
+    log.info("stopped")
     return 0

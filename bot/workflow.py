@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, TypeVar
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import (
@@ -55,12 +57,25 @@ from bot.partner_center.models import (
     MigrationSchedule,
     MigrationScheduleRequest,
     MigrationStatus,
+    MigrationValidation,
     ScheduleStatus,
     Subscription,
     SubscriptionStatus,
     is_guid,
 )
+from bot.reports import (
+    REASON_BASE,
+    REASON_BASE_SKIPPED,
+    REASON_ERROR,
+    REASON_NCE,
+    REASON_TRIAL,
+    CheckReason,
+    CheckReport,
+    CheckResult,
+    CheckRow,
+)
 from storage import repositories as repo
+from storage.models import PartnerCenterOperation
 from storage.repositories import OperationView
 
 logger = logging.getLogger("ncebot.workflow")
@@ -157,6 +172,25 @@ class PartnerCenterProblem(DomainError):
         super().__init__(message)
         self.code = code
         self.description = description
+
+
+class NothingEligible(Ineligible):
+    """A bulk request found no subscription that can migrate now; nothing is stored."""
+
+    def __init__(self, outcome: ValidationOutcome, checked: int) -> None:
+        super().__init__(outcome)
+        who = outcome.customer_name or outcome.customer_id
+        if checked == 0:
+            text = f"{who} has no active legacy base subscription to migrate."
+        else:
+            shown = "; ".join(f"{r.subscription_id}: {r.code}: {r.description}" for r in outcome.reasons[:10])
+            more = f" (and {len(outcome.reasons) - 10} more)" if len(outcome.reasons) > 10 else ""
+            text = (
+                f"None of the {checked} active legacy base subscription(s) of {who} can be migrated now: "
+                f"{shown}{more}. Run /nce check for the full report."
+            )
+        self.args = (text,)
+        self.checked = checked
 
 
 class NotPosted(DomainError):
@@ -459,6 +493,177 @@ class Workflow:
         outcome, _ = self._validate(customer_id, base, subs, options)
         return outcome
 
+    # --- /nce check -----------------------------------------------------------------------------------
+    def check_customer(self, customer_id: str, *, partner_tenant_id: str | None = None) -> CheckReport:
+        """Eligibility of every legacy subscription of a customer (``/nce check``), as BAM's export does.
+
+        Candidate bases (legacy, active, not a trial, no promotion) are validated one after another (the
+        client's limiter paces them) with all their active add-ons; each add-on's eligibility is read from the
+        answer's ``addOnMigrations``. Everything else is listed as ``skipped`` with its reason. A refusal of one
+        validate (4xx) becomes an ``error`` row; an unknown customer or an unreachable Partner Center raises.
+        """
+        customer_id = self._guid(customer_id, "customer")
+        subs = self._read_pc("listing subscriptions", lambda: self._pc.list_subscriptions(customer_id))
+        customer_name = self._customer_name(customer_id) or ""
+        legacy = [s for s in subs if s.is_legacy and not s.is_nce]
+        by_id = {s.id.lower(): s for s in legacy}
+        children: dict[str, list[Subscription]] = defaultdict(list)
+        roots: list[Subscription] = []
+        for sub in legacy:
+            parent = (sub.parent_subscription_id or "").lower()
+            if parent and parent in by_id and parent != sub.id.lower():
+                children[parent].append(sub)
+            else:
+                roots.append(sub)
+
+        def order(items: Sequence[Subscription]) -> list[Subscription]:
+            return sorted(items, key=lambda s: (s.name.lower(), s.id))
+
+        def skip_reasons(sub: Subscription) -> list[CheckReason]:
+            found: list[CheckReason] = []
+            status = sub.status
+            if status is not None and status != SubscriptionStatus.ACTIVE:
+                text = str(getattr(status, "value", status))
+                found.append(CheckReason(0, f"Subscription is {text}, not active.", sub.id))
+            if sub.is_trial:
+                found.append(
+                    CheckReason(REASON_TRIAL, "Trial subscription: convert it to paid before migrating.", sub.id)
+                )
+            if sub.promotion_id:
+                found.append(
+                    CheckReason(3, f"Subscription has an active promotion ({sub.promotion_id}).", sub.id)
+                )
+            return found
+
+        def base_row(sub: Subscription, base: Subscription | None, **values: Any) -> CheckRow:
+            status = sub.status
+            return CheckRow(
+                customer_tenant_id=customer_id,
+                subscription_id=sub.id,
+                subscription_name=sub.name,
+                partner_tenant_id=partner_tenant_id or "",
+                indirect_reseller_mpn_id=sub.partner_id or "",
+                customer_name=customer_name,
+                product_name=sub.offer_name or "",
+                offer_id=sub.offer_id or "",
+                status=str(getattr(status, "value", status)) if status is not None else "",
+                expiration_date=sub.term_end,
+                auto_renew=sub.auto_renew_enabled,
+                current_term=str(getattr(sub.term_duration, "value", sub.term_duration) or ""),
+                current_billing=str(getattr(sub.billing_cycle, "value", sub.billing_cycle) or ""),
+                seat_count=sub.quantity,
+                is_addon=base is not None,
+                base_subscription_id=base.id if base is not None else "",
+                is_trial=bool(sub.is_trial),
+                promotion_id=sub.promotion_id or "",
+                **values,
+            )
+
+        def answered(sub: Subscription, base: Subscription | None, answer: MigrationValidation,
+                     bundle_ok: bool) -> CheckRow:
+            reasons = [
+                CheckReason(err.code, err.description, answer.current_subscription_id or sub.id)
+                for err in answer.errors
+            ]
+            own_ok = answer.is_eligible and not reasons
+            if own_ok and not bundle_ok:
+                reasons.append(
+                    CheckReason(REASON_BASE, "Migrates only together with its base subscription and add-ons, "
+                                "and that bundle is not eligible.", sub.id)
+                )
+            end = answer.custom_term_end_date
+            return base_row(
+                sub,
+                base,
+                result=CheckResult.ELIGIBLE if own_ok and bundle_ok else CheckResult.INELIGIBLE,
+                catalog_item_id=answer.catalog_item_id,
+                target_term=str(getattr(answer.term_duration, "value", answer.term_duration) or ""),
+                target_billing=str(getattr(answer.billing_cycle, "value", answer.billing_cycle) or "").lower(),
+                target_end_date=end.date() if end else None,
+                reasons=tuple(reasons),
+            )
+
+        rows: list[CheckRow] = []
+        calls = 0
+
+        def walk_skipped(parent: Subscription, why: str) -> None:
+            for child in order(children[parent.id.lower()]):
+                own = skip_reasons(child)
+                rows.append(base_row(child, parent, result=CheckResult.SKIPPED,
+                                     reasons=tuple(own) or (CheckReason(REASON_BASE_SKIPPED, why, child.id),)))
+                walk_skipped(child, why)
+
+        def walk_validated(parent: Subscription, flat: dict[str, MigrationValidation], bundle_ok: bool) -> None:
+            for child in order(children[parent.id.lower()]):
+                found = flat.get(child.id.lower())
+                if found is not None:
+                    rows.append(answered(child, parent, found, bundle_ok))
+                else:
+                    own = skip_reasons(child) or [
+                        CheckReason(REASON_BASE_SKIPPED, "Not part of the validated bundle.", child.id)
+                    ]
+                    rows.append(base_row(child, parent, result=CheckResult.SKIPPED, reasons=tuple(own)))
+                walk_validated(child, flat, bundle_ok)
+
+        for root in order(roots):
+            root_base = by_id.get((root.parent_subscription_id or "").lower())  # an orphan add-on: sent on its own
+            skipped = skip_reasons(root)
+            if skipped:
+                rows.append(base_row(root, root_base, result=CheckResult.SKIPPED, reasons=tuple(skipped)))
+                walk_skipped(root, f"Its base subscription {root.id} was not validated.")
+                continue
+            addon_ids = self._select_addons(root, legacy, ChangeOptions())
+            body = self._migration_body(root.id, ChangeOptions(), addon_ids)
+            calls += 1
+            try:
+                answer = self._pc.validate_migration(customer_id, body)
+            except PartnerCenterUnavailable as exc:
+                # A report full of "unavailable" rows would mislead: stop and say so.
+                raise PartnerCenterProblem(
+                    f"Partner Center is not answering right now (validating {root.id}); try again in a few minutes."
+                ) from exc
+            except PartnerCenterAuthError as exc:
+                raise PartnerCenterProblem(f"ncebot could not sign in to Partner Center (validation): {exc}") from exc
+            except PartnerCenterError as exc:
+                reason = CheckReason(exc.code if exc.code is not None else REASON_ERROR,
+                                     f"Validation refused: {exc.description}", root.id)
+                rows.append(base_row(root, root_base, result=CheckResult.ERROR, reasons=(reason,)))
+                walk_skipped(root, f"Its base subscription {root.id} could not be validated.")
+                continue
+            flat: dict[str, MigrationValidation] = {}
+            stack = list(answer.add_on_migrations)
+            while stack:
+                item = stack.pop()
+                if item.current_subscription_id:
+                    flat[item.current_subscription_id.lower()] = item
+                stack.extend(item.add_on_migrations)
+            bundle_ok = bool(answer.is_eligible and not answer.errors and all(
+                a.is_eligible and not a.errors for a in flat.values()
+            ))
+            rows.append(answered(root, root_base, answer, bundle_ok))
+
+            walk_validated(root, flat, bundle_ok)
+
+        for sub in order([s for s in subs if s.is_nce]):
+            rows.append(
+                base_row(
+                    sub,
+                    None,
+                    result=CheckResult.SKIPPED,
+                    reasons=(CheckReason(REASON_NCE, "Already a New Commerce subscription"
+                                         + (f" (migrated from {sub.migrated_from_subscription_id})."
+                                            if sub.migrated_from_subscription_id else "."), sub.id),),
+                )
+            )
+        return CheckReport(
+            customer_id=customer_id,
+            customer_name=customer_name,
+            generated_at=self._now(),
+            rows=tuple(rows),
+            partner_tenant_id=partner_tenant_id or "",
+            validate_calls=calls,
+        )
+
     def list_schedules(self, customer_id: str, subscription_id: str | None = None) -> list[MigrationSchedule]:
         customer_id = self._guid(customer_id, "customer")
         if subscription_id is not None:
@@ -526,6 +731,21 @@ class Workflow:
                             f"{plan.subscription_id}.",
                             field="subscription",
                         )
+            # The same race with the subscriptions of an undecided bulk request (and, for a bulk request, with
+            # whatever was asked for while it was being validated).
+            targets: list[str] = []
+            if kind is RequestKind.BULK:
+                targets = [str(item["target"]) for item in plan.items]
+            elif kind in (RequestKind.MIGRATE, RequestKind.SCHEDULE) and plan.subscription_id:
+                targets = [plan.subscription_id]
+            busy = self._undecided_targets(session, customer_id)
+            for target in targets:
+                if target and target.lower() in busy:
+                    other_id, other_kind = busy[target.lower()]
+                    raise InvalidInput(
+                        f"Request {other_id} ({other_kind}) is already open for subscription {target}.",
+                        field="subscription" if kind is not RequestKind.BULK else "customer",
+                    )
             row = repo.add_request(
                 session,
                 kind=kind,
@@ -703,20 +923,55 @@ class Workflow:
             return self._prepare_bulk(customer_id, options)
         raise InvalidInput(f"unknown request kind {kind!r}", field="kind")  # pragma: no cover
 
+    @staticmethod
+    def _undecided_targets(session: Session, customer_id: str) -> dict[str, tuple[str, str]]:
+        """Subscriptions (lower-case id) of this customer's pending or approved requests → (request id, kind)."""
+        found: dict[str, tuple[str, str]] = {}
+        for row in repo.requests_in_states(session, [RequestState.PENDING, RequestState.APPROVED]):
+            if row.customer_id.lower() != customer_id.lower():
+                continue
+            if row.kind == RequestKind.BULK.value:
+                for item in row.items or []:
+                    found.setdefault(str(item.get("target", "")).lower(), (row.id, row.kind))
+            elif row.subscription_id and row.kind in (RequestKind.MIGRATE.value, RequestKind.SCHEDULE.value):
+                found.setdefault(row.subscription_id.lower(), (row.id, row.kind))
+        return found
+
     def _prepare_bulk(self, customer_id: str, options: ChangeOptions) -> Workflow._Plan:
         if options.target_date or options.on_renewal:
             raise InvalidInput("bulk migrates now; date and on-renewal are not supported", field="date")
         if options.addons not in ("all", "none"):
             raise InvalidInput("bulk takes addons=all or addons=none", field="addons")
+        if options.quantity is not None:
+            # One seat count for every subscription of a customer is never what was meant.
+            raise InvalidInput("bulk keeps each subscription's seat count; quantity is not supported", field="quantity")
         subs = self._read_pc("listing subscriptions", lambda: self._pc.list_subscriptions(customer_id))
         bases = [
             s for s in subs
             if s.is_legacy and not s.is_nce and not s.parent_subscription_id
-            and s.status in (None, SubscriptionStatus.ACTIVE) and not s.is_trial
+            and s.status in (None, SubscriptionStatus.ACTIVE) and not s.is_trial and not s.promotion_id
         ]
+        with self._tx() as session:
+            busy = self._undecided_targets(session, customer_id)
         items: list[Any] = []
         refused: list[ValidationOutcome] = []
         for base in sorted(bases, key=lambda s: (s.name.lower(), s.id)):
+            if base.id.lower() in busy:
+                other_id, other_kind = busy[base.id.lower()]
+                refused.append(
+                    ValidationOutcome(
+                        customer_id=customer_id,
+                        subscription_id=base.id,
+                        eligible=False,
+                        reasons=(
+                            EligibilityReason(
+                                base.id, "OpenRequest", f"already in open request {other_id} ({other_kind})"
+                            ),
+                        ),
+                        subscription_name=base.name,
+                    )
+                )
+                continue
             outcome, addon_ids = self._validate(customer_id, base, subs, options)
             if outcome.eligible:
                 items.append(
@@ -740,7 +995,7 @@ class Workflow:
             customer_name=customer_name,
         )
         if not items:
-            raise Ineligible(summary)
+            raise NothingEligible(summary, checked=len(bases))
         return Workflow._Plan(
             subscription_id=None,
             schedule_id=None,
@@ -940,11 +1195,41 @@ class Workflow:
                 else:
                     op = None
                 if op is not None:
+                    op = self._stamp_operation(session, view, op, fresh=found is None)
                     claimed.append((op, body))
         # Committed: the MS-RequestId and externalReferenceId exist before any call is made.
         for op, body in claimed:
             self._send(view, op, body)
         return self._settle(request_id)
+
+    @staticmethod
+    def batch_reference(request_id: str) -> str:
+        """The ``externalReferenceId`` shared by every migration of a bulk request (BAM's batch GUID): the
+        request id itself, as a GUID, so a migration seen in Partner Center leads back to its request."""
+        return str(uuid.UUID(hex=request_id))
+
+    @staticmethod
+    def _stamp_operation(session: Session, view: RequestView, op: OperationView, *, fresh: bool) -> OperationView:
+        """Before any call: give the operation its own MS-CorrelationId (kept for every retry and resume, and
+        written to the audit trail on success as on failure) and, for a bulk request, the batch's shared
+        externalReferenceId. Only a fresh operation gets the batch id: one that may have reached Partner
+        Center keeps the id it was looked up by."""
+        values: dict[str, Any] = {}
+        if not op.correlation_id:
+            values["correlation_id"] = str(uuid.uuid4())
+        if fresh and view.kind is RequestKind.BULK:
+            batch = Workflow.batch_reference(view.id)
+            if op.external_reference_id != batch:
+                values["external_reference_id"] = batch
+        if not values:
+            return op
+        session.execute(
+            update(PartnerCenterOperation)
+            .where(PartnerCenterOperation.id == op.id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return replace(op, **values)
 
     def _find_existing(self, op: OperationView) -> Migration | MigrationSchedule | None:
         """After an interruption: did the earlier attempt land? Looked up by our externalReferenceId."""
@@ -972,19 +1257,27 @@ class Workflow:
             request = MigrationRequest.model_validate(body).model_copy(
                 update={"external_reference_id": op.external_reference_id}
             )
-            return self._pc.create_migration(op.customer_id, request, request_id=op.ms_request_id)
+            return self._pc.create_migration(
+                op.customer_id, request, request_id=op.ms_request_id, correlation_id=op.correlation_id
+            )
         if op.kind == OP_CREATE_SCHEDULE:
             assert body is not None
             schedule = MigrationScheduleRequest.model_validate(body).model_copy(
                 update={"external_reference_id": op.external_reference_id}
             )
-            return self._pc.create_schedule(op.customer_id, schedule, request_id=op.ms_request_id)
+            return self._pc.create_schedule(
+                op.customer_id, schedule, request_id=op.ms_request_id, correlation_id=op.correlation_id
+            )
         if op.kind == OP_UPDATE_SCHEDULE:
             assert body is not None
             schedule = MigrationScheduleRequest.model_validate(body)
-            return self._pc.update_schedule(op.customer_id, op.target, schedule, request_id=op.ms_request_id)
+            return self._pc.update_schedule(
+                op.customer_id, op.target, schedule, request_id=op.ms_request_id, correlation_id=op.correlation_id
+            )
         if op.kind == OP_CANCEL_SCHEDULE:
-            return self._pc.cancel_schedule(op.customer_id, op.target, request_id=op.ms_request_id)
+            return self._pc.cancel_schedule(
+                op.customer_id, op.target, request_id=op.ms_request_id, correlation_id=op.correlation_id
+            )
         raise ValueError(f"unknown operation kind {op.kind}")  # pragma: no cover
 
     def _send(self, view: RequestView, op: OperationView, body: dict[str, Any] | None) -> None:
@@ -1039,16 +1332,34 @@ class Workflow:
             with self._tx() as session:
                 repo.release_operation(session, op.id, self._now(), error="unexpected error")
             return
+        now = self._now()
+        migration_id = result.id if isinstance(result, Migration) else result.new_commerce_migration_id
+        schedule_id = result.id if isinstance(result, MigrationSchedule) else None
         with self._tx() as session:
-            repo.finish_operation(
+            if repo.finish_operation(
                 session,
                 op.id,
                 status="sent",
-                now=self._now(),
-                migration_id=result.id if isinstance(result, Migration) else result.new_commerce_migration_id,
-                schedule_id=result.id if isinstance(result, MigrationSchedule) else None,
+                now=now,
+                migration_id=migration_id,
+                schedule_id=schedule_id,
                 response=result.model_dump(mode="json", by_alias=True, exclude_none=True),
-            )
+                correlation_id=op.correlation_id,
+            ):
+                # One event per Partner Center call that changed something (a bulk request makes several).
+                repo.append_audit(
+                    session,
+                    request_id=view.id,
+                    customer_id=view.customer_id,
+                    actor=SYSTEM_ACTOR,
+                    action="sent",
+                    at=now,
+                    detail={"operation": op.kind, "target": op.target, "attempt": op.attempts,
+                            "migration_id": migration_id, "schedule_id": schedule_id,
+                            "external_reference_id": op.external_reference_id},
+                    ms_request_id=op.ms_request_id,
+                    correlation_id=op.correlation_id,
+                )
 
     def _settle(self, request_id: str) -> RequestView:
         """Once no operation is in flight: approved → submitted (→ processing/completed) or → failed."""
@@ -1104,7 +1415,8 @@ class Workflow:
                     action="submitted",
                     at=now,
                     detail={"operation": first.kind, "sent": len(sent), "refused": len(refused),
-                            "migration_id": first.migration_id, "schedule_id": first.schedule_id},
+                            "migration_id": first.migration_id, "schedule_id": first.schedule_id,
+                            **self._bulk_detail(view, ops)},
                     ms_request_id=first.ms_request_id,
                     correlation_id=first.correlation_id,
                     values=values,
@@ -1134,6 +1446,21 @@ class Workflow:
         if notes:
             self._notify("update_request", lambda: self._notifier.update_request(current))
         return current
+
+    @staticmethod
+    def _bulk_detail(view: RequestView, ops: Sequence[OperationView]) -> dict[str, Any]:
+        """For a bulk request, every operation's ids in the ``submitted`` audit event."""
+        if view.kind is not RequestKind.BULK:
+            return {}
+        return {
+            "external_reference_id": ops[0].external_reference_id if ops else None,
+            "operations": [
+                {"target": o.target, "status": o.status, "migration_id": o.migration_id,
+                 "ms_request_id": o.ms_request_id, "correlation_id": o.correlation_id,
+                 "error_code": o.error_code}
+                for o in ops
+            ],
+        }
 
     @staticmethod
     def _after_submit(kind: RequestKind, statuses: Sequence[str | None]) -> RequestState | None:

@@ -48,6 +48,7 @@ class Message:
     edits: int = 0
     deleted: bool = False
     files: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None  # chat.postMessage ``metadata`` (event_type, event_payload)
 
 
 @dataclass
@@ -342,6 +343,8 @@ class SlackStandIn:
                     return {"ok": False, "error": "no_text"}
                 msg = self._post(channel, str(p.get("text") or ""), _blocks(p.get("blocks")),
                                  thread_ts=_opt(p.get("thread_ts")))
+                metadata = _json(p.get("metadata"))
+                msg.metadata = metadata if isinstance(metadata, dict) else None
                 return {"ok": True, "channel": channel, "ts": msg.ts,
                         "message": {"text": msg.text, "ts": msg.ts, "user": msg.user, "blocks": msg.blocks}}
             if method == "chat.update":
@@ -429,7 +432,14 @@ class SlackStandIn:
                 replies = [parent, *self.thread(channel, ts)]
                 return {"ok": True, "has_more": False, "messages": [
                     {"type": "message", "user": m.user, "text": m.text, "ts": m.ts, "thread_ts": m.thread_ts or ts,
-                     "blocks": m.blocks} for m in replies]}
+                     "blocks": m.blocks, **({"metadata": m.metadata} if m.metadata else {})} for m in replies]}
+            if method == "conversations.history":
+                channel = str(p.get("channel"))
+                top = [m for m in self._messages if m.channel == channel and not m.deleted and m.ephemeral_to is None
+                       and (m.thread_ts is None or m.thread_ts == m.ts)]
+                return {"ok": True, "has_more": False, "messages": [
+                    {"type": "message", "user": m.user, "text": m.text, "ts": m.ts, "blocks": m.blocks,
+                     **({"metadata": m.metadata} if m.metadata else {})} for m in reversed(top)]}
             if method == "files.getUploadURLExternal":
                 file_id = f"F{next(self._counter):08d}"
                 self._files[file_id] = StoredFile(id=file_id, filename=str(p.get("filename") or "file"), content=b"")

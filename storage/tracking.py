@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.models import Base, ChangeRequest, Lease, PartnerCenterOperation, SlackMessage, UtcDateTime
 
+
 def _rowcount(result: Any) -> int:
     assert isinstance(result, CursorResult)
     return int(result.rowcount)

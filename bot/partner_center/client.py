@@ -186,7 +186,12 @@ class PartnerCenterClient:
     # --- migrations ---------------------------------------------------------------------------------------
 
     def validate_migration(
-        self, customer_id: str, body: MigrationRequest, *, request_id: str | None = None
+        self,
+        customer_id: str,
+        body: MigrationRequest,
+        *,
+        request_id: str | None = None,
+        correlation_id: str | None = None,
     ) -> MigrationValidation:
         response = self._call(
             "validate_migration",
@@ -194,17 +199,26 @@ class PartnerCenterClient:
             f"/v1/customers/{_q(customer_id)}/migrations/newcommerce/validate",
             body=body.to_api(),
             request_id=request_id,
+            correlation_id=correlation_id,
             limit=(VALIDATE, customer_id),
         )
         return self._model(MigrationValidation, response)
 
-    def create_migration(self, customer_id: str, body: MigrationRequest, *, request_id: str | None = None) -> Migration:
+    def create_migration(
+        self,
+        customer_id: str,
+        body: MigrationRequest,
+        *,
+        request_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> Migration:
         response = self._call(
             "create_migration",
             "POST",
             f"/v1/customers/{_q(customer_id)}/migrations/newcommerce",
             body=body.to_api(),
             request_id=request_id,
+            correlation_id=correlation_id,
             limit=(CREATE, self._partner_key),
         )
         return self._model(Migration, response)
@@ -254,7 +268,12 @@ class PartnerCenterClient:
     # --- schedules ----------------------------------------------------------------------------------------
 
     def create_schedule(
-        self, customer_id: str, body: MigrationScheduleRequest, *, request_id: str | None = None
+        self,
+        customer_id: str,
+        body: MigrationScheduleRequest,
+        *,
+        request_id: str | None = None,
+        correlation_id: str | None = None,
     ) -> MigrationSchedule:
         self._check_schedule(body)
         response = self._call(
@@ -263,6 +282,7 @@ class PartnerCenterClient:
             f"/v1/customers/{_q(customer_id)}/migrations/newcommerce/schedules",
             body=body.to_api(),
             request_id=request_id,
+            correlation_id=correlation_id,
         )
         return self._model(MigrationSchedule, response)
 
@@ -294,6 +314,7 @@ class PartnerCenterClient:
         body: MigrationScheduleRequest,
         *,
         request_id: str | None = None,
+        correlation_id: str | None = None,
     ) -> MigrationSchedule:
         self._check_schedule(body)
         if body.id is not None and body.id.lower() != schedule_id.lower():
@@ -306,17 +327,24 @@ class PartnerCenterClient:
             f"/v1/customers/{_q(customer_id)}/migrations/newcommerce/schedules/{_q(schedule_id)}",
             body=payload,
             request_id=request_id,
+            correlation_id=correlation_id,
         )
         return self._model(MigrationSchedule, response)
 
     def cancel_schedule(
-        self, customer_id: str, schedule_id: str, *, request_id: str | None = None
+        self,
+        customer_id: str,
+        schedule_id: str,
+        *,
+        request_id: str | None = None,
+        correlation_id: str | None = None,
     ) -> MigrationSchedule:
         response = self._call(
             "cancel_schedule",
             "POST",
             f"/v1/customers/{_q(customer_id)}/migrations/newcommerce/schedules/{_q(schedule_id)}/cancel",
             request_id=request_id,
+            correlation_id=correlation_id,
         )
         return self._model(MigrationSchedule, response)
 
@@ -500,11 +528,16 @@ class PartnerCenterClient:
         body: dict[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         request_id: str | None = None,
+        correlation_id: str | None = None,
         limit: tuple[str, str] | None = None,
     ) -> httpx.Response:
-        """One logical call: same MS-RequestId/MS-CorrelationId on every attempt, retried per the policy."""
+        """One logical call: same MS-RequestId/MS-CorrelationId on every attempt, retried per the policy.
+
+        ``request_id`` / ``correlation_id``: the caller's own ids (persisted before the call, so that the audit
+        trail names them whether the call succeeds or fails); fresh ones otherwise.
+        """
         request_id = request_id or str(uuid.uuid4())
-        correlation_id = str(uuid.uuid4())
+        correlation_id = correlation_id or str(uuid.uuid4())
         content = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         url = self._base_url + path
         policy = self._retry
@@ -515,8 +548,9 @@ class PartnerCenterClient:
         try:
             while True:
                 attempts += 1
+                admission = None
                 if self._limiter is not None and limit is not None:
-                    self._limiter.acquire(*limit)
+                    admission, _ = self._limiter.admit(*limit)
                 request_headers = {
                     "Authorization": f"Bearer {self._tokens.token()}",
                     "Accept": "application/json",
@@ -542,6 +576,8 @@ class PartnerCenterClient:
                         request_id=request_id,
                         correlation_id=correlation_id,
                     ) from exc
+                if admission is not None:
+                    admission.done()  # count the window from the answer: the server stamped it before then
                 status = response.status_code if response is not None else None
                 self._log_attempt(
                     endpoint, method, path, status, attempts, attempt_started, request_id, correlation_id, error

@@ -57,11 +57,28 @@ class RateLimits:
         return self.extra.get(bucket)
 
 
+class Admission:
+    """One admitted call. Its slot counts from admission until ``done()`` restamps it with the completion time.
+
+    Why: the server stamps a call when it *arrives*, somewhere between our send and its answer. Counting the
+    window from the answer makes "no more than N in any window" hold at the server too, whatever the latency.
+    """
+
+    __slots__ = ("_clock", "at")
+
+    def __init__(self, at: float, clock: Callable[[], float]) -> None:
+        self.at = at
+        self._clock = clock
+
+    def done(self) -> None:
+        self.at = max(self.at, self._clock())
+
+
 @dataclass
 class _Lane:
-    """State of one (bucket, key): admission times and the FIFO ticket counters."""
+    """State of one (bucket, key): admitted calls and the FIFO ticket counters."""
 
-    log: deque[float] = field(default_factory=deque)
+    log: deque[Admission] = field(default_factory=deque)
     next_ticket: int = 0
     serving: int = 0
 
@@ -91,10 +108,17 @@ class RateLimiter:
         return self._limits
 
     def acquire(self, bucket: str, key: str) -> float:
-        """Block until a call in ``bucket`` for ``key`` may go; return the seconds waited (by ``clock``)."""
+        """Block until a call in ``bucket`` for ``key`` may go; return the seconds waited (by ``clock``).
+
+        The slot counts from admission; use :meth:`admit` to count it from the call's completion instead.
+        """
+        return self.admit(bucket, key)[1]
+
+    def admit(self, bucket: str, key: str) -> tuple[Admission | None, float]:
+        """Like :meth:`acquire`, and also return the admission (``None`` when the bucket is unlimited)."""
         limit = self._limits.for_bucket(bucket)
         if limit is None:
-            return 0.0
+            return None, 0.0
         start = self._clock()
         with self._cond:
             lane = self._lanes.setdefault((bucket, key), _Lane())
@@ -110,12 +134,13 @@ class RateLimiter:
                 now = self._clock()
                 self._prune(lane, limit, now)
                 if len(lane.log) < limit.calls:
-                    lane.log.append(now)
+                    admission = Admission(now, self._clock)
+                    lane.log.append(admission)
                     lane.serving += 1
                     self._cond.notify_all()
                     # Admitted at once: exactly 0.0, so callers can tell "no wait" without float noise.
-                    return max(0.0, now - start) if waited else 0.0
-                delay = lane.log[0] + limit.period - now
+                    return admission, (max(0.0, now - start) if waited else 0.0)
+                delay = max(lane.log[0].at + limit.period - now, 0.001)
                 waited = True
                 if self._sleep is None:
                     self._cond.wait(timeout=delay)
@@ -140,7 +165,7 @@ class RateLimiter:
             self._prune(lane, limit, now)
             if len(lane.log) < limit.calls:
                 return 0.0
-            return max(0.0, lane.log[0] + limit.period - now)
+            return max(0.0, lane.log[0].at + limit.period - now)
 
     def queue_length(self, bucket: str, key: str) -> int:
         """Callers of (bucket, key) currently waiting (for metrics and tests)."""
@@ -150,6 +175,7 @@ class RateLimiter:
 
     @staticmethod
     def _prune(lane: _Lane, limit: Limit, now: float) -> None:
-        # An admission at t occupies the half-open window [t, t + period).
-        while lane.log and lane.log[0] + limit.period <= now:
+        # An admission at t occupies the half-open window [t, t + period). Completion stamps can make later
+        # entries older than the head; pruning from the head only is conservative (never admits too many).
+        while lane.log and lane.log[0].at + limit.period <= now:
             lane.log.popleft()

@@ -226,3 +226,20 @@ def test_client_applies_limits_per_customer_and_partner(
     client.list_subscriptions("a")
     client.list_subscriptions("b")  # subscriptions keyed by the partner tenant too
     assert fake_time.sleeps[2:] == [pytest.approx(60.0)]
+
+
+def test_window_counts_from_the_answer_when_the_call_reports_done() -> None:
+    """A slow call occupies its slot until answered: the server may have stamped it as late as that."""
+    clock = SteppingClock()
+    limiter = RateLimiter(RateLimits(validate=Limit(2, 10.0)), clock=clock, sleep=clock.sleep)
+    first, waited = limiter.admit("validate", "c1")
+    assert first is not None and waited == 0.0
+    clock.now = 4.0
+    first.done()  # answered 4 s after it was sent
+    second, _ = limiter.admit("validate", "c1")
+    assert second is not None
+    second.done()
+    # The third must wait until the first's *answer* (t=4) leaves the window, not its send (t=0).
+    _, waited = limiter.admit("validate", "c1")
+    assert waited == pytest.approx(10.0)
+    assert clock.now == pytest.approx(14.0)

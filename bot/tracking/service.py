@@ -1,0 +1,227 @@
+"""``TrackingService``: the background side of ncebot (issue #5).
+
+Jobs (APScheduler, see :mod:`bot.tracking.scheduler`), each running only while this process holds the database
+lease "poller" (one poller across replicas; a standby takes over once the holder's lease expired):
+
+- poll in-flight migrations, poll active schedules, poll watched customers (every ``NCEBOT_POLL_INTERVAL``);
+- expire pending requests (60 s); finish interrupted submissions (every poll interval);
+- drain the Slack outbox (2 s).
+
+Wiring (``bot.runtime``)::
+
+    outbox = Outbox(session_factory, clock)
+    notifier = OutboxNotifier(SlackNotifier(client, channel, notify_channel=…), outbox,
+                              notify_channel=settings.notify_channel)
+    workflow = Workflow(..., notifier=notifier, ...)            # the workflow's thread posts become durable too
+    service = TrackingService(settings, workflow, session_factory, partner_center, client, notifier, clock,
+                              metrics=metrics)
+    service.start(); health.add("poller_lease", lease_check(service.lease_state)); ...; service.stop()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain import Clock, Notifier, RequestState
+from bot.partner_center.client import PartnerCenterClient
+from bot.settings import Settings
+from bot.tracking.lease import DatabaseLease, LeaseState
+from bot.tracking.outbox import Outbox, OutboxDrainer, OutboxNotifier
+from bot.tracking.scheduler import (
+    JOB_DRAIN_OUTBOX,
+    JOB_EXPIRE_PENDING,
+    JOB_POLL_MIGRATIONS,
+    JOB_POLL_SCHEDULES,
+    JOB_POLL_WATCHED,
+    JOB_RESUME_SUBMISSIONS,
+    JobSpec,
+    build_scheduler,
+)
+from bot.tracking.tracker import Tracker
+from bot.workflow import Workflow
+
+log = logging.getLogger("ncebot.tracking.service")
+
+DRAIN_SECONDS = 2.0
+EXPIRY_SECONDS = 60.0
+
+
+class TrackingService:
+    def __init__(
+        self,
+        settings: Settings,
+        workflow: Workflow,
+        session_factory: sessionmaker[Session],
+        partner_center: PartnerCenterClient,
+        slack_client: WebClient,
+        notifier: Notifier,
+        clock: Clock,
+        holder_id: str | None = None,
+        metrics: Any = None,
+        *,
+        lease_ttl: timedelta | None = None,
+        post_spacing: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        drain_seconds: float = DRAIN_SECONDS,
+        expiry_seconds: float = EXPIRY_SECONDS,
+    ) -> None:
+        self.settings = settings
+        self.workflow = workflow
+        self._sessions = session_factory
+        self._clock = clock
+        self._metrics = metrics
+        self.interval = timedelta(seconds=settings.ncebot_poll_interval)
+        self.drain_seconds = drain_seconds
+        self.expiry_seconds = expiry_seconds
+        self.outbox = Outbox(session_factory, clock)
+        if isinstance(notifier, OutboxNotifier):
+            self.notifier = notifier
+        else:
+            self.notifier = OutboxNotifier(notifier, self.outbox, notify_channel=settings.notify_channel)
+        self._slack_notifier: Notifier = self.notifier.slack
+        self.lease = DatabaseLease(
+            session_factory, name="poller", holder_id=holder_id, ttl=lease_ttl or self.interval * 2, clock=clock
+        )
+        self.tracker = Tracker(
+            session_factory=session_factory,
+            partner_center=partner_center,
+            outbox=self.outbox,
+            clock=clock,
+            interval=self.interval,
+            notify_channel=settings.notify_channel,
+            requests=workflow.requests,
+            watched_customers=workflow.watched_customers,
+        )
+        self.drainer = OutboxDrainer(
+            session_factory,
+            slack_client,
+            clock=clock,
+            update_parent=self._update_parent,
+            spacing=post_spacing,
+            sleep=sleep,
+            monotonic=monotonic,
+        )
+        self.scheduler: BackgroundScheduler | None = None
+        self._last_poll: datetime | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def holder_id(self) -> str:
+        return self.lease.holder_id
+
+    def _now(self) -> datetime:
+        now = self._clock.now()
+        return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+    # --- jobs -------------------------------------------------------------------------------------------------
+    def _update_parent(self, request_id: str) -> None:
+        self._slack_notifier.update_request(self.workflow.get_request(request_id))
+
+    def _gated(self, name: str, func: Callable[[], object]) -> Callable[[], bool]:
+        """Run ``func`` only while this process holds the lease; log and swallow every error."""
+
+        def run() -> bool:
+            try:
+                if not self.lease.ensure():
+                    return False
+                func()
+                return True
+            except Exception:
+                log.exception("background job %s failed", name)
+                return False
+
+        run.__name__ = name.replace(".", "_")
+        return run
+
+    def _poll_migrations(self) -> None:
+        now = self._now()
+        with self._lock:
+            last, self._last_poll = self._last_poll, now
+        if self._metrics is not None:
+            lag = 0.0 if last is None else (now - last).total_seconds() - self.interval.total_seconds()
+            self._metrics.set_poll_lag(max(lag, 0.0))
+        self.tracker.poll_migrations()
+
+    def _expire(self) -> None:
+        self.workflow.expire_pending()
+
+    def _resume(self) -> None:
+        self.workflow.resume_interrupted_submissions()
+
+    def jobs(self) -> dict[str, JobSpec]:
+        poll = float(self.interval.total_seconds())
+        return {
+            JOB_RESUME_SUBMISSIONS: JobSpec(self._gated(JOB_RESUME_SUBMISSIONS, self._resume), poll),
+            JOB_EXPIRE_PENDING: JobSpec(self._gated(JOB_EXPIRE_PENDING, self._expire), self.expiry_seconds),
+            JOB_POLL_SCHEDULES: JobSpec(self._gated(JOB_POLL_SCHEDULES, self.tracker.poll_schedules), poll),
+            JOB_POLL_MIGRATIONS: JobSpec(self._gated(JOB_POLL_MIGRATIONS, self._poll_migrations), poll),
+            JOB_POLL_WATCHED: JobSpec(self._gated(JOB_POLL_WATCHED, self.tracker.poll_watched), poll),
+            JOB_DRAIN_OUTBOX: JobSpec(self._gated(JOB_DRAIN_OUTBOX, self.drainer.drain), self.drain_seconds),
+        }
+
+    # --- lifecycle --------------------------------------------------------------------------------------------
+    def start(self, *, paused: bool = False) -> TrackingService:
+        if self.scheduler is None or not self.scheduler.running:
+            self.scheduler = build_scheduler(self.jobs())
+            self.scheduler.start(paused=paused)
+            log.info("tracking started (holder %s, poll every %s)", self.holder_id, self.interval)
+        return self
+
+    def stop(self, *, release: bool = True, wait: bool = True) -> None:
+        """Stop the jobs; ``release=False`` leaves the lease to expire (what a crash looks like to the others)."""
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=wait)
+        if release:
+            self.lease.release()
+
+    def run_once(self) -> bool:
+        """One synchronous pass of every job in a sensible order (tests, demo). False when not the lease holder."""
+        ran = False
+        for spec in self.jobs().values():
+            ran = bool(spec.func()) or ran
+        return ran
+
+    def lease_state(self) -> LeaseState:
+        return self.lease.state()
+
+    def in_flight(self) -> int:
+        """How many requests are being tracked (submitted or processing)."""
+        return len(self.workflow.requests([RequestState.SUBMITTED, RequestState.PROCESSING]))
+
+
+def start_background(runtime: Any) -> Callable[[], None]:
+    """``bot.runtime.BackgroundStarter``: builds and starts the service from a ``Runtime``. Thread posts of the
+    tracker are durable; for the workflow's own posts the runtime should build the workflow with an
+    :class:`OutboxNotifier` (see the module docstring)."""
+    from bot.slack.notifier import SlackNotifier
+    from storage.db import make_session_factory
+
+    settings: Settings = runtime.settings
+    deps = runtime.deps
+    session_factory = make_session_factory(settings.database_url)
+    notifier = SlackNotifier(deps.slack_client, settings.ncebot_approval_channel or "",
+                             notify_channel=settings.notify_channel)
+    service = TrackingService(
+        settings, deps.workflow, session_factory, runtime.partner_center, deps.slack_client, notifier,
+        deps.clock, metrics=deps.metrics if hasattr(deps.metrics, "set_poll_lag") else None,
+    )
+    service.start()
+
+    def stop() -> None:
+        service.stop()
+        bind = session_factory.kw.get("bind")
+        if bind is not None:
+            bind.dispose()
+
+    return stop

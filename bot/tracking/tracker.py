@@ -1,0 +1,508 @@
+"""Status tracking (SPEC §5 steps 6-7): follows submitted migrations and schedules to their end and writes
+what happened into each request's thread through the durable outbox, and announces migrations made outside the
+bot for watched customers.
+
+Each step commits the request's state change (conditional, audited) together with the thread messages it
+causes, so a crash never yields a message without its state or a state without its message. Messages are
+keyed (event id, final state, …) and the outbox posts each key at most once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain import Clock, RequestKind, RequestState, RequestView
+from bot.partner_center.client import PartnerCenterClient
+from bot.partner_center.errors import PartnerCenterError
+from bot.partner_center.models import (
+    Migration,
+    MigrationEvent,
+    MigrationSchedule,
+    MigrationStatus,
+    ScheduleStatus,
+    SubscriptionStatus,
+)
+from bot.tracking.outbox import Outbox
+from storage import repositories as repo
+from storage import tracking as store
+from storage.models import WatchedCustomer
+
+log = logging.getLogger("ncebot.tracking")
+
+SYSTEM_ACTOR = "ncebot"
+MIGRATION = "migration"
+SCHEDULE = "schedule"
+SLOW_AFTER = timedelta(hours=1)
+MAX_BACKOFF = timedelta(hours=1)
+
+EVENT_TEXT = {
+    "MigrationStarted": "Migration started: the legacy subscription is suspended and its billing stops.",
+    "NewCommerceSubscriptionCreated": "The new commerce subscription was created.",
+    "NewCommerceSubscriptionProvisioned": "The new commerce subscription was provisioned.",
+    "MigrationCompleted": "Partner Center reports the migration completed.",
+    "MigrationFailed": "Partner Center reports the migration failed.",
+}
+
+
+def _value(value: Any) -> str:
+    return str(getattr(value, "value", value)) if value is not None else ""
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "?"
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).date().isoformat() if moment else "?"
+
+
+def event_text(migration_id: str, event: MigrationEvent, *, with_id: bool = False) -> str:
+    name = _value(event.event_name) or "event"
+    human = EVENT_TEXT.get(name, "Partner Center reported a migration event.")
+    where = f" (migration `{migration_id}`)" if with_id else ""
+    return f"`{name}` at {_when(event.created_time)}{where}: {human}"
+
+
+def failure_next_step(legacy_status: str | None) -> str:
+    """What the reference (§11) says to do after a Failed migration, by the legacy subscription's status."""
+    status = (legacy_status or "").lower()
+    if status == SubscriptionStatus.ACTIVE.value:
+        return "The legacy subscription is active again, so the migration may be retried (ask again with /nce migrate)."
+    if status == SubscriptionStatus.SUSPENDED.value:
+        return (
+            "The legacy subscription is still suspended: Microsoft fixes or reverts the migration within 72 hours. "
+            "Once reverted the legacy subscription is active again and the migration can be retried."
+        )
+    return (
+        "If the legacy subscription is still active the migration may be retried; if it is suspended, Microsoft "
+        "fixes or reverts the migration within 72 hours."
+    )
+
+
+def completed_text(requester: str | None, migration: Migration) -> str:
+    who = f"<@{requester}> " if requester else ""
+    return (
+        f"{who}:white_check_mark: Migration `{migration.id}` completed at {_when(migration.completed_time)}: "
+        f"new NCE subscription `{migration.new_commerce_subscription_id or '?'}`, "
+        f"order `{migration.new_commerce_order_id or '?'}`, term ends {_day(migration.subscription_end_date)}."
+    )
+
+
+def failed_text(requester: str | None, migration: Migration, legacy_status: str | None) -> str:
+    who = f"<@{requester}> " if requester else ""
+    code = migration.error_code if migration.error_code is not None else "unknown"
+    description = migration.error_description or "no description"
+    return (
+        f"{who}:x: Migration `{migration.id}` failed: {code}: {description}. {failure_next_step(legacy_status)}"
+    )
+
+
+_SCHEDULE_FIELDS = ("targetDate", "migrateOnRenewal", "quantity", "termDuration", "billingCycle")
+
+
+def schedule_terms(data: dict[str, Any] | None) -> dict[str, Any]:
+    """The fields whose change outside the bot is reported, normalised for comparison."""
+    data = data or {}
+    lowered = {str(k).lower(): v for k, v in data.items()}
+    out: dict[str, Any] = {}
+    for name in _SCHEDULE_FIELDS:
+        value = lowered.get(name.lower())
+        if value is None:
+            continue
+        if name == "targetDate":
+            value = str(value)[:10]
+        elif name == "termDuration":
+            value = str(value).upper()
+        elif name == "billingCycle":
+            value = str(value).lower()
+        elif name == "quantity":
+            value = int(value)
+        elif name == "migrateOnRenewal":
+            value = bool(value)
+            if not value:
+                continue
+        out[name] = value
+    return out
+
+
+class Tracker:
+    """The polling logic; the service runs it on the scheduler (lease holder only)."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        partner_center: PartnerCenterClient,
+        outbox: Outbox,
+        clock: Clock,
+        interval: timedelta,
+        notify_channel: str | None,
+        requests: Callable[[Sequence[RequestState]], list[RequestView]],
+        watched_customers: Callable[[], list[str]],
+    ) -> None:
+        self._sessions = session_factory
+        self._pc = partner_center
+        self._outbox = outbox
+        self._clock = clock
+        self.interval = interval
+        self.notify_channel = notify_channel
+        self._requests = requests
+        self._watched = watched_customers
+
+    def _now(self) -> datetime:
+        now = self._clock.now()
+        return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+    # ============================================================================== migrations of requests
+    def poll_migrations(self) -> int:
+        """One pass over submitted/processing requests with migration ids. Returns how many were checked."""
+        checked = 0
+        for view in self._requests([RequestState.SUBMITTED, RequestState.PROCESSING]):
+            try:
+                checked += self._poll_request(view)
+            except PartnerCenterError as exc:
+                log.warning("request %s: Partner Center unavailable while tracking: %s", view.id, exc)
+            except Exception:
+                log.exception("request %s: tracking failed", view.id)
+        return checked
+
+    def _migration_ids(self, view: RequestView) -> list[str]:
+        ids: list[str] = []
+        if view.kind in (RequestKind.MIGRATE, RequestKind.BULK):
+            with self._sessions() as session:
+                for op in store.operation_rows(session, view.id):
+                    if op.status == "sent" and op.migration_id and op.migration_id not in ids:
+                        ids.append(op.migration_id)
+        if view.migration_id and view.migration_id not in ids:
+            ids.insert(0, view.migration_id)
+        return ids
+
+    def _poll_request(self, view: RequestView) -> int:
+        ids = self._migration_ids(view)
+        if not ids:
+            return 0
+        many = len(ids) > 1
+        checked = 0
+        for migration_id in ids:
+            if self._poll_migration(view, migration_id, many=many):
+                checked += 1
+        self._settle(view, ids, many=many)
+        return checked
+
+    def _poll_migration(self, view: RequestView, migration_id: str, *, many: bool) -> bool:
+        now = self._now()
+        with self._sessions.begin() as session:
+            tracked = store.ensure_tracked(
+                session, kind=MIGRATION, item_id=migration_id, request_id=view.id, customer_id=view.customer_id,
+                now=now,
+            )
+        if tracked.done or (tracked.next_check_at is not None and tracked.next_check_at > now):
+            return False
+        migration = self._pc.get_migration(view.customer_id, migration_id)
+        events = self._pc.get_migration_events(view.customer_id, migration_id=migration_id)
+        events = sorted(events, key=lambda e: (e.created_time or datetime.min.replace(tzinfo=UTC)))
+        status = _value(migration.status)
+        legacy_status: str | None = None
+        if migration.status == MigrationStatus.FAILED and migration.current_subscription_id:
+            try:
+                sub = self._pc.get_subscription(view.customer_id, migration.current_subscription_id)
+                legacy_status = _value(sub.status) or None
+            except PartnerCenterError as exc:
+                log.warning("migration %s: legacy subscription status unknown: %s", migration_id, exc)
+        now = self._now()
+        requester = None if many else view.requester
+        with self._sessions.begin() as session:
+            for event in events:
+                key = f"event:{migration_id.lower()}:{event.id or _value(event.event_name)}"
+                self._outbox.thread(view.id, key, event_text(migration_id, event, with_id=many), session=session,
+                                    message=view.message)
+            values: dict[str, Any] = {"status": status, "last_checked_at": now}
+            if migration.status == MigrationStatus.COMPLETED:
+                self._outbox.thread(view.id, f"final:{migration_id.lower()}", completed_text(requester, migration),
+                                    session=session, message=view.message)
+                values.update(
+                    done=True, next_check_at=None,
+                    detail={
+                        "new_subscription_id": migration.new_commerce_subscription_id,
+                        "new_order_id": migration.new_commerce_order_id,
+                        "subscription_end_date": migration.subscription_end_date.date().isoformat()
+                        if migration.subscription_end_date else None,
+                    },
+                )
+            elif migration.status == MigrationStatus.FAILED:
+                self._outbox.thread(view.id, f"final:{migration_id.lower()}",
+                                    failed_text(requester, migration, legacy_status), session=session,
+                                    message=view.message)
+                values.update(
+                    done=True, next_check_at=None,
+                    detail={
+                        "error_code": str(migration.error_code) if migration.error_code is not None else "Failed",
+                        "error_description": migration.error_description or "Partner Center reported Failed",
+                        "legacy_status": legacy_status,
+                    },
+                )
+            else:
+                since = tracked.processing_since or migration.started_time or tracked.first_seen_at
+                values["processing_since"] = since
+                if now - since > SLOW_AFTER:
+                    # Long-running (the reference says up to 72 h): back off per item, capped at one hour.
+                    delay = min(self.interval * (2 ** tracked.slow_checks), MAX_BACKOFF)
+                    values.update(next_check_at=now + delay, slow_checks=tracked.slow_checks + 1)
+                else:
+                    values["next_check_at"] = None
+            store.update_tracked(session, tracked.id, **values)
+        return True
+
+    def _settle(self, view: RequestView, ids: list[str], *, many: bool) -> None:
+        """Move the request to processing / completed / failed from what its migrations did (conditional)."""
+        now = self._now()
+        with self._sessions.begin() as session:
+            row = repo.get_request(session, view.id, refresh=True)
+            if row is None:
+                return
+            state = RequestState(row.state)
+            if state not in (RequestState.SUBMITTED, RequestState.PROCESSING):
+                return
+            tracked = {t.item_id: t for t in store.tracked_for_request(session, view.id, MIGRATION)}
+            items = [tracked.get(i.lower()) for i in ids]
+            if not items or any(t is None for t in items):
+                return
+            done = [t for t in items if t is not None and t.done]
+            to_state: RequestState | None = None
+            values: dict[str, Any] = {}
+            if len(done) == len(items):
+                failed = [t for t in done if (t.status or "").lower() == "failed"]
+                if failed:
+                    to_state = RequestState.FAILED
+                    detail = failed[0].detail or {}
+                    values = {
+                        "error_code": detail.get("error_code"),
+                        "error_description": detail.get("error_description"),
+                    }
+                else:
+                    to_state = RequestState.COMPLETED
+                    detail = done[0].detail or {}
+                    end = detail.get("subscription_end_date")
+                    values = {
+                        "new_subscription_id": detail.get("new_subscription_id"),
+                        "new_order_id": detail.get("new_order_id"),
+                        "subscription_end_date": datetime.fromisoformat(end).date() if end else None,
+                    }
+                if many:
+                    self._outbox.thread(
+                        view.id, "final:summary",
+                        f"<@{view.requester}> All {len(items)} migrations finished: "
+                        f"{len(items) - len(failed)} completed, {len(failed)} failed.",
+                        session=session, message=view.message,
+                    )
+            elif state is RequestState.SUBMITTED:
+                to_state = RequestState.PROCESSING
+            if to_state is None:
+                return
+            won = repo.transition(
+                session, view.id, from_state=state, to_state=to_state, actor=SYSTEM_ACTOR, at=now,
+                action=f"tracked_{to_state.value}",
+                detail={"migrations": ids[:20], **{k: str(v) for k, v in values.items() if v is not None}},
+                ms_request_id=view.pc_request_id, correlation_id=view.correlation_id,
+                values={k: v for k, v in values.items() if v is not None},
+            )
+            if won:
+                self._outbox.update_parent(view.id, f"state:{to_state.value}", session=session)
+
+    # ============================================================================== schedules of requests
+    def poll_schedules(self) -> int:
+        checked = 0
+        for view in self._requests([RequestState.SUBMITTED]):
+            if view.kind is not RequestKind.SCHEDULE or not view.schedule_id or view.migration_id:
+                continue
+            try:
+                self._poll_schedule(view, view.schedule_id)
+                checked += 1
+            except PartnerCenterError as exc:
+                log.warning("request %s: Partner Center unavailable while tracking its schedule: %s", view.id, exc)
+            except Exception:
+                log.exception("request %s: schedule tracking failed", view.id)
+        return checked
+
+    def _poll_schedule(self, view: RequestView, schedule_id: str) -> None:
+        now = self._now()
+        with self._sessions.begin() as session:
+            tracked = store.ensure_tracked(
+                session, kind=SCHEDULE, item_id=schedule_id, request_id=view.id, customer_id=view.customer_id,
+                now=now,
+            )
+        if tracked.done:
+            return
+        schedule = self._pc.get_schedule(view.customer_id, schedule_id)
+        status = _value(schedule.status)
+        now = self._now()
+        with self._sessions.begin() as session:
+            ops = store.schedule_operations(session, schedule_id)
+            bot_cancelled = any(op.kind == "cancel_schedule" for op in ops)
+            baseline_source = next(
+                (op.response for op in reversed(ops)
+                 if op.kind in ("create_schedule", "update_schedule") and op.response),
+                None,
+            )
+            detail = dict(tracked.detail or {})
+            baseline = schedule_terms(baseline_source) if baseline_source else detail.get("baseline")
+            if baseline is None:
+                baseline = schedule_terms(schedule.to_api())
+            detail["baseline"] = baseline
+            update: dict[str, Any] = {"status": status, "last_checked_at": now, "detail": detail}
+            message = view.message
+
+            if schedule.new_commerce_migration_id:
+                mid = schedule.new_commerce_migration_id
+                repo.update_request_fields(session, view.id, now, migration_id=mid)
+                repo.append_audit(
+                    session, request_id=view.id, customer_id=view.customer_id, actor=SYSTEM_ACTOR,
+                    action="schedule_ran", at=now, detail={"schedule_id": schedule_id, "migration_id": mid},
+                )
+                self._outbox.thread(
+                    view.id, f"schedule-ran:{schedule_id.lower()}",
+                    f"Schedule `{schedule_id}` ran: migration `{mid}` started. Progress follows in this thread.",
+                    session=session, message=message,
+                )
+                update["done"] = True
+            elif schedule.status == ScheduleStatus.FAILED or schedule.error_code is not None:
+                code = schedule.error_code if schedule.error_code is not None else "ScheduleFailed"
+                description = schedule.error_description or "Partner Center reported the schedule failed"
+                self._outbox.thread(
+                    view.id, f"schedule-failed:{schedule_id.lower()}",
+                    f"<@{view.requester}> :x: Schedule `{schedule_id}` failed: {code}: {description}. "
+                    + failure_next_step(None),
+                    session=session, message=message,
+                )
+                self._finish_schedule(session, view, now, str(code), description, schedule_id)
+                update["done"] = True
+            elif schedule.status == ScheduleStatus.CANCELLED:
+                if bot_cancelled:
+                    text = f"Schedule `{schedule_id}` was cancelled through ncebot; the migration will not run."
+                    code, description = "ScheduleCancelled", "cancelled through ncebot"
+                else:
+                    text = (
+                        f"<@{view.requester}> :warning: Schedule `{schedule_id}` was cancelled outside ncebot "
+                        "(Partner Center or another tool); the migration will not run."
+                    )
+                    code, description = "ScheduleCancelled", "cancelled outside ncebot"
+                self._outbox.thread(view.id, f"schedule-cancelled:{schedule_id.lower()}", text, session=session,
+                                    message=message)
+                self._finish_schedule(session, view, now, code, description, schedule_id)
+                update["done"] = True
+            else:
+                current = schedule_terms(schedule.to_api())
+                changes = [
+                    (name, baseline.get(name), current.get(name))
+                    for name in _SCHEDULE_FIELDS
+                    if baseline.get(name) != current.get(name)
+                    and not (name == "billingCycle" and (baseline.get(name) is None or current.get(name) is None))
+                ]
+                if changes:
+                    described = "; ".join(
+                        f"{name} {'-' if old is None else old} → {'-' if new is None else new}"
+                        for name, old, new in changes
+                    )
+                    digest = hashlib.sha1(repr(sorted(current.items())).encode()).hexdigest()[:12]
+                    self._outbox.thread(
+                        view.id, f"schedule-changed:{schedule_id.lower()}:{digest}",
+                        f"<@{view.requester}> :warning: Schedule `{schedule_id}` was changed outside ncebot: "
+                        f"{described}.",
+                        session=session, message=message,
+                    )
+            store.update_tracked(session, tracked.id, **update)
+
+    def _finish_schedule(
+        self, session: Session, view: RequestView, now: datetime, code: str, description: str, schedule_id: str
+    ) -> None:
+        won = repo.transition(
+            session, view.id, from_state=RequestState.SUBMITTED, to_state=RequestState.FAILED, actor=SYSTEM_ACTOR,
+            at=now, action="tracked_schedule_" + ("cancelled" if code == "ScheduleCancelled" else "failed"),
+            detail={"schedule_id": schedule_id, "code": code, "description": description},
+            values={"error_code": code[:64], "error_description": description},
+        )
+        if won:
+            self._outbox.update_parent(view.id, f"state:{RequestState.FAILED.value}", session=session)
+
+    # ============================================================================== watched customers
+    def poll_watched(self) -> int:
+        """Announce migrations and schedules of watched customers that the bot did not make, once per status."""
+        customers = self._watched()
+        channel = self.notify_channel
+        if not customers or not channel:
+            return 0
+        with self._sessions() as session:
+            known_migrations, known_schedules = store.known_item_ids(session)
+            known_refs = store.known_external_reference_ids(session)
+            added = {c: at for c, at in session.execute(select(WatchedCustomer.customer_id, WatchedCustomer.added_at))}
+        announced = 0
+        for customer_id in customers:
+            try:
+                migrations = self._pc.query_migrations(customer_id=customer_id)
+                schedules = self._pc.list_schedules(customer_id=customer_id)
+            except PartnerCenterError as exc:
+                log.warning("watched customer %s: Partner Center unavailable: %s", customer_id, exc)
+                continue
+            since = added.get(customer_id)
+            with self._sessions.begin() as session:
+                for migration in migrations:
+                    if not migration.id or migration.id.lower() in known_migrations:
+                        continue
+                    if (migration.external_reference_id or "").lower() in known_refs:
+                        continue
+                    if since and migration.completed_time and migration.completed_time < since:
+                        continue  # history from before the watch began
+                    status = _value(migration.status) or "unknown"
+                    if self._outbox.announce(channel, f"migration:{migration.id.lower()}:{status.lower()}",
+                                             self._migration_announcement(customer_id, migration, status),
+                                             session=session):
+                        announced += 1
+                for schedule in schedules:
+                    if not schedule.id or schedule.id.lower() in known_schedules:
+                        continue
+                    if (schedule.external_reference_id or "").lower() in known_refs:
+                        continue
+                    status = _value(schedule.status) or "unknown"
+                    if (since and status.lower() != "created" and schedule.last_modified_time
+                            and schedule.last_modified_time < since):
+                        continue
+                    if self._outbox.announce(channel, f"schedule:{schedule.id.lower()}:{status.lower()}",
+                                             self._schedule_announcement(customer_id, schedule, status),
+                                             session=session):
+                        announced += 1
+        return announced
+
+    @staticmethod
+    def _migration_announcement(customer_id: str, migration: Migration, status: str) -> str:
+        who = "Microsoft-led migration" if migration.microsoft_led else "Migration"
+        text = (
+            f":eyes: {who} `{migration.id}` made outside ncebot for customer `{customer_id}`, legacy subscription "
+            f"`{migration.current_subscription_id or '?'}`: *{status}*"
+        )
+        if migration.status == MigrationStatus.COMPLETED:
+            text += (f". New NCE subscription `{migration.new_commerce_subscription_id or '?'}`, "
+                     f"term ends {_day(migration.subscription_end_date)}")
+        elif migration.status == MigrationStatus.FAILED:
+            text += f": {migration.error_code}: {migration.error_description or ''}"
+        else:
+            text += f" (started {_when(migration.started_time)})"
+        return text + "."
+
+    @staticmethod
+    def _schedule_announcement(customer_id: str, schedule: MigrationSchedule, status: str) -> str:
+        who = "Microsoft-led migration schedule" if schedule.microsoft_led else "Migration schedule"
+        when = "on renewal" if schedule.migrate_on_renewal else f"on {_day(schedule.target_date)}"
+        text = (
+            f":eyes: {who} `{schedule.id}` made outside ncebot for customer `{customer_id}`, legacy subscription "
+            f"`{schedule.current_subscription_id or '?'}` ({when}): *{status}*"
+        )
+        if schedule.error_code is not None:
+            text += f": {schedule.error_code}: {schedule.error_description or ''}"
+        return text + "."

@@ -1,0 +1,131 @@
+"""Signed Slack HTTP requests, built the way Slack builds them: slash commands, ``block_actions`` and
+``view_submission`` payloads, signed with the signing secret (``v0`` HMAC-SHA256 over ``v0:{ts}:{body}``) and
+POSTed to ``{app_url}/slack/events``. Used by ``ncebot demo`` and the tests; ``response_url``s point at a
+:class:`sandbox.slack_api.SlackStandIn`, so nothing here talks to the real Slack.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+from sandbox.slack_api import SlackStandIn
+
+__all__ = ["SlackRequester"]
+
+
+class SlackRequester:
+    """Builds Slack payloads, signs them like Slack does and POSTs them to ``{app_url}/slack/events``.
+
+    ``user_names`` (id → name) only fills the ``user_name``/``username`` fields, as Slack does."""
+
+    def __init__(self, app_url: str, standin: SlackStandIn, signing_secret: str, *,
+                 user_names: dict[str, str] | None = None, timeout: float = 30) -> None:
+        self.url = app_url.rstrip("/") + "/slack/events"
+        self.standin = standin
+        self.verifier = SignatureVerifier(signing_secret)
+        self.http = httpx.Client(timeout=timeout)
+        self.user_names = dict(user_names or {})
+        self.sent = 0
+        self._n = itertools.count(1)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> SlackRequester:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _name(self, user: str) -> str:
+        return self.user_names.get(user, user.lower())
+
+    def post(self, body: str, content_type: str = "application/x-www-form-urlencoded", *,
+             timestamp: int | None = None, signature: str | None = None) -> httpx.Response:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        sig = signature if signature is not None else self.verifier.generate_signature(timestamp=ts, body=body) or ""
+        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
+        self.sent += 1
+        return self.http.post(self.url, content=body.encode("utf-8"), headers=headers)
+
+    # --- payload builders ---------------------------------------------------------------------------------
+    def command_body(self, text: str, *, user: str, channel: str, channel_name: str = "work",
+                     command: str = "/nce") -> str:
+        n = next(self._n)
+        response_url = self.standin.response_url_for(f"cmd-{n}", channel=channel, user=user)
+        return urlencode({
+            "token": "legacy-verification-token", "team_id": SlackStandIn.TEAM_ID, "team_domain": "standin",
+            "channel_id": channel, "channel_name": channel_name, "user_id": user, "user_name": self._name(user),
+            "command": command, "text": text, "api_app_id": "ASTANDIN1", "is_enterprise_install": "false",
+            "response_url": response_url, "trigger_id": f"{n}.trigger.{user}",
+        })
+
+    def command(self, text: str, *, user: str, channel: str, channel_name: str = "work") -> httpx.Response:
+        return self.post(self.command_body(text, user=user, channel=channel, channel_name=channel_name))
+
+    def interactive(self, payload: dict[str, Any]) -> httpx.Response:
+        return self.post("payload=" + quote(json.dumps(payload), safe=""))
+
+    def block_action(self, action_id: str, value: str | None = None, *, user: str, channel: str,
+                     message_ts: str = "1.000001", block_id: str = "b", view: dict[str, Any] | None = None,
+                     selected_option: dict[str, Any] | None = None, button_text: str | None = None,
+                     ) -> httpx.Response:
+        n = next(self._n)
+        action: dict[str, Any] = {"action_id": action_id, "block_id": block_id, "action_ts": f"{time.time():.6f}"}
+        if selected_option is not None:
+            action.update(type="static_select", selected_option=selected_option)
+        else:
+            action.update(type="button", value=value, text={"type": "plain_text", "text": button_text or action_id})
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": {"id": user, "username": self._name(user), "team_id": SlackStandIn.TEAM_ID},
+            "api_app_id": "ASTANDIN1", "token": "legacy", "team": {"id": SlackStandIn.TEAM_ID, "domain": "standin"},
+            "trigger_id": f"{n}.trigger.{user}", "actions": [action],
+        }
+        if view is not None:
+            payload["view"] = view
+            payload["container"] = {"type": "view", "view_id": view.get("id")}
+        else:
+            payload["channel"] = {"id": channel, "name": self.standin.channels.get(channel, channel)}
+            payload["container"] = {"type": "message", "message_ts": message_ts, "channel_id": channel}
+            payload["message"] = {"type": "message", "ts": message_ts, "text": "", "blocks": []}
+            payload["response_url"] = self.standin.response_url_for(f"act-{n}", channel=channel, user=user,
+                                                                    message_ts=message_ts)
+        return self.interactive(payload)
+
+    def view_submission(self, view: dict[str, Any], values: dict[str, Any], *, user: str) -> httpx.Response:
+        """Submit ``view`` (as stored by the stand-in) with ``values`` as its state."""
+        submitted = {
+            "id": view.get("id", "VSUBMIT"), "type": view.get("type", "modal"), "callback_id": view["callback_id"],
+            "private_metadata": view.get("private_metadata", ""), "hash": view.get("hash", "h"),
+            "blocks": view.get("blocks", []), "title": view.get("title"), "state": {"values": values},
+            "team_id": SlackStandIn.TEAM_ID, "app_id": "ASTANDIN1",
+        }
+        payload = {
+            "type": "view_submission", "team": {"id": SlackStandIn.TEAM_ID}, "api_app_id": "ASTANDIN1",
+            "user": {"id": user, "username": self._name(user), "team_id": SlackStandIn.TEAM_ID},
+            "trigger_id": f"{next(self._n)}.trigger.{user}", "view": submitted,
+        }
+        return self.interactive(payload)
+
+    def block_suggestion(self, action_id: str, block_id: str, value: str, *, user: str,
+                         view: dict[str, Any]) -> httpx.Response:
+        payload = {
+            "type": "block_suggestion", "user": {"id": user}, "team": {"id": SlackStandIn.TEAM_ID},
+            "api_app_id": "ASTANDIN1", "action_id": action_id, "block_id": block_id, "value": value,
+            "container": {"type": "view", "view_id": view.get("id")}, "view": view,
+        }
+        return self.interactive(payload)
+
+
+def stored_view(standin: SlackStandIn, view_id: str) -> dict[str, Any]:
+    """A view as the stand-in stored it, with the id and hash a submission carries."""
+    stored = standin.views[view_id]
+    return {**stored.view, "id": stored.id, "hash": stored.hash}

@@ -1,0 +1,106 @@
+"""``ncebot demo``: the end-to-end run of the whole product (sandbox Partner Center, Slack stand-in, the real app
+through the real runtime, signed Slack requests), as a user runs it."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.demo import DemoFailure, Session, run_demo
+
+ROOT = Path(__file__).resolve().parents[2]
+SUMMARY = re.compile(
+    r"^demo complete: (\d+) Slack requests, 2 migrations requested, 1 completed, 1 failed, 3 schedule changes, "
+    r"0 errors in (\d+\.\d) s$",
+    re.MULTILINE,
+)
+GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PARTNER_CENTER_", "NCEBOT_"))}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "demo"], cwd=tmp_path_factory.mktemp("demo"), env=env,
+                            capture_output=True, text=True, timeout=120)
+    result.wall = time.monotonic() - started  # type: ignore[attr-defined]
+    return result
+
+
+def test_demo_exits_0_with_the_summary_line(demo_run: subprocess.CompletedProcess[str]) -> None:
+    assert demo_run.returncode == 0, demo_run.stdout[-3000:] + demo_run.stderr[-3000:]
+    match = SUMMARY.search(demo_run.stdout)
+    assert match, demo_run.stdout[-1500:]
+    assert int(match.group(1)) >= 15
+    assert float(match.group(2)) < 60 and demo_run.wall < 90  # type: ignore[attr-defined]
+    assert demo_run.stdout.rstrip().splitlines()[-1] == match.group(0)
+    assert "FAILED" not in demo_run.stdout and "Traceback" not in demo_run.stderr
+
+
+def test_transcript_shows_the_refusals_and_the_approval(demo_run: subprocess.CompletedProcess[str]) -> None:
+    out = demo_run.stdout
+    assert "#cloud-ops @alice: /nce help" in out
+    assert re.search(r"\(only visible to @alice\) .*Eligible", out)
+    assert re.search(r"\(only visible to @alice\) .*Not eligible", out)
+    # the approval request in the channel, with its buttons
+    assert re.search(r"#nce-approvals ncebot: NCE request: Migrate now .*Requested by\* / @alice.*\[Approve\] "
+                     r"\[Reject\]", out)
+    # an outsider and the requester herself are told no, privately
+    assert "#nce-approvals @dave clicks [Approve]" in out
+    assert re.search(r"\(only visible to @dave\) :warning: Only approvers", out)
+    assert "#nce-approvals @alice clicks [Approve]" in out
+    assert re.search(r"\(only visible to @alice\) :warning: You asked for this change, so another approver", out)
+    # then an approver decides, and the message is edited in place
+    assert re.search(r"\(edited\) request [0-9a-f]{8}: :white_check_mark: Approved by @bob at ", out)
+    assert "(buttons removed)" in out
+    # user ids are shown as names
+    assert "<@U" not in out
+
+
+def test_transcript_follows_the_migrations_to_their_end_in_their_threads(
+        demo_run: subprocess.CompletedProcess[str]) -> None:
+    out = demo_run.stdout
+    thread = r"#nce-approvals \(in the thread of migrate Microsoft 365 E5, request [0-9a-f]{8}\) ncebot: "
+    assert re.search(thread + rf"Submitted to Partner Center: migration id `{GUID}`", out)
+    assert re.search(thread + r"`MigrationStarted`", out)
+    completed = re.search(thread + rf"@alice :white_check_mark: Migration `{GUID}` completed at .*: new NCE "
+                          rf"subscription `({GUID})`", out)
+    assert completed, out
+    assert f":tada: Completed: new NCE subscription `{completed.group(1)}`" in out
+    assert re.search(r"\(in the thread of migrate a subscription whose migration fails, request [0-9a-f]{8}\) "
+                     r"ncebot: @alice :x: Migration .* failed: 900225", out)
+
+
+def test_transcript_shows_the_schedule_created_moved_and_cancelled(demo_run: subprocess.CompletedProcess[str]) -> None:
+    out = demo_run.stdout
+    created = re.search(rf"schedule `({GUID})` created", out)
+    assert created
+    schedule = created.group(1)
+    assert f"Submitted to Partner Center: schedule `{schedule}` updated" in out
+    assert f"Submitted to Partner Center: schedule `{schedule}` cancelled" in out
+    assert f":tada: Completed: schedule `{schedule}` cancelled" in out
+    assert "(Partner Center confirms: schedule" in out and "cancelled in Partner Center)" in out
+    assert re.search(r"GET /healthz -> 200 database: .*scheduler: running, lease: held by this process", out)
+
+
+def test_a_failed_expectation_is_named() -> None:
+    from sandbox.slack_api import SlackStandIn
+
+    with SlackStandIn() as standin:
+        session = Session(runtime=None, standin=standin, requester=None, out=io.StringIO())  # type: ignore[arg-type]
+        with pytest.raises(DemoFailure, match="the thing that never happens"):
+            session.wait("the thing that never happens", lambda: None, timeout=0.2)
+
+
+def test_a_bad_time_scale_is_refused() -> None:
+    out = io.StringIO()
+    assert run_demo(time_scale=0, out=out) == 2
+    assert "--time-scale must be positive" in out.getvalue()

@@ -1,0 +1,99 @@
+"""``/nce audit [customer]``: the audit trail as CSV, and the MS ids of successful calls in it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain import ChangeOptions, InvalidInput, RequestKind, RequestState
+from bot.partner_center.client import CallRecord, build_partner_center_client
+from bot.reports import AUDIT_COLUMNS, audit_csv
+from bot.settings import load_settings
+from bot.workflow import Workflow, WorkflowPolicy
+from sandbox import known
+from sandbox.server import SandboxServer
+from storage import repositories as repo
+from tests.workflow.conftest import (
+    RecordingNotifier,
+    SettableClock,
+    StaticMembership,
+    WorkflowFactory,
+    sandbox_env,
+    sandbox_migrations,
+)
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    assert tuple(reader.fieldnames or ()) == AUDIT_COLUMNS
+    return list(reader)
+
+
+def test_audit_csv_of_a_request_lifecycle_with_ms_ids(
+    session_factory: sessionmaker[Session], sandbox: SandboxServer, notifier: RecordingNotifier,
+    membership: StaticMembership, clock: SettableClock,
+) -> None:
+    calls: list[CallRecord] = []
+    client = build_partner_center_client(load_settings(env=sandbox_env(sandbox)), verify=sandbox.ca_path,
+                                         on_call=calls.append)
+    wf = Workflow(session_factory=session_factory, partner_center=client, notifier=notifier, membership=membership,
+                  policy=WorkflowPolicy(approval_channel="CAPPROVALS", approvers=("UAPPROVER1",)), clock=clock)
+    view = wf.request_change(kind=RequestKind.MIGRATE, requester="UREQUESTER", customer_id=known.CONTOSO,
+                             subscription_id=known.ELIGIBLE_SIMPLE, options=ChangeOptions(term="P1Y"))
+    clock.advance(timedelta(minutes=5))
+    done = wf.approve(view.id, "UAPPROVER1").request
+    assert done.state is RequestState.PROCESSING
+    wf.watch(known.FABRIKAM, "UWATCHER")  # another customer's event
+
+    [create] = [c for c in calls if c.endpoint == "create_migration"]
+    [migration] = sandbox_migrations(sandbox)
+    with session_factory() as session:
+        [op] = repo.operations_for(session, view.id)
+    # The correlation id was chosen and persisted by the workflow, sent, and kept after success.
+    assert op.correlation_id and op.correlation_id == create.correlation_id == done.correlation_id
+    assert op.ms_request_id == create.request_id == migration["requestId"]
+
+    rows = _rows(audit_csv(session_factory, known.CONTOSO))
+    assert [r["action"] for r in rows] == ["requested", "posted", "approved", "sent", "submitted", "processing"]
+    assert all(r["request_id"] == view.id and r["customer_id"] == known.CONTOSO for r in rows)
+    assert all(r["request_kind"] == "migrate" and r["customer_name"] == "Contoso Ltd" for r in rows)
+    times = [datetime.fromisoformat(r["at"]) for r in rows]
+    assert times == sorted(times) and all(r["at"].endswith("Z") for r in rows)
+    assert times[2] - times[0] == timedelta(minutes=5)
+    by_action = {r["action"]: r for r in rows}
+    assert by_action["approved"]["actor"] == "UAPPROVER1" and by_action["requested"]["actor"] == "UREQUESTER"
+    assert (by_action["approved"]["from_state"], by_action["approved"]["to_state"]) == ("pending", "approved")
+    for action in ("sent", "submitted", "processing"):
+        assert by_action[action]["ms_request_id"] == op.ms_request_id
+        assert by_action[action]["ms_correlation_id"] == op.correlation_id
+    detail = json.loads(by_action["sent"]["detail"])
+    assert detail["migration_id"] == migration["id"] and detail["target"] == known.ELIGIBLE_SIMPLE
+    assert by_action["requested"]["ms_request_id"] == ""
+
+    everything = _rows(audit_csv(session_factory, None))
+    assert len(everything) == len(rows) + 1 and everything[-1]["action"] == "watch"
+    assert everything[-1]["customer_id"] == known.FABRIKAM and everything[-1]["request_id"] == ""
+    assert _rows(audit_csv(session_factory, known.CONTOSO.upper())) == rows  # any letter case
+    assert _rows(audit_csv(session_factory, known.WOODGROVE)) == []
+    with pytest.raises(InvalidInput):
+        audit_csv(session_factory, "contoso")
+
+
+def test_refused_submission_records_its_correlation_id(
+    make_workflow: WorkflowFactory, sandbox: SandboxServer, session_factory: sessionmaker[Session]
+) -> None:
+    wf = make_workflow()
+    view = wf.request_change(kind=RequestKind.MIGRATE, requester="UREQUESTER", customer_id=known.CONTOSO,
+                             subscription_id=known.ELIGIBLE_SIMPLE)
+    sandbox.state.external_migration(known.CONTOSO, known.ELIGIBLE_SIMPLE)
+    assert wf.approve(view.id, "UAPPROVER1").request.state is RequestState.FAILED
+    with session_factory() as session:
+        [op] = repo.operations_for(session, view.id)
+    [refused] = [r for r in _rows(audit_csv(session_factory, known.CONTOSO)) if r["action"] == "submit_refused"]
+    assert refused["ms_correlation_id"] == op.correlation_id and op.correlation_id
+    assert refused["ms_request_id"] == op.ms_request_id and "900216" in refused["detail"]

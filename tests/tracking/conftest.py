@@ -1,0 +1,160 @@
+"""Tracking test wiring: the Partner Center sandbox (``pc_sandbox``) as Partner Center, the Slack stand-in as
+Slack with a real WebClient, the real Workflow and TrackingService on the test database, and injected clocks."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain import ChangeOptions, RequestKind, RequestView
+from bot.partner_center.client import PartnerCenterClient, build_partner_center_client
+from bot.settings import Settings, load_settings
+from bot.slack.notifier import SlackNotifier
+from bot.tracking.outbox import Outbox, OutboxNotifier
+from bot.tracking.service import TrackingService
+from bot.workflow import Workflow, WorkflowPolicy
+from sandbox.server import SandboxServer
+from sandbox.slack_api import Message, SlackStandIn
+from tests.fixtures.slack import APPROVAL_CHANNEL, BOT_TOKEN, SIGNING_SECRET
+
+NOTIFY_CHANNEL = "CNOTIFY0001"
+REQUESTER = "UREQUESTER1"
+APPROVER = "UAPPROVER01"
+POLL_SECONDS = 60
+
+
+class SettableClock:
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        with self._lock:
+            self._now += delta
+
+
+class FakeTime:
+    """``monotonic``/``sleep`` for the outbox spacing: sleeping advances the fake time instantly."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+class NoGroups:
+    def members(self, group_id: str) -> frozenset[str]:
+        return frozenset()
+
+
+@dataclass
+class Node:
+    """One ncebot process: its own clients, workflow and tracking service on the shared database."""
+
+    workflow: Workflow
+    service: TrackingService
+    pc: PartnerCenterClient
+    client: WebClient
+
+
+@dataclass
+class TrackingEnv:
+    sandbox: SandboxServer
+    standin: SlackStandIn
+    session_factory: sessionmaker[Session]
+    clock: SettableClock
+    settings: Settings
+    fake_time: FakeTime = field(default_factory=FakeTime)
+    nodes: list[Node] = field(default_factory=list)
+
+    def node(self, holder_id: str = "replica-a", **service_kwargs: Any) -> Node:
+        pc = build_partner_center_client(self.settings, verify=self.sandbox.ca_path)
+        client = WebClient(token=BOT_TOKEN, base_url=self.standin.base_url)
+        slack = SlackNotifier(client, APPROVAL_CHANNEL, notify_channel=NOTIFY_CHANNEL)
+        notifier = OutboxNotifier(slack, Outbox(self.session_factory, self.clock), notify_channel=NOTIFY_CHANNEL)
+        workflow = Workflow(
+            session_factory=self.session_factory,
+            partner_center=pc,
+            notifier=notifier,
+            membership=NoGroups(),
+            policy=WorkflowPolicy(approval_channel=APPROVAL_CHANNEL, approvers=(APPROVER,),
+                                  notify_channel=NOTIFY_CHANNEL),
+            clock=self.clock,
+        )
+        service_kwargs.setdefault("sleep", self.fake_time.sleep)
+        service_kwargs.setdefault("monotonic", self.fake_time.monotonic)
+        service = TrackingService(self.settings, workflow, self.session_factory, pc, client, notifier, self.clock,
+                                  holder_id=holder_id, **service_kwargs)
+        made = Node(workflow=workflow, service=service, pc=pc, client=client)
+        self.nodes.append(made)
+        return made
+
+    def approved(self, node: Node, kind: RequestKind, customer: str, subscription: str,
+                 options: ChangeOptions = ChangeOptions()) -> RequestView:
+        view = node.workflow.request_change(kind=kind, requester=REQUESTER, customer_id=customer,
+                                            subscription_id=subscription, options=options)
+        return node.workflow.approve(view.id, APPROVER).request
+
+    def thread(self, view: RequestView) -> list[Message]:
+        assert view.message is not None
+        return self.standin.thread(view.message.channel, view.message.ts)
+
+    def thread_texts(self, view: RequestView) -> list[str]:
+        return [m.text for m in self.thread(view)]
+
+    def parent(self, view: RequestView) -> Message:
+        assert view.message is not None
+        return self.standin.message(view.message.channel, view.message.ts)
+
+    def advance_sandbox(self, seconds: float) -> None:
+        self.sandbox.advance(seconds)
+
+    def close(self) -> None:
+        for made in self.nodes:
+            made.service.stop(release=False, wait=True)
+            made.pc.close()
+
+
+@pytest.fixture
+def tracking_env(
+    pc_sandbox: SandboxServer, slack_standin: SlackStandIn, session_factory: sessionmaker[Session],
+    database_url: str,
+) -> Iterator[TrackingEnv]:
+    env = {k: v for k, v in pc_sandbox.client_env().items() if k.startswith("PARTNER_CENTER_")}
+    env.update({
+        "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_standin.base_url,
+        "DATABASE_URL": database_url, "NCEBOT_APPROVAL_CHANNEL": APPROVAL_CHANNEL,
+        "NCEBOT_NOTIFY_CHANNEL": NOTIFY_CHANNEL, "NCEBOT_POLL_INTERVAL": str(POLL_SECONDS),
+    })
+    made = TrackingEnv(
+        sandbox=pc_sandbox,
+        standin=slack_standin,
+        session_factory=session_factory,
+        clock=SettableClock(pc_sandbox.state.now().astimezone(UTC)),
+        settings=load_settings(env),
+    )
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def count(texts: list[str], predicate: Callable[[str], bool]) -> int:
+    return sum(1 for t in texts if predicate(t))
