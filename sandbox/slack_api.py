@@ -348,16 +348,17 @@ class SlackStandIn:
                 return {"ok": True, "channel": channel, "ts": msg.ts,
                         "message": {"text": msg.text, "ts": msg.ts, "user": msg.user, "blocks": msg.blocks}}
             if method == "chat.update":
-                msg = self._find(str(p.get("channel")), str(p.get("ts")))
-                if msg is None:
+                found = self._find(str(p.get("channel")), str(p.get("ts")))
+                if found is None:
                     return {"ok": False, "error": "message_not_found"}
+                msg = found
                 self._update(msg, _opt(p.get("text")), _blocks(p.get("blocks")) if "blocks" in p else None)
                 return {"ok": True, "channel": msg.channel, "ts": msg.ts, "text": msg.text}
             if method == "chat.delete":
-                msg = self._find(str(p.get("channel")), str(p.get("ts")))
-                if msg is None:
+                found = self._find(str(p.get("channel")), str(p.get("ts")))
+                if found is None:
                     return {"ok": False, "error": "message_not_found"}
-                msg.deleted = True
+                found.deleted = True
                 self._events.append(("delete", (msg, "message deleted", [])))
                 return {"ok": True, "channel": msg.channel, "ts": msg.ts}
             if method == "chat.postEphemeral":
@@ -453,8 +454,8 @@ class SlackStandIn:
                         return {"ok": False, "error": "file_not_found"}
                     stored_file.title = entry.get("title")
                     done.append(stored_file)
-                channel = _opt(p.get("channel_id") or p.get("channel"))
-                self._share(done, channel, _opt(p.get("thread_ts")), _opt(p.get("initial_comment")))
+                share_to = _opt(p.get("channel_id") or p.get("channel"))
+                self._share(done, share_to, _opt(p.get("thread_ts")), _opt(p.get("initial_comment")))
                 return {"ok": True, "files": [{"id": f.id, "name": f.filename, "title": f.title} for f in done]}
             if method == "files.upload":
                 content = p.get("file", p.get("content", b""))
@@ -534,8 +535,8 @@ class _Handler(BaseHTTPRequestHandler):
         params.update(_parse_body(raw, self.headers.get("Content-Type", "")))
         if path.startswith("/response/"):
             name = path.removeprefix("/response/")
-            result = owner._respond(name, params)
-            owner._record(SlackCall("response_url", {**params, "_name": name}, headers, time.time(), 200, result))
+            applied = owner._respond(name, params)
+            owner._record(SlackCall("response_url", {**params, "_name": name}, headers, time.time(), 200, applied))
             self._send(200, "text/plain", b"ok")
             return
         if not path.startswith("/api/"):
@@ -613,7 +614,8 @@ def _multipart(raw: bytes, content_type: str) -> dict[str, Any]:
         name = part.get_param("name", header="content-disposition")
         if not name:
             continue
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        payload = payload if isinstance(payload, bytes) else b""
         if part.get_filename():
             out[str(name)] = payload
             out.setdefault("filename", part.get_filename())
