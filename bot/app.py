@@ -19,6 +19,8 @@ from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from bot.workflow import Workflow
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,8 @@ class AppDeps:
     metrics: MetricsText | None = None
     process_before_response: bool = False
     listener_workers: int = 32  # Bolt's default pool has 5 threads: slow work after the ack would delay acks
+    session_factory: sessionmaker[Session] | None = None  # /nce audit reads the audit trail (bot.reports.audit_csv)
+    partner_tenant_id: str | None = None  # PartnerTenantId column of the /nce check CSV (PARTNER_CENTER_TENANT_ID)
 
 
 def build_slack_client(settings: Settings, *, max_retry_count: int = 2) -> WebClient:

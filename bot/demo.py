@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import signal
 import sys
 import tempfile
 import threading
@@ -482,8 +483,12 @@ def _keep_running(out: IO[str], runtime: Runtime, app_url: str, standin: SlackSt
     print("  users: " + ", ".join(f"{uid}={name}" for uid, name in USERS.items()), file=out)
     out.flush()
     stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda _signum, _frame: stop.set())
     try:
-        while not stop.wait(1.0):
+        while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
-        print("\nstopping", file=out)
+        pass
+    print("stopping", file=out)

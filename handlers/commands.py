@@ -21,7 +21,8 @@ def register(app: App, deps: AppDeps) -> None:
     def nce_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ack()
         cmd = parse_command(str(body.get("text") or ""))  # InvalidInput → the app's error handler
-        if cmd.needs_modal and not cmd.coming_soon:
-            open_modal_for(deps, cmd, client, str(body.get("trigger_id") or ""), body.get("channel_id"))
+        channel = body.get("channel_id")
+        if cmd.needs_modal:
+            open_modal_for(deps, cmd, client, str(body.get("trigger_id") or ""), channel)
             return
-        run_command(deps, cmd, str(body["user_id"]), respond_reply(respond), client)
+        run_command(deps, cmd, str(body["user_id"]), respond_reply(respond), client, channel=channel)

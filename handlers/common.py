@@ -15,6 +15,8 @@ from bot.partner_center.errors import PartnerCenterError
 from bot.slack import blocks as ui
 from bot.slack.blocks import ModalMetadata
 from bot.slack.commands import NceCommand
+from bot.workflow import NothingEligible
+from handlers.reports import run_audit, run_check
 
 if TYPE_CHECKING:
     from bot.app import AppDeps
@@ -96,14 +98,14 @@ def confirm_request(client: WebClient, request: RequestView, reply: Reply) -> No
     reply(ui.confirmation_text(request, permalink(client, request)), None)
 
 
-def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client: WebClient) -> None:
-    """Run a complete (no missing arguments) subcommand and answer through ``reply``."""
+def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client: WebClient, *,
+                channel: str | None = None) -> None:
+    """Run a complete (no missing arguments) subcommand and answer through ``reply``. ``channel``: where the
+    command was run (``/nce check`` posts its CSV there)."""
     wf = deps.workflow
     name = cmd.name
     if name == "help":
         reply(ui.help_text(), ui.help_blocks())
-    elif cmd.coming_soon:
-        reply(ui.coming_soon_text(name), None)
     elif name == "subscriptions":
         assert cmd.customer_id
         nodes = wf.legacy_subscriptions(cmd.customer_id)
@@ -125,6 +127,20 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
             options=cmd.options,
         )
         confirm_request(client, request, reply)
+    elif name == "bulk":
+        assert cmd.customer_id
+        try:
+            request = wf.request_change(kind=RequestKind.BULK, requester=user, customer_id=cmd.customer_id,
+                                        options=cmd.options)
+        except NothingEligible as exc:
+            reply(f":information_source: No bulk request was made. {exc}", None)
+            return
+        confirm_request(client, request, reply)
+    elif name == "check":
+        assert cmd.customer_id
+        run_check(deps, cmd.customer_id, user, reply, client, channel)
+    elif name == "audit":
+        run_audit(deps, cmd.customer_id, user, reply, client)
     elif name == "schedules":
         assert cmd.customer_id
         schedules = wf.list_schedules(cmd.customer_id, cmd.subscription_id)

@@ -99,7 +99,7 @@ def register(app: App, deps: AppDeps) -> None:
             schedule_id=form.object_id if meta.kind == "cancel" else None,
             migration_id=form.object_id if meta.kind == "status" else None,
         )
-        run_command(deps, cmd, user, ephemeral_reply(client, user, meta.channel), client)
+        run_command(deps, cmd, user, ephemeral_reply(client, user, meta.channel), client, channel=meta.channel)
 
     @app.view(ids.REJECT_MODAL)
     @guarded

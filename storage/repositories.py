@@ -53,7 +53,7 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def _rowcount(result: Any) -> int:
+def rowcount(result: Any) -> int:
     assert isinstance(result, CursorResult)
     return int(result.rowcount)
 
@@ -269,7 +269,7 @@ def touch_if_state(session: Session, request_id: str, state: RequestState, at: d
         .values(version=ChangeRequest.version + 1, updated_at=at)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 def transition(
@@ -299,7 +299,7 @@ def transition(
         .values(state=to_state.value, updated_at=at, version=ChangeRequest.version + 1, **dict(values or {}))
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return False
     customer_id = session.scalar(select(ChangeRequest.customer_id).where(ChangeRequest.id == request_id))
     append_audit(
@@ -464,7 +464,7 @@ def claim_operation(session: Session, operation_id: int, *, now: datetime, lease
         .values(claimed_until=now + lease, attempts=PartnerCenterOperation.attempts + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return None
     row = session.get(PartnerCenterOperation, operation_id, populate_existing=True)
     assert row is not None
@@ -512,7 +512,7 @@ def finish_operation(
         )
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 def approved_request_ids(session: Session) -> list[str]:
@@ -585,7 +585,7 @@ def add_watch(session: Session, customer_id: str, user: str, at: datetime) -> bo
 
 
 def remove_watch(session: Session, customer_id: str) -> bool:
-    return _rowcount(session.execute(delete(WatchedCustomer).where(WatchedCustomer.customer_id == customer_id))) > 0
+    return rowcount(session.execute(delete(WatchedCustomer).where(WatchedCustomer.customer_id == customer_id))) > 0
 
 
 def watched_customer_ids(session: Session) -> list[str]:
@@ -618,15 +618,20 @@ def seen_migration_status(session: Session, migration_id: str) -> str | None:
 # --- leases and notification keys --------------------------------------------------------------------------
 
 
+def read_lease(session: Session, name: str) -> tuple[str, datetime] | None:
+    row = session.execute(select(Lease.holder, Lease.expires_at).where(Lease.name == name)).first()
+    return (row[0], row[1]) if row else None
+
+
 def try_acquire_lease(session: Session, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-    """Take or renew the named lease if it is free, lapsed, or already ours. Conditional; replica-safe."""
+    """Take the lease if free or lapsed, or extend it if ours: one conditional UPDATE, else one INSERT."""
     result = session.execute(
         update(Lease)
-        .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
+        .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at <= now))
         .values(holder=holder, expires_at=now + ttl)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) == 1:
+    if rowcount(result) == 1:
         return True
     try:
         with session.begin_nested():
@@ -636,8 +641,19 @@ def try_acquire_lease(session: Session, name: str, holder: str, now: datetime, t
     return True
 
 
-def release_lease(session: Session, name: str, holder: str) -> None:
-    session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
+def renew_lease(session: Session, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+    """Extend the lease only while this holder still has it (nobody took it over after a lapse)."""
+    result = session.execute(
+        update(Lease)
+        .where(Lease.name == name, Lease.holder == holder)
+        .values(expires_at=now + ttl)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result) == 1
+
+
+def release_lease(session: Session, name: str, holder: str) -> bool:
+    return rowcount(session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))) == 1
 
 
 def claim_notification_key(session: Session, key: str, at: datetime, channel: str | None = None) -> bool:

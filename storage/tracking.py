@@ -12,20 +12,15 @@ Outbox row ``status``: ``pending`` (to send; ``not_before`` may delay it), ``sen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CursorResult, Integer, String, Text, UniqueConstraint, delete, insert, or_, select, update
+from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from storage.models import Base, ChangeRequest, Lease, PartnerCenterOperation, SlackMessage, UtcDateTime
-
-
-def _rowcount(result: Any) -> int:
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount)
-
+from storage.models import Base, ChangeRequest, PartnerCenterOperation, SlackMessage, UtcDateTime
+from storage.repositories import rowcount
 
 OUTBOX_THREAD = "thread"  # a reply in a request's thread
 OUTBOX_ANNOUNCE = "announce"  # a top-level message in a channel (watched customers)
@@ -191,7 +186,7 @@ def mark_sending(session: Session, row_id: int, now: datetime, *, channel: str, 
         )
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 def mark_sent(session: Session, row_id: int, now: datetime, ts: str | None) -> None:
@@ -366,44 +361,3 @@ def schedule_operations(session: Session, schedule_id: str) -> list[PartnerCente
             PartnerCenterOperation.schedule_id == sid, PartnerCenterOperation.target == sid),
     )
     return list(session.scalars(query.order_by(PartnerCenterOperation.updated_at, PartnerCenterOperation.id)))
-
-
-# --- lease ----------------------------------------------------------------------------------------------------
-
-
-def read_lease(session: Session, name: str) -> tuple[str, datetime] | None:
-    row = session.execute(select(Lease.holder, Lease.expires_at).where(Lease.name == name)).first()
-    return (row[0], row[1]) if row else None
-
-
-def acquire_lease(session: Session, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-    """Take the lease if free or lapsed, or extend it if ours: one conditional UPDATE, else one INSERT."""
-    result = session.execute(
-        update(Lease)
-        .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at <= now))
-        .values(holder=holder, expires_at=now + ttl)
-        .execution_options(synchronize_session=False)
-    )
-    if _rowcount(result) == 1:
-        return True
-    try:
-        with session.begin_nested():
-            session.execute(insert(Lease).values(name=name, holder=holder, expires_at=now + ttl))
-    except IntegrityError:
-        return False
-    return True
-
-
-def renew_lease(session: Session, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-    """Extend the lease only while this holder still has it (nobody took it over after a lapse)."""
-    result = session.execute(
-        update(Lease)
-        .where(Lease.name == name, Lease.holder == holder)
-        .values(expires_at=now + ttl)
-        .execution_options(synchronize_session=False)
-    )
-    return _rowcount(result) == 1
-
-
-def release_lease(session: Session, name: str, holder: str) -> bool:
-    return _rowcount(session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))) == 1

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -14,6 +15,7 @@ from bot.slack.commands import BILLINGS, OPTIONS_HELP, SUBCOMMANDS, TERMS
 
 if TYPE_CHECKING:
     from bot.partner_center.models import Customer, MigrationSchedule, Subscription
+    from bot.reports import CheckReport
     from bot.workflow import MigrationStatusView, SubscriptionNode
 
 Block = dict[str, Any]
@@ -21,6 +23,9 @@ Block = dict[str, Any]
 MAX_BLOCKS: Final = 50
 MAX_OPTIONS: Final = 100
 MAX_METADATA: Final = 3000
+BULK_LISTED: Final = 20  # subscriptions named in a bulk request message; the rest are counted
+BULK_EXCLUDED_LISTED: Final = 10
+TOP_REASONS: Final = 5
 
 KIND_LABEL: Final = {
     RequestKind.MIGRATE: "Migrate now",
@@ -105,15 +110,14 @@ def _cap(blocks: list[Block], note: str = "List truncated: more items than one S
 def help_text() -> str:
     lines = ["*ncebot* — move legacy CSP subscriptions to the New Commerce Experience, with approval."]
     for sub in SUBCOMMANDS:
-        soon = " _(coming soon)_" if sub.coming_soon else ""
-        lines.append(f"`{sub.usage}` — {sub.summary}{soon}")
+        lines.append(f"`{sub.usage}` — {sub.summary}")
     lines.append(OPTIONS_HELP)
     lines.append("Ids are GUIDs. Leave out the ids to fill in a form instead.")
     return "\n".join(lines)
 
 
 def help_blocks() -> list[Block]:
-    lines = [f"`{s.usage}`\n      {s.summary}" + (" _(coming soon)_" if s.coming_soon else "") for s in SUBCOMMANDS]
+    lines = [f"`{s.usage}`\n      {s.summary}" for s in SUBCOMMANDS]
     half = len(lines) // 2 + 1
     return [
         header("ncebot: NCE migrations with approval"),
@@ -123,13 +127,12 @@ def help_blocks() -> list[Block]:
     ]
 
 
-def coming_soon_text(subcommand: str) -> str:
-    return f"`/nce {subcommand}` is coming soon. Try `/nce help` for what works today."
-
-
 def confirmation_text(request: RequestView, permalink: str | None) -> str:
     where = f"<{permalink}|the approval request>" if permalink else "the approval request"
-    return (f":outbox_tray: Request `{request.id}` ({KIND_LABEL.get(request.kind, request.kind)}) is waiting for "
+    what = KIND_LABEL.get(request.kind, str(request.kind))
+    if request.kind == RequestKind.BULK and request.subscription_name:
+        what += f" of {request.subscription_name}"
+    return (f":outbox_tray: Request `{request.id}` ({what}) is waiting for "
             f"approval. Follow {where}; progress goes into its thread.")
 
 
@@ -217,16 +220,22 @@ def validation_summary(outcome: ValidationOutcome) -> str:
 def request_text(request: RequestView) -> str:
     """Notification fallback text of the request message."""
     label = KIND_LABEL.get(request.kind, str(request.kind))
+    if request.kind == RequestKind.BULK and request.subscription_name:
+        label += f" of {request.subscription_name}"
     return f"NCE request {request.id}: {label} for customer {request.customer_id} — {decision_line(request)}"
 
 
-def request_blocks(request: RequestView) -> list[Block]:
+def request_blocks(request: RequestView, items: Sequence[Mapping[str, Any]] | None = None) -> list[Block]:
+    """The approval message. ``items``: a bulk request's stored items (``{"target", "name", "catalog_item_id",
+    "body"}``), listed up to :data:`BULK_LISTED`; without them the count alone is shown."""
     label = KIND_LABEL.get(request.kind, str(request.kind))
     blocks: list[Block] = [
         header(f"NCE request: {label}"),
         {"type": "section", "fields": [mrkdwn(f) for f in _who_what(request)[:10]]},
     ]
-    if request.validation is not None:
+    if request.kind == RequestKind.BULK:
+        blocks += bulk_blocks(request, items)
+    elif request.validation is not None:
         blocks.append(section(validation_summary(request.validation)))
     blocks.append(section(decision_line(request)))
     progress = progress_line(request)
@@ -250,6 +259,93 @@ def validation_blocks(outcome: ValidationOutcome) -> list[Block]:
         section(f"*Validation of* {name} (`{outcome.subscription_id}`) for customer `{outcome.customer_id}`"),
         section(validation_summary(outcome)),
     ]
+
+
+# --- bulk requests and the check report ------------------------------------------------------------------
+
+
+def _item_line(item: Mapping[str, Any]) -> str:
+    target = str(item.get("target") or "?")
+    name = _cut(str(item.get("name") or ""), 60)
+    body = item.get("body")
+    addons = (body.get("addOnMigrations") or []) if isinstance(body, Mapping) else []
+    line = f"• *{name}* `{target}`" if name else f"• `{target}`"
+    if item.get("catalog_item_id"):
+        line += f" → `{item['catalog_item_id']}`"
+    if addons:
+        line += f" + {len(addons)} add-on(s)"
+    return line
+
+
+def _chunked(title: str, lines: Sequence[str], per_block: int = 10) -> list[Block]:
+    """``title`` then ``lines`` in sections of ``per_block`` lines (a section's text is capped at 3000)."""
+    blocks: list[Block] = []
+    for start in range(0, max(len(lines), 1), per_block):
+        chunk = "\n".join(lines[start:start + per_block])
+        blocks.append(section(f"{title}\n{chunk}" if start == 0 else chunk))
+    return blocks
+
+
+def bulk_blocks(request: RequestView, items: Sequence[Mapping[str, Any]] | None) -> list[Block]:
+    """What a bulk request migrates (first :data:`BULK_LISTED` named, the rest counted) and what it leaves out."""
+    blocks: list[Block] = []
+    if items is None:
+        count = request.subscription_name or "Several subscriptions"
+        blocks.append(section(f":package: *{count}* will be migrated now, each with its add-ons."))
+    else:
+        lines = [_item_line(item) for item in items[:BULK_LISTED]]
+        if len(items) > BULK_LISTED:
+            lines.append(f"…and {len(items) - BULK_LISTED} more")
+        blocks += _chunked(f":package: *{len(items)} subscription(s) will be migrated now*, each with its add-ons:",
+                           lines)
+    by_sub: dict[str, list[str]] = {}
+    for reason in request.validation.reasons if request.validation else ():
+        by_sub.setdefault(reason.subscription_id or "?", []).append(
+            f"`{reason.code}` {_cut(reason.description, 120)}")
+    if by_sub:
+        lines = [f"• `{sub}` — " + _cut("; ".join(dict.fromkeys(why)), 240)
+                 for sub, why in list(by_sub.items())[:BULK_EXCLUDED_LISTED]]
+        if len(by_sub) > BULK_EXCLUDED_LISTED:
+            lines.append(f"…and {len(by_sub) - BULK_EXCLUDED_LISTED} more")
+        blocks += _chunked(f":no_entry: *Left out ({len(by_sub)})*, not eligible now:", lines)
+        blocks.append(context(f"`/nce check {request.customer_id}` gives the full eligibility report."))
+    return blocks
+
+
+def top_reasons(report: CheckReport, limit: int = TOP_REASONS) -> list[tuple[str, str, int]]:
+    """(code, name, number of subscriptions) of the most frequent reasons among the rows that are not eligible."""
+    counter: Counter[tuple[str, str]] = Counter()
+    for row in report.rows:
+        if row.eligible:
+            continue
+        for key in dict.fromkeys((str(r.code), r.name) for r in row.reasons):
+            counter[key] += 1
+    return [(code, name, n) for (code, name), n in counter.most_common(limit)]
+
+
+def check_counts(report: CheckReport) -> str:
+    text = f"{report.eligible} eligible · {report.ineligible} ineligible · {report.skipped} skipped"
+    if report.errors:
+        text += f" · {report.errors} could not be validated"
+    return text
+
+
+def check_blocks(report: CheckReport, note: str | None = None) -> list[Block]:
+    """The ephemeral answer to ``/nce check``: counts, top reasons, and where the CSV went (``note``)."""
+    who = f"{report.customer_name} (`{report.customer_id}`)" if report.customer_name else f"`{report.customer_id}`"
+    blocks: list[Block] = [section(
+        f":bar_chart: *Check of* {who}: {len(report.rows)} legacy subscription(s)\n*{check_counts(report)}*"
+    )]
+    top = top_reasons(report)
+    if top:
+        lines = [f"• `{code}`" + (f" {name}" if name != code else "") + f" — {n} subscription(s)"
+                 for code, name, n in top]
+        blocks.append(section("*Top reasons*\n" + "\n".join(lines)))
+    for text in report.notes[:3]:
+        blocks.append(context(text))
+    if note:
+        blocks.append(context(note))
+    return blocks
 
 
 def pending_blocks(requests: Sequence[RequestView]) -> list[Block]:
@@ -387,6 +483,9 @@ _TITLES: Final = {
     "cancel": "Cancel schedule",
     "watch": "Watch customer",
     "unwatch": "Stop watching",
+    "check": "Check customer",
+    "bulk": "Bulk migration",
+    "audit": "Audit trail",
 }
 
 
@@ -567,7 +666,8 @@ def lookup_modal(kind: str, metadata: ModalMetadata) -> Block:
         initial = metadata.schedule if kind == "cancel" else None
         blocks.append(_text_input(ids.OBJECT_ID_BLOCK, ids.OBJECT_ID_INPUT, _LOOKUP_ID[kind], initial,
                                   optional=False, placeholder="0a1b2c3d-…"))
-    submit = {"cancel": "Request approval", "watch": "Watch", "unwatch": "Stop watching"}.get(kind, "Show")
+    submit = {"cancel": "Request approval", "bulk": "Request approval", "check": "Check", "watch": "Watch",
+              "unwatch": "Stop watching"}.get(kind, "Show")
     return {
         "type": "modal",
         "callback_id": ids.LOOKUP_MODAL,

@@ -25,7 +25,6 @@ class Subcommand:
     summary: str
     slots: tuple[tuple[str, bool], ...] = ()  # (slot name, required)
     options: frozenset[str] = frozenset()
-    coming_soon: bool = False
 
 
 _CHANGE: Final = frozenset({"term", "billing", "quantity", "full-term", "end-date", "addons"})
@@ -51,19 +50,18 @@ SUBCOMMANDS: Final[tuple[Subcommand, ...]] = (
     Subcommand("status", "/nce status <customer> <migration>", "migration state and its events",
                (("customer", True), ("migration", True))),
     Subcommand("check", "/nce check <customer>", "validate every legacy base subscription; CSV report",
-               (("customer", True),), coming_soon=True),
+               (("customer", True),)),
     Subcommand("bulk", "/nce bulk <customer> [options]", "one approval for all eligible subscriptions",
-               (("customer", True),), _CHANGE, coming_soon=True),
+               (("customer", True),), _CHANGE),
     Subcommand("pending", "/nce pending", "requests waiting for a decision"),
     Subcommand("watch", "/nce watch <customer>", "announce migrations of this customer made outside the bot",
                (("customer", True),)),
     Subcommand("unwatch", "/nce unwatch <customer>", "stop announcing this customer's migrations",
                (("customer", True),)),
-    Subcommand("audit", "/nce audit [customer]", "the audit trail as a CSV file", (("customer", False),),
-               coming_soon=True),
+    Subcommand("audit", "/nce audit [customer]", "the audit trail as a CSV file, sent to you by DM (approvers only)",
+               (("customer", False),)),
 )
 BY_NAME: Final = {s.name: s for s in SUBCOMMANDS}
-COMING_SOON: Final = frozenset(s.name for s in SUBCOMMANDS if s.coming_soon)
 OPTIONS_HELP: Final = (
     "options: term=P1M|P1Y|P3Y  billing=monthly|annual|triennial  quantity=N  full-term  "
     "end-date=YYYY-MM-DD  addons=all|none|<id>,<id>  (schedules: date=YYYY-MM-DD | on-renewal)"
@@ -88,10 +86,6 @@ class NceCommand:
     @property
     def needs_modal(self) -> bool:
         return bool(self.missing)
-
-    @property
-    def coming_soon(self) -> bool:
-        return self.name in COMING_SOON
 
 
 def is_guid(value: str | None) -> bool:

@@ -4,21 +4,50 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
-from bot.domain import MessageRef, RequestView
-from bot.slack.blocks import request_blocks, request_text
+from bot.domain import MessageRef, RequestKind, RequestView
+from bot.slack.blocks import Block, request_blocks, request_text
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
+
+#: request id -> the stored items of that request (a bulk request's subscriptions).
+RequestItems = Callable[[str], Sequence[Mapping[str, Any]]]
+
+
+def stored_request_items(session_factory: sessionmaker[Session]) -> RequestItems:
+    """A :data:`RequestItems` reading ``change_requests.items`` (what will be sent once approved)."""
+
+    def load(request_id: str) -> Sequence[Mapping[str, Any]]:
+        from storage import repositories as repo
+
+        with session_factory() as session:
+            row = repo.get_request(session, request_id)
+            return [dict(item) for item in (row.items or []) if isinstance(item, Mapping)] if row else []
+
+    return load
 
 
 class SlackNotifier:
     """Posts with ``chat.postMessage`` / ``chat.update``. ``post_in_thread`` and ``announce`` are idempotent per
     key within this process (a durable outbox can replace the in-memory set later)."""
 
-    def __init__(self, client: WebClient, approval_channel: str, *, notify_channel: str | None = None) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        approval_channel: str,
+        *,
+        notify_channel: str | None = None,
+        request_items: RequestItems | None = None,
+    ) -> None:
         self._client = client
+        self._request_items = request_items
         self.approval_channel = approval_channel
         self.notify_channel = notify_channel or approval_channel
         self._sent: set[str] = set()
@@ -28,7 +57,7 @@ class SlackNotifier:
         response = self._client.chat_postMessage(
             channel=self.approval_channel,
             text=request_text(request),
-            blocks=request_blocks(request),
+            blocks=self._blocks(request),
             unfurl_links=False,
         )
         return MessageRef(channel=str(response["channel"]), ts=str(response["ts"]))
@@ -41,8 +70,18 @@ class SlackNotifier:
             channel=request.message.channel,
             ts=request.message.ts,
             text=request_text(request),
-            blocks=request_blocks(request),
+            blocks=self._blocks(request),
         )
+
+    def _blocks(self, request: RequestView) -> list[Block]:
+        """A bulk request lists its subscriptions (from the stored items); a failed read shows the count only."""
+        items: Sequence[Mapping[str, Any]] | None = None
+        if request.kind is RequestKind.BULK and self._request_items is not None:
+            try:
+                items = self._request_items(request.id)
+            except Exception:
+                log.warning("could not read the items of request %s", request.id, exc_info=True)
+        return request_blocks(request, items)
 
     def post_in_thread(self, request: RequestView, key: str, text: str) -> None:
         if request.message is None:

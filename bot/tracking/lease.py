@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import Clock
-from storage import tracking as store
+from storage import repositories as store
 
 log = logging.getLogger("ncebot.tracking.lease")
 
@@ -68,7 +68,7 @@ class DatabaseLease:
         with self._lock:
             try:
                 with self._sessions.begin() as session:
-                    won = store.acquire_lease(session, self.name, self.holder_id, now, self.ttl)
+                    won = store.try_acquire_lease(session, self.name, self.holder_id, now, self.ttl)
             except Exception:
                 log.warning("lease %s: acquire failed", self.name, exc_info=True)
                 won = False

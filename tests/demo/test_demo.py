@@ -104,3 +104,40 @@ def test_a_bad_time_scale_is_refused() -> None:
     out = io.StringIO()
     assert run_demo(time_scale=0, out=out) == 2
     assert "--time-scale must be positive" in out.getvalue()
+
+
+def test_keep_running_leaves_the_app_up_until_sigterm(tmp_path: Path) -> None:
+    import signal
+
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PARTNER_CENTER_", "NCEBOT_"))}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "demo", "--keep-running"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("  DATABASE_URL="):
+                break
+        text = "".join(lines)
+        assert "Still running (Ctrl-C to stop):" in text, text[-2000:]
+        health_url = re.search(r"GET (http://127\.0\.0\.1:\d+/healthz)", text)
+        assert health_url and "SLACK_SIGNING_SECRET=" in text and "PARTNER_CENTER_BASE_URL=https://127.0.0.1:" in text
+        assert httpx.get(health_url.group(1), timeout=5).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
+    with pytest.raises(httpx.TransportError):
+        httpx.get(health_url.group(1), timeout=2)

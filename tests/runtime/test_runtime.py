@@ -164,8 +164,6 @@ def test_ncebot_run_serves_http_and_stops_cleanly_on_sigterm(standin: SlackStand
                                 signature="v0=" + "0" * 64)
             assert forged.status_code == 401
         posted = wait_for(lambda: standin.calls_to("response_url"))
-        assert len(posted) == 1 and "/nce migrate" in posted[0].params["text"]
-        assert posted[0].params["response_type"] == "ephemeral"
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -175,6 +173,8 @@ def test_ncebot_run_serves_http_and_stops_cleanly_on_sigterm(standin: SlackStand
             stdout, stderr = proc.communicate()
     assert proc.returncode == 0, stderr
     output = stdout + stderr
+    assert len(posted) == 1 and "/nce migrate" in posted[0].params["text"], output
+    assert posted[0].params["response_type"] == "ephemeral"
     assert "shutting down" in output and "stopped" in output
     for secret in (SIGNING_SECRET, BOT_TOKEN, "sandbox-secret-do-not-use-in-production"):
         assert secret not in output

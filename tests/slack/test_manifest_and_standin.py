@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.app import build_slack_client
 from bot.settings import load_settings
 from bot.slack import ids
+from bot.slack.commands import SUBCOMMANDS
 from sandbox.slack_api import SlackStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,14 +22,15 @@ SCOPES_FOR = {
     "usergroups_users_list": {"usergroups:read"}, "users_info": {"users:read"},
     "conversations_info": {"channels:read"}, "conversations_replies": {"channels:history"},
     "files_upload_v2": {"files:write"}, "files_getUploadURLExternal": {"files:write"},
-    "files_completeUploadExternal": {"files:write"},
+    "files_completeUploadExternal": {"files:write"}, "conversations_open": {"im:write"},
 }
 
 
 def test_manifest_matches_the_code() -> None:
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == [ids.COMMAND]
-    assert manifest["features"]["slash_commands"][0]["usage_hint"]
+    hint = manifest["features"]["slash_commands"][0]["usage_hint"]
+    assert [w.strip() for w in hint.split("|")] == [s.name for s in SUBCOMMANDS]
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write.public"} <= scopes

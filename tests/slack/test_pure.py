@@ -7,7 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.domain import ChangeOptions, InvalidInput, RequestKind, RequestState, RequestView, Vote
+from bot.domain import (
+    ChangeOptions,
+    EligibilityReason,
+    InvalidInput,
+    RequestKind,
+    RequestState,
+    RequestView,
+    ValidationOutcome,
+    Vote,
+)
 from bot.slack import blocks as ui
 from bot.slack import ids
 from bot.slack.commands import SUBCOMMANDS, parse_command
@@ -90,6 +99,7 @@ def test_help_lists_every_subcommand() -> None:
     text = json.dumps(ui.help_blocks())
     for sub in SUBCOMMANDS:
         assert f"/nce {sub.name}" in text
+    assert "coming soon" not in (text + ui.help_text()).lower()
 
 
 def test_modal_metadata_is_small_and_round_trips() -> None:
@@ -110,3 +120,31 @@ def test_form_errors_land_on_input_blocks() -> None:
     assert set(caught.value.errors) == {ids.SUBSCRIPTION_BLOCK, ids.QUANTITY_BLOCK, ids.TARGET_DATE_BLOCK}
     with pytest.raises(FormErrors):
         read_reason({})
+
+
+# --- the bulk request message, without Slack -------------------------------------------------------------
+
+
+def test_bulk_message_caps_the_list_and_names_the_excluded() -> None:
+    now = NOW
+    subs = [f"00000000-0000-4000-8000-{n:012d}" for n in range(25)]
+    left_out = [f"11111111-0000-4000-8000-{n:012d}" for n in range(13)]
+    outcome = ValidationOutcome(customer_id=C, subscription_id="", eligible=True, reasons=tuple(
+        EligibilityReason(sub, 5, "The new commerce product is not available") for sub in left_out))
+    request = RequestView(id="r1", kind=RequestKind.BULK, state=RequestState.PENDING, customer_id=C,
+                          subscription_id=None, requester="UR", created_at=now, expires_at=now,
+                          subscription_name="25 subscription(s)", validation=outcome)
+    items = [{"target": sub, "name": f"Sub {n}", "catalog_item_id": "CFQ:0001:X",
+              "body": {"addOnMigrations": [{}] if n == 0 else []}} for n, sub in enumerate(subs)]
+    blocks = ui.request_blocks(request, items)
+    shown = json.dumps(blocks)
+    assert "25 subscription(s) will be migrated now" in shown and "and 5 more" in shown
+    assert all(sub in shown for sub in subs[:20]) and not any(sub in shown for sub in subs[20:])
+    assert "+ 1 add-on(s)" in shown
+    assert "Left out (13)" in shown and "and 3 more" in shown and left_out[0] in shown and left_out[12] not in shown
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks) and len(blocks) <= ui.MAX_BLOCKS
+    assert [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]] == [
+        ids.APPROVE_ACTION, ids.REJECT_ACTION]
+    without = json.dumps(ui.request_blocks(request))  # items could not be read: the count still shows
+    assert "25 subscription(s)" in without and "Left out (13)" in without
+    assert "Bulk migration of 25 subscription(s)" in ui.request_text(request)

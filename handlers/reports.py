@@ -1,0 +1,115 @@
+"""``/nce check`` and ``/nce audit``: CSV files uploaded with files_upload_v2, after the ack (they take a while)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.reports import audit_csv
+from bot.slack import blocks as ui
+from bot.slack.membership import SlackMembershipResolver
+
+if TYPE_CHECKING:
+    from bot.app import AppDeps
+    from handlers.common import Reply
+
+log = logging.getLogger(__name__)
+
+_WHY: dict[str, str] = {
+    "not_in_channel": "ncebot is not a member of this channel: `/invite @ncebot`, or run the command where it is",
+    "channel_not_found": "ncebot cannot see this channel (private, or a DM with someone else): invite it first",
+    "is_archived": "this channel is archived",
+    "missing_scope": "ncebot lacks the files:write scope: reinstall the app from manifest.yml",
+    "not_allowed_token_type": "ncebot's token cannot upload files",
+}
+
+
+def _error(exc: SlackApiError) -> str:
+    return str(exc.response.get("error") or "unknown_error")
+
+
+def upload_problem(exc: SlackApiError) -> str:
+    code = _error(exc)
+    return f"{_WHY[code]} (`{code}`)" if code in _WHY else f"Slack refused the upload: `{code}`"
+
+
+def is_approver(deps: AppDeps, user: str, client: WebClient) -> bool:
+    """Listed in NCEBOT_APPROVERS, directly or through an ``S…`` user group (fails closed, like the workflow)."""
+    principals = deps.workflow.policy.approvers
+    if user in principals:
+        return True
+    groups = [p for p in principals if p.startswith("S")]
+    if not groups:
+        return False
+    resolver = SlackMembershipResolver(client)
+    return any(user in resolver.members(group) for group in groups)
+
+
+def open_dm(client: WebClient, user: str) -> str:
+    """The D… id of the bot's direct message with ``user`` (files.completeUploadExternal refuses U… ids)."""
+    try:
+        answer = client.conversations_open(users=user)
+        return str(answer["channel"]["id"])
+    except SlackApiError as exc:
+        log.info("conversations.open failed (%s); uploading to the user id", _error(exc))
+        return user
+
+
+def run_check(deps: AppDeps, customer_id: str, user: str, reply: Reply, client: WebClient,
+              channel: str | None) -> None:
+    """Tell the user at once, run the (slow) check, upload the CSV where the command was run, answer the summary."""
+    reply(f":hourglass_flowing_sand: Checking every legacy subscription of customer `{customer_id}` with Partner "
+          "Center… the CSV report follows.", None)
+    report = deps.workflow.check_customer(customer_id, partner_tenant_id=deps.partner_tenant_id)
+    summary = report.summary()
+    note: str
+    if channel:
+        try:
+            client.files_upload_v2(
+                channel=channel,
+                content=report.to_csv(),
+                filename=report.filename,
+                title=f"NCE check: {report.customer_name or report.customer_id}",
+                initial_comment=f":bar_chart: <@{user}> ran `/nce check`: {summary}",
+            )
+            note = f":page_facing_up: `{report.filename}` is posted in this channel."
+        except SlackApiError as exc:
+            log.info("check report upload to %s failed: %s", channel, _error(exc))
+            note = f":warning: The CSV could not be posted here: {upload_problem(exc)}."
+    else:
+        note = ":warning: No channel to post the CSV to: run `/nce check` in a channel."
+    reply(f"{summary}. {note}", ui.check_blocks(report, note))
+
+
+def run_audit(deps: AppDeps, customer_id: str | None, user: str, reply: Reply, client: WebClient) -> None:
+    """Approvers only; the CSV goes to the requester in a direct message, never into the channel."""
+    if not is_approver(deps, user, client):
+        reply(":lock: Only approvers listed in NCEBOT_APPROVERS can export the audit trail.", None)
+        return
+    if deps.session_factory is None:
+        log.error("/nce audit: AppDeps.session_factory is not set")
+        reply(":warning: The audit trail is not available in this deployment (no database configured).", None)
+        return
+    text = audit_csv(deps.session_factory, customer_id)
+    events = max(text.count("\r\n") - 1, 0)
+    scope = f"customer `{customer_id}`" if customer_id else "all customers"
+    stamp = deps.clock.now().strftime("%Y%m%d-%H%M")
+    filename = f"nce-audit-{customer_id.lower() if customer_id else 'all'}-{stamp}.csv"
+    try:
+        client.files_upload_v2(
+            channel=open_dm(client, user),
+            content=text,
+            filename=filename,
+            title=f"ncebot audit trail: {scope.replace('`', '')}",
+            initial_comment=f":lock: Audit trail of {scope}: {events} event(s). Sent only to you.",
+        )
+    except SlackApiError as exc:
+        log.info("audit upload to %s's DM failed: %s", user, _error(exc))
+        reply(f":warning: The audit CSV could not be sent to you by direct message ({upload_problem(exc)}). "
+              "Nothing was posted in the channel.", None)
+        return
+    reply(f":lock: The audit trail of {scope} ({events} event(s)) is in your direct messages with ncebot "
+          "(`" + filename + "`). It is not posted in the channel.", None)
