@@ -140,7 +140,7 @@ class RateLimiter:
                     self._cond.notify_all()
                     # Admitted at once: exactly 0.0, so callers can tell "no wait" without float noise.
                     return admission, (max(0.0, now - start) if waited else 0.0)
-                delay = max(lane.log[0].at + limit.period - now, 0.001)
+                delay = lane.log[0].at + limit.period - now
                 waited = True
                 if self._sleep is None:
                     self._cond.wait(timeout=delay)
