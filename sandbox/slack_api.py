@@ -425,6 +425,13 @@ class SlackStandIn:
                     return {"ok": False, "error": "channel_not_found"}
                 return {"ok": True, "channel": {"id": channel, "name": self.channels[channel], "is_channel": True,
                                                 "is_member": True}}
+            if method == "conversations.open":
+                users = [u for u in str(p.get("users") or "").split(",") if u]
+                if len(users) != 1 or not users[0].startswith(("U", "W")):
+                    return {"ok": False, "error": "user_not_found" if users else "users_list_not_supplied"}
+                dm = "D" + users[0][1:]
+                self.channels.setdefault(dm, f"dm-{self.users.get(users[0], users[0].lower())}")
+                return {"ok": True, "channel": {"id": dm, "is_im": True, "user": users[0]}}
             if method == "conversations.replies":
                 channel, ts = str(p.get("channel")), str(p.get("ts"))
                 parent = self._find(channel, ts)

@@ -165,7 +165,8 @@ def test_audit_sends_the_csv_privately_to_an_approver(slack_env: Any) -> None:
     assert stored.channels[0] not in (WORK_CHANNEL, APPROVAL_CHANNEL)
     opened = env.standin.calls_to("conversations.open")
     assert opened and opened[0].params["users"] == APPROVER
-    dm = (opened[0].response.get("channel") or {}).get("id") or APPROVER  # the stand-in may not know the method
+    dm = opened[0].response["channel"]["id"]
+    assert dm.startswith("D")
     assert stored.channels == [dm]
     rows = rows_of(stored)
     assert list(rows[0]) == list(AUDIT_COLUMNS)
