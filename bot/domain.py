@@ -64,6 +64,12 @@ class ChangeOptions:
     target_date: date | None = None  # schedules
     on_renewal: bool = False  # schedules
 
+    def migrates_when(self) -> str:
+        """When a scheduled migration runs, in words: ``at renewal`` or ``on 2026-12-05``."""
+        if self.on_renewal:
+            return "at renewal"
+        return f"on {self.target_date.isoformat()}" if self.target_date else "on the scheduled date"
+
     def describe(self) -> str:
         """Short human text, e.g. ``term=P1Y billing=monthly quantity=10 full-term``."""
         parts: list[str] = []

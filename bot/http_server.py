@@ -30,10 +30,12 @@ MAX_BODY_BYTES = 1_000_000
 
 
 def build_asgi(app: App, *, health: HealthCheck | None = None, metrics: MetricsText | None = None,
-               max_threads: int = 64) -> Starlette:
+               max_threads: int = 64, slack_events: bool = True) -> Starlette:
+    """``slack_events=False`` leaves ``POST /slack/events`` out: Socket Mode, where the app has no signing secret
+    and an HTTP request claiming to come from Slack must not be dispatched."""
     limiter = anyio.CapacityLimiter(max_threads)
 
-    async def slack_events(request: Request) -> Response:
+    async def slack_events_endpoint(request: Request) -> Response:
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return PlainTextResponse("payload too large", status_code=413)
@@ -65,20 +67,28 @@ def build_asgi(app: App, *, health: HealthCheck | None = None, metrics: MetricsT
         text = await anyio.to_thread.run_sync(metrics, limiter=limiter) if metrics is not None else ""
         return Response(text, media_type=PROMETHEUS_CONTENT_TYPE)
 
-    return Starlette(routes=[
-        Route("/slack/events", slack_events, methods=["POST"]),
+    routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
-    ])
+    ]
+    if slack_events:
+        routes.insert(0, Route("/slack/events", slack_events_endpoint, methods=["POST"]))
+    return Starlette(routes=routes)
+
+
+class ServerStartError(RuntimeError):
+    """The HTTP server could not start (most often: the port is taken)."""
 
 
 class HttpServer:
-    """uvicorn serving :func:`build_asgi`. ``start()``/``stop()`` run it in a background thread (tests, demo);
-    ``serve_forever()`` runs it in the calling thread (production). ``port`` is the bound port (0 → chosen)."""
+    """uvicorn serving :func:`build_asgi` in a background thread: ``start()`` returns once it listens (or raises
+    :class:`ServerStartError`), ``wait()`` blocks until it ends, ``stop()`` shuts it down gracefully (in-flight
+    requests finish). ``port`` is the bound port (0 → a free one, chosen at start).
+    ``slack_events=False``: only ``/healthz`` and ``/metrics`` (the ops port of a Socket Mode process)."""
 
     def __init__(self, app: App, host: str = "0.0.0.0", port: int = 3000, *, health: HealthCheck | None = None,
-                 metrics: MetricsText | None = None) -> None:
-        self.asgi = build_asgi(app, health=health, metrics=metrics)
+                 metrics: MetricsText | None = None, slack_events: bool = True) -> None:
+        self.asgi = build_asgi(app, health=health, metrics=metrics, slack_events=slack_events)
         self.host = host
         self._requested_port = port
         self._server: uvicorn.Server | None = None
@@ -109,9 +119,17 @@ class HttpServer:
         deadline = time.monotonic() + timeout
         while not server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"HTTP server did not start on {self.host}:{self._requested_port}")
+                self.stop()
+                raise ServerStartError(f"the HTTP server could not listen on {self.host}:{self._requested_port} "
+                                       "(is another process using that port? set PORT)")
             time.sleep(0.01)
         return self
+
+    def wait(self) -> None:
+        """Block until the server thread ends. Signals still reach the main thread (join in short slices)."""
+        thread = self._thread
+        while thread is not None and thread.is_alive():
+            thread.join(0.5)
 
     def stop(self) -> None:
         if self._server is not None:
@@ -119,10 +137,6 @@ class HttpServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._thread = None
-
-    def serve_forever(self) -> None:
-        self._server = self._make_server()
-        self._server.run()
 
     def __enter__(self) -> HttpServer:
         return self.start()

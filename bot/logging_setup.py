@@ -195,6 +195,7 @@ class HumanFormatter(logging.Formatter):
 
 
 _HANDLER_MARK = "_ncebot_handler"
+NOISY_LOGGERS = ("httpx", "httpcore", "urllib3", "msal", "apscheduler", "alembic.runtime.plugins")
 
 
 def _is_tty(stream: IO[str]) -> bool:
@@ -225,7 +226,8 @@ def configure_logging(
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
-    # Libraries that log request lines with headers at DEBUG: keep them quiet unless asked for explicitly.
-    for noisy in ("httpx", "httpcore", "urllib3", "msal"):
+    # Libraries that log request lines with headers at DEBUG, or a line per job run (APScheduler: two lines per
+    # tick of every job) and per plugin (Alembic): keep them quiet unless asked for explicitly.
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return handler

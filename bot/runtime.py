@@ -71,12 +71,8 @@ class Runtime:
         ``/metrics`` (Socket Mode, where requests carry no signature and must not be accepted over HTTP)."""
         from bot.http_server import HttpServer
 
-        server = HttpServer(self.app, host, self.settings.port if port is None else port,
-                            health=self.deps.health, metrics=self.deps.metrics)
-        if not slack_events:
-            router = server.asgi.router
-            router.routes = [route for route in router.routes if getattr(route, "path", None) != "/slack/events"]
-        return server
+        return HttpServer(self.app, host, self.settings.port if port is None else port,
+                          health=self.deps.health, metrics=self.deps.metrics, slack_events=slack_events)
 
     def close(self) -> None:
         if self._closed:
@@ -267,7 +263,10 @@ def build_runtime(
     health.add("scheduler", scheduler_check(scheduler_running))
     health.add("lease", lease_check(tracking.lease_state))
 
-    deps = AppDeps(workflow=workflow, slack_client=client, clock=clock, health=health, metrics=metrics.render)
+    deps = AppDeps(workflow=workflow, slack_client=client, clock=clock, health=health, metrics=metrics.render,
+                   session_factory=session_factory,  # /nce audit reads the audit trail
+                   # the PartnerTenantId column of /nce check
+                   partner_tenant_id=sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id)
     app = create_app(settings, deps)
     return Runtime(settings=settings, app=app, deps=deps, partner_center=partner_center, closers=closers,
                    metrics=metrics, health=health, tracking=tracking, sandbox=sandbox,
@@ -298,6 +297,7 @@ def _install_signal_handlers() -> Callable[[], None]:
 
 def run(*, start_background: BackgroundStarter | None = None) -> int:
     """Start ncebot and block until SIGTERM / Ctrl-C. ``start_background``: extra background work (optional)."""
+    from bot.http_server import ServerStartError
     from bot.logging_setup import configure_logging, register_settings_secrets
 
     configure_logging()
@@ -323,12 +323,20 @@ def run(*, start_background: BackgroundStarter | None = None) -> int:
             runtime.closers.append(handler.close)
             handler.start()  # blocks until a signal
         else:
-            server = runtime.http_server("0.0.0.0", settings.port)
-            log.info("serving HTTP on port %d: POST /slack/events, GET /healthz, GET /metrics", settings.port)
-            server.serve_forever()  # uvicorn handles SIGTERM/SIGINT, then re-raises it to our handler
+            # uvicorn runs in a thread (it leaves signals to the main thread), so the bound port is known here:
+            # PORT=0 picks a free one, and this line says which.
+            server = runtime.http_server("0.0.0.0", settings.port).start()
+            runtime.closers.append(server.stop)
+            log.info("serving HTTP on port %d: POST /slack/events, GET /healthz, GET /metrics", server.port)
+            server.wait()  # until SIGTERM/SIGINT (→ _Stop) or the server thread ends
+            log.error("the HTTP server stopped by itself")
+            return 1
     except DatabaseNotReady as exc:
         print(f"ncebot: {exc}", file=sys.stderr)
         return 2
+    except ServerStartError as exc:
+        print(f"ncebot: {exc}", file=sys.stderr)
+        return 1
     except (_Stop, KeyboardInterrupt):
         pass
     finally:

@@ -94,6 +94,27 @@ class Settings(BaseSettings):
     ncebot_poll_interval: int = Field(default=300, ge=1)
     ncebot_notify_channel: str | None = None
 
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "partner_center_tenant_id",
+        "partner_center_client_id",
+        "partner_center_client_secret",
+        "partner_center_refresh_token",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `PARTNER_CENTER_REFRESH_TOKEN=` in a .env means "not set": it must not switch on App+User with an
+        # empty token, nor count as a present secret.
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str) and not raw.strip():
+            return None
+        if isinstance(raw, str) and not isinstance(value, SecretStr):
+            return raw.strip()
+        return value
+
     @field_validator("ncebot_approval_ttl", mode="before")
     @classmethod
     def _ttl(cls, value: Any) -> timedelta:
@@ -221,16 +242,33 @@ def load_settings(
     ``env``: use this mapping instead of the process environment (tests). ``require_run``: also demand what
     ``ncebot run`` needs.
     """
-    try:
+    values: dict[str, Any] = {}
+    if env is not None:
+        lowered = {key.lower(): value for key, value in env.items()}
+        values = {k: v for k, v in lowered.items() if k in Settings.model_fields}
+
+    def build(overrides: Mapping[str, Any]) -> Settings:
         if env is not None:
-            lowered = {key.lower(): value for key, value in env.items()}
-            known = {name for name in Settings.model_fields}
-            values: dict[str, Any] = {k: v for k, v in lowered.items() if k in known}
-            settings = Settings(_env_file=None, **values)
-        else:
-            settings = Settings(_env_file=env_file)
+            return Settings(_env_file=None, **{**values, **overrides})
+        # Keyword arguments win over the environment and .env.
+        return Settings(_env_file=env_file, **overrides)
+
+    try:
+        settings = build({})
     except ValidationError as exc:
-        raise SettingsError([_problem_line(e) for e in exc.errors(include_input=False)]) from None
+        errors = exc.errors(include_input=False)
+        problems = [_problem_line(e) for e in errors]
+        if require_run:
+            # Report what is missing too, so one run lists every problem: re-read with the bad values unset.
+            bad = {str(e["loc"][0]) for e in errors if e.get("loc")}
+            try:
+                rest = build({name: Settings.model_fields[name].get_default() for name in bad})
+            except ValidationError:
+                rest = None
+            if rest is not None:
+                named = {line.split(":", 1)[0] for line in problems}
+                problems += [line for line in rest.missing_for_run() if line.split(":", 1)[0] not in named]
+        raise SettingsError(problems) from None
     if require_run:
         problems = settings.missing_for_run()
         if problems:

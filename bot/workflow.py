@@ -1480,9 +1480,12 @@ class Workflow:
     def _submitted_text(view: RequestView, sent: Sequence[OperationView], refused: Sequence[OperationView]) -> str:
         first = sent[0]
         if view.kind is RequestKind.SCHEDULE:
-            text = f"Submitted to Partner Center: schedule `{first.schedule_id}` created."
+            text = (f"Submitted to Partner Center: schedule `{first.schedule_id}` created; the migration runs "
+                    f"{view.options.migrates_when()}.")
         elif view.kind is RequestKind.RESCHEDULE:
-            text = f"Submitted to Partner Center: schedule `{first.target}` updated."
+            moved = view.options.on_renewal or view.options.target_date
+            text = f"Submitted to Partner Center: schedule `{first.target}` updated" + (
+                f"; the migration runs {view.options.migrates_when()}." if moved else ".")
         elif view.kind is RequestKind.CANCEL:
             text = f"Submitted to Partner Center: schedule `{first.target}` cancelled."
         elif view.kind is RequestKind.BULK:

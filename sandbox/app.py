@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import time
 import uuid
@@ -21,6 +22,8 @@ from starlette.routing import Route
 from sandbox import entra
 from sandbox.errors import ApiError, bad_request
 from sandbox.state import PC_AUDIENCE, SandboxState, ci, iso
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -105,6 +108,9 @@ def build_app(state: SandboxState) -> Starlette:
                     reply = handler(ctx)
                 except ApiError as exc:
                     return _error(exc, headers)
+                except Exception:  # a sandbox bug must still answer Partner Center's error shape
+                    log.exception("sandbox: %s %s failed", method, path_text)
+                    return _error(ApiError(500, 500, "An unexpected error occurred in the sandbox."), headers)
             if reply.delay > 0:
                 await asyncio.sleep(reply.delay)
             return JSONResponse(reply.body, status_code=reply.status, headers={**headers, **reply.headers})

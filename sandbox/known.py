@@ -47,7 +47,7 @@ EXTERNAL_SUB = "3c5e7a9b-1d3f-4b5a-8c7e-9f1b3d5a7c20"  # for /_sandbox/external-
 WIDE_WORLD_MONTHLY = "6a8c0e2b-4d6f-4a8c-9e0b-2d4f6a8c0e31"
 
 # ----------------------------------------------------------------------------------------------- Northwind
-NORTHWIND_SUBS = [f"4e0a0000-0000-4000-8000-0000000000{i:02d}" for i in range(1, 33)]
+NORTHWIND_SUBS = [f"4e0a0000-0000-4000-8000-{i:012d}" for i in range(1, 33)]
 
 # ----------------------------------------------------------------------------------------------- eligibility
 #: eligibility error code (0-12) -> (customer, subscription) that trips it on validate.

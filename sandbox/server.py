@@ -12,6 +12,7 @@ from typing import Any
 import uvicorn
 
 from sandbox.app import build_app
+from sandbox.clock import SandboxClock
 from sandbox.state import SandboxState
 from sandbox.tls import tls_files
 
@@ -31,14 +32,16 @@ class SandboxServer:
         *,
         settings: dict[str, Any] | None = None,
         cert_dir: str | Path | None = None,
+        clock: SandboxClock | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.tls = tls
-        self.state = SandboxState(data=data, time_scale=time_scale, settings=settings)
+        self.state = SandboxState(data=data, time_scale=time_scale, settings=settings, clock=clock)
         self.app = build_app(self.state)
         self._cert_dir = cert_dir
-        self.ca_path: str = ""
+        self.ca_path: str = ""  # the sandbox CA alone
+        self.ca_bundle_path: str = ""  # public roots + the sandbox CA (what client_env() exports)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -72,14 +75,17 @@ class SandboxServer:
         return self.base_url
 
     def client_env(self) -> dict[str, str]:
+        """What a client must export (``ncebot sandbox`` prints exactly these). ``SSL_CERT_FILE`` and
+        ``REQUESTS_CA_BUNDLE`` name a bundle of the public roots plus the sandbox CA, so exporting them keeps
+        slack.com and other public hosts reachable."""
         return {
             "PARTNER_CENTER_BASE_URL": self.base_url,
             "PARTNER_CENTER_AUTHORITY": self.authority,
             "PARTNER_CENTER_TENANT_ID": self.tenant_id,
             "PARTNER_CENTER_CLIENT_ID": self.client_id,
             "PARTNER_CENTER_CLIENT_SECRET": self.client_secret,
-            "SSL_CERT_FILE": self.ca_path,
-            "REQUESTS_CA_BUNDLE": self.ca_path,
+            "SSL_CERT_FILE": self.ca_bundle_path,
+            "REQUESTS_CA_BUNDLE": self.ca_bundle_path,
         }
 
     def ssl_context(self) -> ssl.SSLContext:
@@ -95,6 +101,7 @@ class SandboxServer:
         if self.tls:
             files = tls_files(self.host, self._cert_dir)
             self.ca_path = str(files.ca_path)
+            self.ca_bundle_path = str(files.bundle_path)
             ssl = {"ssl_certfile": str(files.cert_path), "ssl_keyfile": str(files.key_path)}
         config = uvicorn.Config(
             self.app,

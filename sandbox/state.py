@@ -428,8 +428,34 @@ class Faults:
         unknown = sorted(set(values) - known)
         if unknown:
             raise bad_request(f"Unknown fault settings: {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
-        for name, value in values.items():
+        checked = {name: self._check(name, value) for name, value in values.items()}
+        for name, value in checked.items():
             setattr(self, name, value)
+
+    @staticmethod
+    def _check(name: str, value: Any) -> Any:
+        """Refuse a setting of the wrong type or range (a bad value must not break every later request)."""
+        if name.endswith("_path"):
+            if value is not None and not isinstance(value, str):
+                raise bad_request(f"Fault setting {name} must be a path substring or null.")
+            return value or None
+        if name == "error_seed":
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise bad_request("Fault setting error_seed must be an integer or null.")
+            return value
+        if name == "commit_then_timeout_next" and value is None:
+            return None
+        if name in ("latency", "error_rate", "commit_then_timeout"):
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise bad_request(f"Fault setting {name} must be a number >= 0.")
+            if name == "error_rate" and value > 1:
+                raise bad_request("Fault setting error_rate is a share of requests: a number from 0 to 1.")
+            return float(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise bad_request(f"Fault setting {name} must be an integer >= 0.")
+        if name == "error_status" and not (400 <= value <= 599 and value != 429):
+            raise bad_request("Fault setting error_status must be an HTTP error status 400-599 (429: throttle_next).")
+        return value
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -487,7 +513,8 @@ class SandboxState:
     # ----------------------------------------------------------------------------------- loading
 
     def load(self) -> None:
-        """(Re)load the seed data. Migrations, schedules, limits, idempotency records and faults start empty."""
+        """(Re)load the seed data. Migrations, schedules, limits, idempotency records and faults start over (faults
+        from the settings); access and refresh tokens already issued stay valid."""
         with self.lock:
             raw = yaml.safe_load(self.data_path.read_text(encoding="utf-8")) or {}
             partner = raw.get("partner") or {}
@@ -549,11 +576,14 @@ class SandboxState:
             self.limiter = RateLimiter()
             self.faults = Faults()
             self.faults.update(settings.get("faults") or {})
-            self._rng = random.Random()
+            self._rng = random.Random(self.faults.error_seed)
             self.counts: dict[str, int] = {}
-            self.tokens: dict[str, TokenInfo] = {}
-            self.refresh_tokens: set[str] = {self.initial_refresh_token}
-            self.device_codes: dict[str, float] = {}
+            # Entra ID is another service: tokens it issued survive a reset (POST /_sandbox/tokens/expire ends them).
+            if not hasattr(self, "tokens"):
+                self.tokens: dict[str, TokenInfo] = {}
+                self.refresh_tokens: set[str] = set()
+                self.device_codes: dict[str, float] = {}
+            self.refresh_tokens.add(self.initial_refresh_token)
 
     def _load_sub(self, cid: str, s: dict[str, Any], anchor: datetime) -> Subscription:
         offer_id = str(s["offer_id"])
@@ -1242,7 +1272,11 @@ class SandboxState:
         if str(given).lower() != schedule.items[0].sub_id:
             raise bad_request("currentSubscriptionId cannot be changed when updating a migration schedule.")
         if schedule.status != "Created":
-            raise bad_request(f"The migration schedule is {schedule.status} and can no longer be updated.")
+            ran = " (its target date has passed and it has run)" if schedule.status in ("Completed", "Failed") else ""
+            raise bad_request(
+                f"The migration schedule is {schedule.status}{ran} and can no longer be updated; a schedule can only "
+                "be updated before its target date."
+            )
         if schedule.due() <= now:
             raise bad_request("The migration schedule can only be updated before its target date.")
         target, renewal = self._schedule_fields(body)

@@ -1,8 +1,15 @@
-"""A local certificate authority and server certificate for the sandbox (trustme), generated once per process."""
+"""A local certificate authority and server certificate for the sandbox (trustme), generated once per process.
+
+Two trust files are written: ``sandbox-ca.pem`` (the sandbox CA alone, for clients that pass it explicitly) and
+``ca-bundle.pem`` (the usual public roots plus the sandbox CA). ``ncebot sandbox`` prints the bundle as
+``SSL_CERT_FILE``/``REQUESTS_CA_BUNDLE``: exporting those replaces a process's trust store, and a bot that trusted
+only the sandbox CA could no longer reach slack.com.
+"""
 
 from __future__ import annotations
 
 import socket
+import ssl
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -16,6 +23,21 @@ class TlsFiles:
     ca_path: Path
     cert_path: Path
     key_path: Path
+    bundle_path: Path
+
+
+def public_roots() -> bytes:
+    """The public CA roots this Python trusts by default (certifi's bundle, else the system file), or nothing."""
+    try:
+        import certifi
+
+        return Path(certifi.where()).read_bytes()
+    except (ImportError, OSError):
+        cafile = ssl.get_default_verify_paths().cafile
+        try:
+            return Path(cafile).read_bytes() if cafile else b""
+        except OSError:
+            return b""
 
 
 _lock = threading.Lock()
@@ -47,8 +69,16 @@ def tls_files(host: str, directory: str | Path | None = None) -> TlsFiles:
         folder = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="ncebot-sandbox-tls-"))
         folder.mkdir(parents=True, exist_ok=True)
         cert = _ca.issue_cert(*names)
-        files = TlsFiles(folder / "sandbox-ca.pem", folder / "sandbox-server.pem", folder / "sandbox-server.key")
+        files = TlsFiles(
+            ca_path=folder / "sandbox-ca.pem",
+            cert_path=folder / "sandbox-server.pem",
+            key_path=folder / "sandbox-server.key",
+            bundle_path=folder / "ca-bundle.pem",
+        )
         _ca.cert_pem.write_to_path(str(files.ca_path))
+        roots = public_roots()
+        separator = b"" if not roots or roots.endswith(b"\n") else b"\n"
+        files.bundle_path.write_bytes(roots + separator + _ca.cert_pem.bytes())
         with open(files.cert_path, "wb") as out:
             for blob in cert.cert_chain_pems:
                 out.write(blob.bytes())

@@ -352,11 +352,13 @@ def operation_rows(session: Session, request_id: str) -> list[PartnerCenterOpera
     return list(session.scalars(query.order_by(PartnerCenterOperation.id)))
 
 
-def schedule_operations(session: Session, schedule_id: str) -> list[PartnerCenterOperation]:
-    """Every sent operation about ``schedule_id`` (create, update, cancel), oldest first."""
+def schedule_operations(
+    session: Session, schedule_id: str, statuses: tuple[str, ...] = ("sent",)
+) -> list[PartnerCenterOperation]:
+    """Every operation about ``schedule_id`` (create, update, cancel) in ``statuses``, oldest first."""
     sid = schedule_id.lower()
     query = select(PartnerCenterOperation).where(
-        PartnerCenterOperation.status == "sent",
+        PartnerCenterOperation.status.in_(statuses),
         or_(PartnerCenterOperation.schedule_id == schedule_id, PartnerCenterOperation.target == schedule_id,
             PartnerCenterOperation.schedule_id == sid, PartnerCenterOperation.target == sid),
     )

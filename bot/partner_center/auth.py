@@ -26,7 +26,11 @@ CHINA_API_HOST = "partner.partnercenterapi.microsoftonline.cn"
 MICROSOFT_AUTHORITY_HOSTS = frozenset(
     {
         "login.microsoftonline.com",
+        "login.microsoft.com",
+        "login.windows.net",
         "login.microsoftonline.us",
+        "login-us.microsoftonline.com",
+        "login.usgovcloudapi.net",
         "login.microsoftonline.cn",
         "login.chinacloudapi.cn",
         "login.partner.microsoftonline.cn",

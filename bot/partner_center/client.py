@@ -200,7 +200,8 @@ class PartnerCenterClient:
             body=body.to_api(),
             request_id=request_id,
             correlation_id=correlation_id,
-            limit=(VALIDATE, customer_id),
+            # GUIDs in any letter case name the same customer: one window per customer.
+            limit=(VALIDATE, customer_id.strip().lower()),
         )
         return self._model(MigrationValidation, response)
 

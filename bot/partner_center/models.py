@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -30,6 +30,16 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+
+
+def _numeric_code(value: Any) -> Any:
+    # The docs type error codes as strings, real answers send integers ("5" and 5 are the same reason).
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return value
+
+
+ErrorCode = Annotated[int | str, BeforeValidator(_numeric_code)]
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -118,6 +128,45 @@ class PartnerCenterModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+A = TypeVar("A", bound=PartnerCenterModel)
+
+
+def _flatten_addons(items: list[A] | None, kind: type[A], nested_keys: tuple[str, ...]) -> list[A] | None:
+    """One flat list: add-ons of add-ons (nested under any of ``nested_keys``) move up beside their parent.
+
+    Partner Center wants nested add-ons flat in the top-level list, never nested. The same add-on listed twice
+    with the same settings is sent once; listed twice with different settings it is refused here (the API
+    would answer 900248).
+    """
+    if items is None:
+        return None
+    flat: list[A] = []
+    seen: dict[str, dict[str, Any]] = {}
+    pending: list[Any] = list(items)
+    while pending:
+        item = pending.pop(0)
+        addon = item if isinstance(item, kind) else kind.model_validate(item)
+        extra = addon.__pydantic_extra__ or {}
+        children: list[Any] = []
+        for key in nested_keys:
+            nested = extra.pop(key, None)
+            if isinstance(nested, list):
+                children.extend(nested)
+            elif nested is not None:
+                raise ValueError(f"{key} of an add-on must be a list")
+        wire = addon.to_api()
+        shown = str(wire.pop("currentSubscriptionId", ""))
+        if shown.lower() in seen:
+            if seen[shown.lower()] != wire:
+                raise ValueError(f"add-on {shown} is listed twice with different settings")
+        else:
+            seen[shown.lower()] = wire
+            flat.append(addon)
+        # Depth-first: children right after their parent, in the order given.
+        pending[0:0] = children
+    return flat
+
+
 # --- validate / create -----------------------------------------------------------------------------------
 
 
@@ -144,9 +193,16 @@ class MigrationRequest(PartnerCenterModel):
     external_reference_id: str | None = None
     add_on_migrations: list[AddOnMigration] | None = None
 
+    @model_validator(mode="after")
+    def _flat_addons(self) -> MigrationRequest:
+        self.add_on_migrations = _flatten_addons(
+            self.add_on_migrations, AddOnMigration, ("addOnMigrations", "add_on_migrations")
+        )
+        return self
+
 
 class EligibilityError(PartnerCenterModel):
-    code: int | str
+    code: ErrorCode
     description: str = ""
 
 
@@ -191,7 +247,7 @@ class Migration(PartnerCenterModel):
     custom_term_end_date: UtcDateTime | None = None
     external_reference_id: str | None = None
     microsoft_led: bool | None = None
-    error_code: int | str | None = None
+    error_code: ErrorCode | None = None
     error_description: str | None = None
     add_on_migrations: list[Migration] = Field(default_factory=list)
 
@@ -239,6 +295,17 @@ class MigrationScheduleRequest(PartnerCenterModel):
     external_reference_id: str | None = None
     add_on_migration_schedules: list[AddOnMigrationSchedule] | None = None
 
+    @model_validator(mode="after")
+    def _flat_addons(self) -> MigrationScheduleRequest:
+        keys = ("addOnMigrationSchedules", "add_on_migration_schedules", "addOnMigrations", "add_on_migrations")
+        extra = self.__pydantic_extra__ or {}
+        # The docs' schedule example names the list addOnMigrations; the API model is addOnMigrationSchedules.
+        misnamed = [item for key in keys[2:] for item in (extra.pop(key, None) or [])]
+        if misnamed:
+            self.add_on_migration_schedules = [*(self.add_on_migration_schedules or []), *misnamed]
+        self.add_on_migration_schedules = _flatten_addons(self.add_on_migration_schedules, AddOnMigrationSchedule, keys)
+        return self
+
 
 class MigrationSchedule(PartnerCenterModel):
     id: str | None = None
@@ -258,7 +325,7 @@ class MigrationSchedule(PartnerCenterModel):
     last_modified_time: UtcDateTime | None = None
     external_reference_id: str | None = None
     new_commerce_migration_id: str | None = None
-    error_code: int | str | None = None
+    error_code: ErrorCode | None = None
     error_description: str | None = None
     microsoft_led: bool | None = None
     add_on_migration_schedules: list[MigrationSchedule] = Field(default_factory=list)

@@ -180,10 +180,11 @@ def progress_line(request: RequestView) -> str | None:
     if state == RequestState.APPROVED:
         return ":outbox_tray: Submitting to Partner Center…"
     if state == RequestState.SUBMITTED:
-        what = f"migration `{request.migration_id}`" if request.migration_id else "the change"
-        return f"{STATE_EMOJI[state]} Submitted to Partner Center: {what}"
+        return f"{STATE_EMOJI[state]} {submitted_line(request)}"
     if state == RequestState.PROCESSING:
-        return f"{STATE_EMOJI[state]} Migration `{request.migration_id or '?'}` is processing"
+        if not request.migration_id:
+            return f"{STATE_EMOJI[state]} Partner Center is processing the migration"
+        return f"{STATE_EMOJI[state]} Migration `{request.migration_id}` is processing"
     if state == RequestState.COMPLETED:
         if request.kind == RequestKind.CANCEL:
             return f"{STATE_EMOJI[state]} Completed: schedule `{request.schedule_id}` cancelled"
@@ -196,6 +197,25 @@ def progress_line(request: RequestView) -> str | None:
         code = f"{request.error_code}: " if request.error_code else ""
         return f"{STATE_EMOJI[state]} Failed: {code}{request.error_description or 'no description'}"
     return None
+
+
+def submitted_line(request: RequestView) -> str:
+    """What Partner Center accepted, in words (the parent message once a request is submitted)."""
+    kind = request.kind
+    if kind == RequestKind.SCHEDULE:
+        schedule = f" `{request.schedule_id}`" if request.schedule_id else ""
+        return f"Schedule{schedule} created: migrates {request.options.migrates_when()}"
+    if kind == RequestKind.RESCHEDULE:
+        moved = request.options.on_renewal or request.options.target_date
+        return f"Schedule `{request.schedule_id}` updated" + (f": migrates {request.options.migrates_when()}"
+                                                              if moved else "")
+    if kind == RequestKind.CANCEL:
+        return f"Schedule `{request.schedule_id}` cancelled"
+    if kind == RequestKind.BULK:
+        return "Migrations submitted to Partner Center; their ids and progress are in the thread"
+    if request.migration_id:
+        return f"Migration `{request.migration_id}` submitted to Partner Center"
+    return "Submitted to Partner Center"
 
 
 def validation_summary(outcome: ValidationOutcome) -> str:

@@ -63,6 +63,14 @@ def _day(moment: datetime | None) -> str:
     return moment.astimezone(UTC).date().isoformat() if moment else "?"
 
 
+def sentence(text: str) -> str:
+    """``text`` ending in exactly one full stop (Partner Center descriptions often end with one already)."""
+    text = text.rstrip()
+    while text.endswith(".."):
+        text = text[:-1]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def event_text(migration_id: str, event: MigrationEvent, *, with_id: bool = False) -> str:
     name = _value(event.event_name) or "event"
     human = EVENT_TEXT.get(name, "Partner Center reported a migration event.")
@@ -86,6 +94,18 @@ def failure_next_step(legacy_status: str | None) -> str:
     )
 
 
+def schedule_failure_next_step(legacy_status: str | None) -> str:
+    """After a schedule failed without starting a migration: nothing was migrated; what now."""
+    status = (legacy_status or "").lower()
+    if status == SubscriptionStatus.ACTIVE.value:
+        return ("No migration was started and the legacy subscription is still active: fix the cause, then ask "
+                "again with /nce schedule or /nce migrate.")
+    if status:
+        return (f"No migration was started; the legacy subscription is {status}, so it cannot be migrated until "
+                "it is active again.")
+    return "No migration was started: check the legacy subscription in Partner Center before asking again."
+
+
 def completed_text(requester: str | None, migration: Migration) -> str:
     who = f"<@{requester}> " if requester else ""
     return (
@@ -99,8 +119,8 @@ def failed_text(requester: str | None, migration: Migration, legacy_status: str 
     who = f"<@{requester}> " if requester else ""
     code = migration.error_code if migration.error_code is not None else "unknown"
     description = migration.error_description or "no description"
-    return (
-        f"{who}:x: Migration `{migration.id}` failed: {code}: {description}. {failure_next_step(legacy_status)}"
+    return f"{who}:x: Migration `{migration.id}` failed: {sentence(f'{code}: {description}')} " + failure_next_step(
+        legacy_status
     )
 
 
@@ -130,6 +150,23 @@ def schedule_terms(data: dict[str, Any] | None) -> dict[str, Any]:
                 continue
         out[name] = value
     return out
+
+
+def describe_changes(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """``moved to 2025-03-01 (was 2025-02-01); quantity 10 → 12`` for two :func:`schedule_terms`; "" if equal."""
+    parts: list[str] = []
+    for name in _SCHEDULE_FIELDS:
+        old, new = before.get(name), after.get(name)
+        if old == new or (name == "billingCycle" and (old is None or new is None)):
+            continue
+        if name == "targetDate":
+            if new is not None:
+                parts.append(f"moved to {new}" + (f" (was {old})" if old is not None else ""))
+        elif name == "migrateOnRenewal":
+            parts.append("now runs on renewal" if new else "no longer runs on renewal")
+        else:
+            parts.append(f"{name} {'-' if old is None else old} → {'-' if new is None else new}")
+    return "; ".join(parts)
 
 
 class Tracker:
@@ -210,12 +247,8 @@ class Tracker:
         events = sorted(events, key=lambda e: (e.created_time or datetime.min.replace(tzinfo=UTC)))
         status = _value(migration.status)
         legacy_status: str | None = None
-        if migration.status == MigrationStatus.FAILED and migration.current_subscription_id:
-            try:
-                sub = self._pc.get_subscription(view.customer_id, migration.current_subscription_id)
-                legacy_status = _value(sub.status) or None
-            except PartnerCenterError as exc:
-                log.warning("migration %s: legacy subscription status unknown: %s", migration_id, exc)
+        if migration.status == MigrationStatus.FAILED:
+            legacy_status = self._legacy_status(view.customer_id, migration.current_subscription_id)
         now = self._now()
         requester = None if many else view.requester
         with self._sessions.begin() as session:
@@ -259,6 +292,16 @@ class Tracker:
                     values["next_check_at"] = None
             store.update_tracked(session, tracked.id, **values)
         return True
+
+    def _legacy_status(self, customer_id: str, subscription_id: str | None) -> str | None:
+        """The legacy subscription's status after a failure (decides what to do next), None when unknown."""
+        if not subscription_id:
+            return None
+        try:
+            return _value(self._pc.get_subscription(customer_id, subscription_id).status) or None
+        except PartnerCenterError as exc:
+            log.warning("subscription %s: status unknown after a failure: %s", subscription_id, exc)
+            return None
 
     def _settle(self, view: RequestView, ids: list[str], *, many: bool) -> None:
         """Move the request to processing / completed / failed from what its migrations did (conditional)."""
@@ -342,22 +385,44 @@ class Tracker:
             return
         schedule = self._pc.get_schedule(view.customer_id, schedule_id)
         status = _value(schedule.status)
+        legacy_status: str | None = None
+        if not schedule.new_commerce_migration_id and (
+            schedule.status == ScheduleStatus.FAILED or schedule.error_code is not None
+        ):
+            legacy_status = self._legacy_status(view.customer_id, schedule.current_subscription_id or
+                                                view.subscription_id)
         now = self._now()
         with self._sessions.begin() as session:
-            ops = store.schedule_operations(session, schedule_id)
-            bot_cancelled = any(op.kind == "cancel_schedule" for op in ops)
-            baseline_source = next(
-                (op.response for op in reversed(ops)
-                 if op.kind in ("create_schedule", "update_schedule") and op.response),
-                None,
-            )
+            # "sending" too: a cancel whose answer was lost (crash, timeout) was still made by ncebot.
+            ops = store.schedule_operations(session, schedule_id, statuses=("sent", "sending"))
+            cancel_op = next((op for op in ops if op.kind == "cancel_schedule"), None)
             detail = dict(tracked.detail or {})
-            baseline = schedule_terms(baseline_source) if baseline_source else detail.get("baseline")
+            baseline = detail.get("baseline")
             if baseline is None:
-                baseline = schedule_terms(schedule.to_api())
-            detail["baseline"] = baseline
-            update: dict[str, Any] = {"status": status, "last_checked_at": now, "detail": detail}
+                created = next(
+                    (op.response for op in ops if op.kind == "create_schedule" and op.status == "sent" and op.response),
+                    None,
+                )
+                baseline = schedule_terms(created if created else schedule.to_api())
             message = view.message
+            # Changes made through ncebot (an approved reschedule request): said once each, in this thread.
+            reported = {int(i) for i in detail.get("updates", [])}
+            for op in ops:
+                if op.kind != "update_schedule" or op.status != "sent" or not op.response or op.id in reported:
+                    continue
+                terms = schedule_terms(op.response)
+                changed = describe_changes(baseline, terms) or "no term changed"
+                self._outbox.thread(
+                    view.id, f"schedule-updated:{schedule_id.lower()}:{op.id}",
+                    f"<@{view.requester}> Schedule `{schedule_id}` was changed by request `{op.request_id}`"
+                    f"{self._decided_by(session, op.request_id)}: {changed}.",
+                    session=session, message=message,
+                )
+                baseline = terms
+                reported.add(op.id)
+            detail["baseline"] = baseline
+            detail["updates"] = sorted(reported)
+            update: dict[str, Any] = {"status": status, "last_checked_at": now, "detail": detail}
 
             if schedule.new_commerce_migration_id:
                 mid = schedule.new_commerce_migration_id
@@ -377,16 +442,20 @@ class Tracker:
                 description = schedule.error_description or "Partner Center reported the schedule failed"
                 self._outbox.thread(
                     view.id, f"schedule-failed:{schedule_id.lower()}",
-                    f"<@{view.requester}> :x: Schedule `{schedule_id}` failed: {code}: {description}. "
-                    + failure_next_step(None),
+                    f"<@{view.requester}> :x: Schedule `{schedule_id}` failed: {sentence(f'{code}: {description}')} "
+                    + schedule_failure_next_step(legacy_status),
                     session=session, message=message,
                 )
                 self._finish_schedule(session, view, now, str(code), description, schedule_id)
                 update["done"] = True
             elif schedule.status == ScheduleStatus.CANCELLED:
-                if bot_cancelled:
-                    text = f"Schedule `{schedule_id}` was cancelled through ncebot; the migration will not run."
-                    code, description = "ScheduleCancelled", "cancelled through ncebot"
+                if cancel_op is not None:
+                    by = self._decided_by(session, cancel_op.request_id)
+                    text = (
+                        f"<@{view.requester}> Schedule `{schedule_id}` was cancelled by request "
+                        f"`{cancel_op.request_id}`{by}; the migration will not run."
+                    )
+                    code, description = "ScheduleCancelled", f"cancelled by request {cancel_op.request_id}{by}"
                 else:
                     text = (
                         f"<@{view.requester}> :warning: Schedule `{schedule_id}` was cancelled outside ncebot "
@@ -397,20 +466,13 @@ class Tracker:
                                     message=message)
                 self._finish_schedule(session, view, now, code, description, schedule_id)
                 update["done"] = True
-            else:
+            elif not any(op.kind == "update_schedule" and op.status == "sending" for op in ops):
+                # (While a reschedule through ncebot is in flight, a difference is most likely that one.)
                 current = schedule_terms(schedule.to_api())
-                changes = [
-                    (name, baseline.get(name), current.get(name))
-                    for name in _SCHEDULE_FIELDS
-                    if baseline.get(name) != current.get(name)
-                    and not (name == "billingCycle" and (baseline.get(name) is None or current.get(name) is None))
-                ]
-                if changes:
-                    described = "; ".join(
-                        f"{name} {'-' if old is None else old} → {'-' if new is None else new}"
-                        for name, old, new in changes
-                    )
-                    digest = hashlib.sha1(repr(sorted(current.items())).encode()).hexdigest()[:12]
+                described = describe_changes(baseline, current)
+                if described:
+                    seen = repr((sorted(baseline.items()), sorted(current.items())))
+                    digest = hashlib.sha1(seen.encode()).hexdigest()[:12]
                     self._outbox.thread(
                         view.id, f"schedule-changed:{schedule_id.lower()}:{digest}",
                         f"<@{view.requester}> :warning: Schedule `{schedule_id}` was changed outside ncebot: "
@@ -418,6 +480,16 @@ class Tracker:
                         session=session, message=message,
                     )
             store.update_tracked(session, tracked.id, **update)
+
+    @staticmethod
+    def _decided_by(session: Session, request_id: str) -> str:
+        """`` (asked by <@a>, approved by <@b>)`` for the request that changed a schedule through ncebot."""
+        row = repo.get_request(session, request_id)
+        if row is None:
+            return ""
+        other = repo.to_view(row)
+        approvers = ", ".join(f"<@{u}>" for u in other.decided_by) or "?"
+        return f" (asked by <@{other.requester}>, approved by {approvers})"
 
     def _finish_schedule(
         self, session: Session, view: RequestView, now: datetime, code: str, description: str, schedule_id: str
@@ -473,7 +545,8 @@ class Tracker:
                     if (since and status.lower() != "created" and schedule.last_modified_time
                             and schedule.last_modified_time < since):
                         continue
-                    if self._outbox.announce(channel, f"schedule:{schedule.id.lower()}:{status.lower()}",
+                    when = "renewal" if schedule.migrate_on_renewal else _day(schedule.target_date)
+                    if self._outbox.announce(channel, f"schedule:{schedule.id.lower()}:{status.lower()}:{when}",
                                              self._schedule_announcement(customer_id, schedule, status),
                                              session=session):
                         announced += 1
@@ -490,10 +563,10 @@ class Tracker:
             text += (f". New NCE subscription `{migration.new_commerce_subscription_id or '?'}`, "
                      f"term ends {_day(migration.subscription_end_date)}")
         elif migration.status == MigrationStatus.FAILED:
-            text += f": {migration.error_code}: {migration.error_description or ''}"
+            text += f": {migration.error_code}: {migration.error_description or 'no description'}"
         else:
             text += f" (started {_when(migration.started_time)})"
-        return text + "."
+        return sentence(text)
 
     @staticmethod
     def _schedule_announcement(customer_id: str, schedule: MigrationSchedule, status: str) -> str:
@@ -504,5 +577,5 @@ class Tracker:
             f"`{schedule.current_subscription_id or '?'}` ({when}): *{status}*"
         )
         if schedule.error_code is not None:
-            text += f": {schedule.error_code}: {schedule.error_description or ''}"
-        return text + "."
+            text += f": {schedule.error_code}: {schedule.error_description or 'no description'}"
+        return sentence(text)

@@ -183,3 +183,13 @@ def test_partner_center_client_logs_request_ids_but_never_the_bearer_token(
     assert {r["request_id"] for r in records} <= request_ids and request_ids
     assert all(r["status"] == 200 and r["logger"] == "ncebot.partner_center" for r in records)
     assert all(isinstance(r["duration_ms"], int | float) and r["correlation_id"] for r in records)
+
+
+def test_scheduler_and_alembic_chatter_stays_out_at_info(root_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging(stream=stream, json_output=True)
+    logging.getLogger("apscheduler.executors.default").info('Running job "ncebot.drain_outbox"')
+    logging.getLogger("alembic.runtime.plugins").info("setup plugin alembic.autogenerate.schemas")
+    logging.getLogger("apscheduler.scheduler").warning("job missed its run time")
+    logging.getLogger("ncebot.runtime").info("serving HTTP on port 3000")
+    assert [r["msg"] for r in _json_lines(stream)] == ["job missed its run time", "serving HTTP on port 3000"]

@@ -187,6 +187,8 @@ def test_authorization_never_logged(
 def test_authority_host_classification() -> None:
     assert is_microsoft_authority("https://login.microsoftonline.com")
     assert is_microsoft_authority("https://login.microsoftonline.us/")
+    assert is_microsoft_authority("https://login.windows.net")
+    assert is_microsoft_authority("login.microsoftonline.com")
     assert is_microsoft_authority("https://login.partner.microsoftonline.cn")
     assert is_microsoft_authority("https://login.chinacloudapi.cn")
     assert not is_microsoft_authority("https://127.0.0.1:8443")
@@ -240,3 +242,26 @@ def test_factory_client_rejects_unknown_ca(stub: StubServer) -> None:
         client.get_customer(CUSTOMER)
     # A TLS failure surfaces as an auth error naming the host, not as a crash.
     assert caught.value.error == "authority_unreachable"
+
+
+def test_app_plus_user_client_fetches_one_token_for_many_calls(
+    stub: StubServer, http: httpx.Client, make_client: Callable[..., PartnerCenterClient]
+) -> None:
+    provider = PartnerCenterTokenProvider(
+        tenant_id=stub.tenant_id,
+        client_id=stub.client_id,
+        client_secret=SecretStr(stub.client_secret),
+        refresh_token=SecretStr("rt-1"),
+        http_client=http,
+        authority_host=stub.base_url,
+    )
+    client = make_client(token_provider=provider)
+    stub.route("GET", f"/v1/customers/{CUSTOMER}", lambda _: Reply(json={"id": CUSTOMER}))
+    for _ in range(6):
+        client.get_customer(CUSTOMER)
+
+    (token_request,) = stub.token_requests()
+    form = token_request.body
+    assert (form["grant_type"], form["refresh_token"], form["client_id"]) == ("refresh_token", "rt-1", stub.client_id)
+    assert PARTNER_CENTER_SCOPE in form["scope"].split()
+    assert [r.headers["authorization"] for r in stub.api_requests()] == ["Bearer at-1"] * 6

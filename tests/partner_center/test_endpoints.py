@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -364,3 +365,172 @@ def test_unexpected_shapes_raise_partner_center_errors(stub: StubServer, client:
         client.list_subscriptions(CUSTOMER)
     with pytest.raises(PartnerCenterError, match="expected a JSON object"):
         client.get_migration(CUSTOMER, MIGRATION)
+
+
+SCHEDULE_ENTITY = {"id": SCHEDULE, "currentSubscriptionId": SUB, "status": "Created"}
+ADDON = "a0000000-0000-0000-0000-00000000000a"
+NESTED = "b0000000-0000-0000-0000-00000000000b"
+
+# (name, call, method, path, query, sent JSON body or None, scripted answer)
+ENDPOINTS = [
+    (
+        "validate",
+        lambda c: c.validate_migration(
+            CUSTOMER,
+            MigrationRequest.model_validate(
+                {
+                    "currentSubscriptionId": SUB,
+                    "addOnMigrations": [{"currentSubscriptionId": ADDON, "addOnMigrations": [
+                        {"currentSubscriptionId": NESTED, "quantity": 2}]}],
+                }
+            ),
+        ),
+        "POST",
+        f"{BASE}/validate",
+        {},
+        {
+            "currentSubscriptionId": SUB,
+            # A nested add-on goes up into the one flat list, never nested.
+            "addOnMigrations": [{"currentSubscriptionId": ADDON}, {"currentSubscriptionId": NESTED, "quantity": 2}],
+        },
+        Reply(201, json={"currentSubscriptionId": SUB, "isEligible": True}),
+    ),
+    (
+        "create",
+        lambda c: c.create_migration(
+            CUSTOMER,
+            MigrationRequest(
+                current_subscription_id=SUB,
+                term_duration=TermDuration.P3Y,
+                billing_cycle=BillingCycle.TRIENNIAL,
+                purchase_full_term=True,
+                quantity=7,
+                custom_term_end_date=datetime(2025, 1, 31, tzinfo=UTC),
+                external_reference_id="batch-1",
+                add_on_migrations=[AddOnMigration(current_subscription_id=ADDON, billing_cycle="Monthly")],
+            ),
+        ),
+        "POST",
+        BASE,
+        {},
+        {
+            "currentSubscriptionId": SUB,
+            "termDuration": "P3Y",
+            "billingCycle": "triennial",
+            "purchaseFullTerm": True,
+            "quantity": 7,
+            "customTermEndDate": "2025-01-31T00:00:00Z",
+            "externalReferenceId": "batch-1",
+            "addOnMigrations": [{"currentSubscriptionId": ADDON, "billingCycle": "monthly"}],
+        },
+        Reply(201, json={"id": MIGRATION, "status": "Processing"}),
+    ),
+    ("get migration", lambda c: c.get_migration(CUSTOMER, MIGRATION), "GET", f"{BASE}/{MIGRATION}", {}, None,
+     Reply(json={"id": MIGRATION})),
+    (
+        "query migrations",
+        lambda c: c.query_migrations(external_reference_id="batch-1"),
+        "GET",
+        "/v1/migrations/newcommerce",
+        {"ExternalReferenceId": ["batch-1"]},
+        None,
+        Reply(json=[]),
+    ),
+    (
+        "migration events",
+        lambda c: c.get_migration_events(CUSTOMER, migration_id=MIGRATION),
+        "GET",
+        f"{BASE}/events",
+        {"migration_id": [MIGRATION]},
+        None,
+        Reply(json=[]),
+    ),
+    (
+        "create schedule",
+        lambda c: c.create_schedule(
+            CUSTOMER,
+            MigrationScheduleRequest.model_validate(
+                {
+                    "currentSubscriptionId": SUB,
+                    "targetDate": "2030-03-01T00:00:00Z",
+                    "termDuration": "p1y",
+                    # The docs' example name for the add-on list of a schedule; nested add-on inside it.
+                    "addOnMigrations": [{"currentSubscriptionId": ADDON, "addOnMigrationSchedules": [
+                        {"currentSubscriptionId": NESTED}]}],
+                }
+            ),
+        ),
+        "POST",
+        f"{BASE}/schedules",
+        {},
+        {
+            "currentSubscriptionId": SUB,
+            "targetDate": "2030-03-01T00:00:00Z",
+            "termDuration": "P1Y",
+            "addOnMigrationSchedules": [{"currentSubscriptionId": ADDON}, {"currentSubscriptionId": NESTED}],
+        },
+        Reply(201, json=SCHEDULE_ENTITY),
+    ),
+    ("get schedule", lambda c: c.get_schedule(CUSTOMER, SCHEDULE), "GET", f"{BASE}/schedules/{SCHEDULE}", {}, None,
+     Reply(json=SCHEDULE_ENTITY)),
+    (
+        "list schedules",
+        lambda c: c.list_schedules(customer_id=CUSTOMER, page_size=300),
+        "GET",
+        "/v1/migrations/newcommerce/schedules",
+        {"CustomerTenantId": [CUSTOMER], "PageSize": ["300"]},
+        None,
+        Reply(json=[SCHEDULE_ENTITY]),
+    ),
+    (
+        "update schedule",
+        lambda c: c.update_schedule(
+            CUSTOMER,
+            SCHEDULE,
+            MigrationScheduleRequest(current_subscription_id=SUB, migrate_on_renewal=True, quantity=3),
+        ),
+        "PUT",
+        f"{BASE}/schedules/{SCHEDULE}",
+        {},
+        {"id": SCHEDULE, "currentSubscriptionId": SUB, "migrateOnRenewal": True, "quantity": 3},
+        Reply(201, json=SCHEDULE_ENTITY),
+    ),
+    ("cancel schedule", lambda c: c.cancel_schedule(CUSTOMER, SCHEDULE), "POST",
+     f"{BASE}/schedules/{SCHEDULE}/cancel", {}, None, Reply(json={**SCHEDULE_ENTITY, "status": "Cancelled"})),
+    ("list customers", lambda c: c.list_customers(), "GET", "/v1/customers", {"size": ["500"]}, None,
+     Reply(json={"totalCount": 0, "items": []})),
+    ("get customer", lambda c: c.get_customer(CUSTOMER), "GET", f"/v1/customers/{CUSTOMER}", {}, None,
+     Reply(json={"id": CUSTOMER})),
+    ("list subscriptions", lambda c: c.list_subscriptions(CUSTOMER), "GET", f"/v1/customers/{CUSTOMER}/subscriptions",
+     {}, None, Reply(json={"totalCount": 0, "items": []})),
+    ("get subscription", lambda c: c.get_subscription(CUSTOMER, SUB), "GET",
+     f"/v1/customers/{CUSTOMER}/subscriptions/{SUB}", {}, None, Reply(json={"id": SUB})),
+    ("list add-ons", lambda c: c.list_addons(CUSTOMER, SUB), "GET",
+     f"/v1/customers/{CUSTOMER}/subscriptions/{SUB}/addons", {}, None, Reply(json={"totalCount": 0, "items": []})),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "method", "path", "query", "body", "answer"),
+    [pytest.param(*row[1:], id=row[0]) for row in ENDPOINTS],
+)
+def test_every_endpoint_sends_exact_method_path_query_body_and_headers(
+    stub: StubServer,
+    client: PartnerCenterClient,
+    call: Any,
+    method: str,
+    path: str,
+    query: dict[str, list[str]],
+    body: dict[str, Any] | None,
+    answer: Reply,
+) -> None:
+    stub.script(method, path, answer)
+    call(client)
+    req = only_api_request(stub)
+    assert (req.method, req.path, req.query) == (method, path, query)
+    assert_standard_headers(req, body=body is not None)
+    assert req.headers["authorization"] == "Bearer at-1"
+    if body is None:
+        assert req.raw == b""
+    else:
+        assert req.body == body

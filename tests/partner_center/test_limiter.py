@@ -216,7 +216,8 @@ def test_client_applies_limits_per_customer_and_partner(
     client.validate_migration("a", body)
     client.validate_migration("b", body)  # other customer: own window
     assert fake_time.sleeps == []
-    client.validate_migration("a", body)  # third for customer a in 300 s
+    stub.route("POST", "/v1/customers/A/migrations/newcommerce/validate", lambda _: Reply(json={}))
+    client.validate_migration("A", body)  # third for customer a in 300 s: the id's letter case is no new customer
     assert fake_time.sleeps == [pytest.approx(300.0)]
 
     client.create_migration("a", body)

@@ -30,6 +30,7 @@ def test_list_customers_follows_three_pages(stub: StubServer, client: PartnerCen
 
     assert [c.company_profile.domain for c in result if c.company_profile] == [f"c{n}.example" for n in range(1, 6)]
     first, second, third = stub.api_requests()
+    assert {(r.method, r.path) for r in (first, second, third)} == {("GET", "/v1/customers")}
     assert first.query == {"size": ["2"]}
     assert "ms-continuationtoken" not in first.headers
     assert second.query == {"size": ["2"], "seekOperation": ["next"]}
@@ -52,20 +53,31 @@ def test_query_migrations_follows_response_header_three_pages(stub: StubServer, 
 
     assert [m.id for m in result] == ["m1", "m2", "m3", "m4"]
     requests = stub.api_requests()
+    assert [(r.method, r.path) for r in requests] == [("GET", "/v1/migrations/newcommerce")] * 3
     assert [r.headers.get("ms-continuationtoken") for r in requests] == [None, "page-2", "page-3"]
     # The filters go along on every page.
     assert all(r.query == {"CustomerTenantId": [CUSTOMER], "PageSize": ["2"]} for r in requests)
 
 
-def test_list_schedules_pages_by_header(stub: StubServer, client: PartnerCenterClient) -> None:
+def test_list_schedules_follows_response_header_three_pages(stub: StubServer, client: PartnerCenterClient) -> None:
     stub.script(
         "GET",
         "/v1/migrations/newcommerce/schedules",
-        Reply(json=[{"id": "s1"}], headers={"MS-ContinuationToken": "n2"}),
-        Reply(json=[{"id": "s2"}]),
+        Reply(json=[{"id": "s1"}, {"id": "s2"}], headers={"MS-ContinuationToken": "n2"}),
+        Reply(json=[{"id": "s3"}, {"id": "s4"}], headers={"MS-ContinuationToken": "n3"}),
+        Reply(json=[{"id": "s5"}], headers={"MS-ContinuationToken": ""}),
     )
-    assert [s.id for s in client.list_schedules(customer_id=CUSTOMER)] == ["s1", "s2"]
-    assert [r.headers.get("ms-continuationtoken") for r in stub.api_requests()] == [None, "n2"]
+    found = client.list_schedules(customer_id=CUSTOMER, current_subscription_id="sub-1", page_size=2)
+    assert [s.id for s in found] == ["s1", "s2", "s3", "s4", "s5"]
+    requests = stub.api_requests()
+    assert [(r.method, r.path) for r in requests] == [("GET", "/v1/migrations/newcommerce/schedules")] * 3
+    assert [r.headers.get("ms-continuationtoken") for r in requests] == [None, "n2", "n3"]
+    assert all(
+        r.query == {"CustomerTenantId": [CUSTOMER], "CurrentSubscriptionId": ["sub-1"], "PageSize": ["2"]}
+        for r in requests
+    )
+    # Each page is its own logical call with its own request id.
+    assert len({r.headers["ms-requestid"] for r in requests}) == 3
 
 
 def test_subscriptions_follow_a_continuation_token_when_present(stub: StubServer, client: PartnerCenterClient) -> None:

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,23 +95,103 @@ def test_healthz_reports_database_scheduler_and_lease(runtime: Runtime) -> None:
     assert runtime.tracking.lease_state().holder is None
 
 
-def test_metrics_count_partner_center_calls_and_requests(runtime: Runtime, standin: SlackStandIn) -> None:
+def metric_samples(text: str, family: str) -> dict[str, float]:
+    """``{labels: value}`` of one family in a Prometheus text page (``""`` for an unlabelled sample)."""
+    samples: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith(family + "{") or line.startswith(family + " "):
+            name_and_labels, value = line.rsplit(" ", 1)
+            samples[name_and_labels[len(family):]] = float(value)
+    return samples
+
+
+def test_metrics_families_after_real_activity(runtime: Runtime, standin: SlackStandIn) -> None:
+    """Requests by state, Partner Center calls by endpoint and status, 429s, retries, polling lag and Slack API
+    errors, each from real work: a signed /nce migrate, a 429 and a 503 from the sandbox, a status poll, and a
+    Slack call that fails."""
+    from bot.tracking.scheduler import JOB_POLL_MIGRATIONS
+
     runtime.start_background()
     server = runtime.http_server("127.0.0.1", 0).start()
     runtime.closers.append(server.stop)
     before = httpx.get(server.url + "/metrics").text
-    assert "ncebot_partner_center_calls_total{" not in before
-    assert 'ncebot_requests{state="pending"} 0' in before
+    assert metric_samples(before, "ncebot_partner_center_calls_total") == {}
+    assert metric_samples(before, "ncebot_requests")['{state="pending"}'] == 0
+    assert metric_samples(before, "ncebot_partner_center_throttled_total") == {}
+    assert metric_samples(before, "ncebot_slack_api_errors_total") == {}
 
+    assert runtime.sandbox is not None
+    # The next Partner Center call answers 429 (Retry-After 1 s), the one after it 503: two retries.
+    runtime.sandbox.state.set_faults({"throttle_next": 1, "retry_after": 1, "fail_next": 1, "error_status": 503})
     with SlackRequester(server.url, standin, SIGNING_SECRET) as slack:
         assert slack.command(f"migrate {known.CONTOSO} {known.ELIGIBLE_SIMPLE}", user=REQUESTER,
                              channel=WORK_CHANNEL).status_code == 200
     wait_for(lambda: standin.messages(APPROVAL_CHANNEL, include_ephemeral=False))
+    assert runtime.tracking is not None
+    assert runtime.tracking.jobs()[JOB_POLL_MIGRATIONS].func() is True  # a status poll, as the scheduler runs it
+    standin.fail_next("chat.postMessage", status=200, retry_after=None, error="channel_not_found")
+    with pytest.raises(Exception, match="channel_not_found"):
+        runtime.deps.slack_client.chat_postMessage(channel=APPROVAL_CHANNEL, text="lost")
 
-    text = httpx.get(server.url + "/metrics").text
-    calls = [line for line in text.splitlines() if line.startswith("ncebot_partner_center_calls_total{")]
-    assert any('status="200"' in line and not line.endswith(" 0") for line in calls), calls
-    assert 'ncebot_requests{state="pending"} 1' in text
+    response = httpx.get(server.url + "/metrics")
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = response.text
+    assert metric_samples(text, "ncebot_requests")['{state="pending"}'] == 1
+    calls = metric_samples(text, "ncebot_partner_center_calls_total")
+    assert any('status="200"' in labels and value > 0 for labels, value in calls.items()), calls
+    assert all('endpoint="' in labels for labels in calls), calls
+    assert sum(metric_samples(text, "ncebot_partner_center_throttled_total").values()) == 1
+    assert sum(metric_samples(text, "ncebot_partner_center_retries_total").values()) == 2
+    assert list(metric_samples(text, "ncebot_poll_lag_seconds")) == [""]
+    errors = metric_samples(text, "ncebot_slack_api_errors_total")
+    assert errors == {'{method="chat.postMessage",error="channel_not_found"}': 1}, errors
+
+
+def test_healthz_is_503_when_the_database_is_unreachable_or_the_scheduler_stopped(
+    standin: SlackStandIn, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    env = {**run_env(standin, tmp_path), "DATABASE_URL": f"sqlite:///{data / 'ncebot.db'}"}
+    runtime = build_runtime(load_settings(env, env_file=None, require_run=True))
+    try:
+        runtime.start_background()
+        server = runtime.http_server("127.0.0.1", 0).start()
+        runtime.closers.append(server.stop)
+        assert httpx.get(server.url + "/healthz").status_code == 200
+
+        assert runtime.session_factory is not None
+        runtime.session_factory.kw["bind"].dispose()  # drop pooled connections: the next check connects anew
+        data.rename(tmp_path / "gone")  # the database file is no longer where DATABASE_URL says
+        down = httpx.get(server.url + "/healthz")
+        assert down.status_code == 503, down.text
+        assert down.json()["status"] == "unavailable"
+        database = down.json()["checks"]["database"]
+        assert database["ok"] is False and database["detail"].startswith("unreachable: OperationalError")
+        (tmp_path / "gone").rename(data)
+        assert httpx.get(server.url + "/healthz").status_code == 200
+
+        assert runtime.tracking is not None
+        runtime.tracking.stop(release=False)
+        stopped = httpx.get(server.url + "/healthz")
+        assert stopped.status_code == 503
+        assert stopped.json()["checks"]["scheduler"] == {"ok": False, "detail": "not running"}
+        assert stopped.json()["checks"]["database"]["ok"] is True
+    finally:
+        runtime.close()
+
+
+def test_audit_and_check_are_wired_by_the_runtime(runtime: Runtime, standin: SlackStandIn) -> None:
+    """``build_runtime`` gives the app its database (for /nce audit) and the partner tenant (for /nce check)."""
+    assert runtime.deps.session_factory is runtime.session_factory is not None
+    assert runtime.sandbox is not None and runtime.deps.partner_tenant_id == runtime.sandbox.tenant_id
+    server = runtime.http_server("127.0.0.1", 0).start()
+    runtime.closers.append(server.stop)
+    with SlackRequester(server.url, standin, SIGNING_SECRET) as slack:
+        assert slack.command("audit", user=APPROVER, channel=WORK_CHANNEL).status_code == 200
+    uploads = wait_for(lambda: [f for f in standin.files.values() if f.filename.startswith("nce-audit-all-")])
+    assert uploads[0].content.decode("utf-8-sig").startswith("at,request_id,customer_id,actor")
+    assert not [call for call in standin.calls_to("response_url") if "not available" in call.params["text"]]
 
 
 def test_slack_api_errors_are_counted(runtime: Runtime, standin: SlackStandIn) -> None:
@@ -139,24 +220,65 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class RunningBot:
+    """``ncebot run`` in a subprocess; a thread drains its output (a full pipe would block its logging)."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=cwd, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def listening_on(self, port: int) -> bool | None:
+        """True once it logged that it listens on ``port`` (so requests reach THIS process, not whoever else
+        might hold the port); None when it exited first."""
+        if f"serving HTTP on port {port}:" in self.output:
+            return True
+        return None if self.proc.poll() is not None else False
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self._reader.join(timeout=10)
+        return code
+
+
+def start_bot(env: dict[str, str], cwd: Path) -> tuple[RunningBot, str]:
+    """Start ``ncebot run`` on a free port. A port another process grabbed between ``free_port()`` and the bind
+    makes ``ncebot run`` exit with "could not listen"; then try another port."""
+    for _ in range(3):
+        port = free_port()
+        bot = RunningBot({**env, "PORT": str(port)}, cwd)
+        started = wait_for(lambda: bot.listening_on(port) is not False, timeout=60)  # noqa: B023
+        if started is True:
+            return bot, f"http://127.0.0.1:{port}"
+        bot.stop()
+        assert "could not listen" in bot.output, bot.output
+    raise AssertionError("no free port after three attempts")
+
+
 def test_ncebot_run_serves_http_and_stops_cleanly_on_sigterm(standin: SlackStandIn, tmp_path: Path) -> None:
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PARTNER_CENTER_", "NCEBOT_"))}
     env.update(run_env(standin, tmp_path))
-    env["PORT"] = str(port)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
+    bot, url = start_bot(env, tmp_path)
     try:
-        def healthy() -> bool:
-            assert proc.poll() is None, proc.communicate()
-            try:
-                return httpx.get(url + "/healthz", timeout=2).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(healthy, timeout=30)
-        checks = httpx.get(url + "/healthz").json()["checks"]
+        response = httpx.get(url + "/healthz", timeout=10)
+        assert response.status_code == 200, (response.text, bot.output)
+        checks = response.json()["checks"]
         assert {name for name, check in checks.items() if check["ok"]} == {"database", "scheduler", "lease"}
         with SlackRequester(url, standin, SIGNING_SECRET) as slack:
             assert slack.command("help", user=REQUESTER, channel=WORK_CHANNEL).status_code == 200
@@ -165,14 +287,9 @@ def test_ncebot_run_serves_http_and_stops_cleanly_on_sigterm(standin: SlackStand
             assert forged.status_code == 401
         posted = wait_for(lambda: standin.calls_to("response_url"))
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            stdout, stderr = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            stdout, stderr = proc.communicate()
-    assert proc.returncode == 0, stderr
-    output = stdout + stderr
+        code = bot.stop()
+    output = bot.output
+    assert code == 0, output
     assert len(posted) == 1 and "/nce migrate" in posted[0].params["text"], output
     assert posted[0].params["response_type"] == "ephemeral"
     assert "shutting down" in output and "stopped" in output
@@ -186,6 +303,20 @@ def test_ncebot_run_serves_http_and_stops_cleanly_on_sigterm(standin: SlackStand
         rows = conn.execute(text("SELECT holder FROM leases")).all()
     engine.dispose()
     assert rows == []  # release deletes the row
+
+
+def test_ncebot_run_says_when_its_port_is_taken(standin: SlackStandIn, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PARTNER_CENTER_", "NCEBOT_"))}
+    env.update(run_env(standin, tmp_path))
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        env["PORT"] = str(taken.getsockname()[1])
+        result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert f"ncebot: the HTTP server could not listen on 0.0.0.0:{env['PORT']}" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_run_refuses_incomplete_settings(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 import msal
+import pytest
+import requests
 
 from sandbox import known
 from sandbox.server import SandboxServer
@@ -81,3 +83,41 @@ def test_openid_configuration(pc_sandbox: SandboxServer) -> None:
     for key in ("issuer", "authorization_endpoint", "token_endpoint", "device_authorization_endpoint"):
         assert body[key].startswith(pc_sandbox.authority)
     assert unknown.status_code == 400 and unknown.json()["error"] == "invalid_tenant"
+
+
+def test_msal_default_http_client_trusts_the_exported_bundle(
+    pc_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing but the printed settings: MSAL's own (requests) HTTP client, REQUESTS_CA_BUNDLE, the authority."""
+    env = pc_sandbox.client_env()
+    authority = f"{env['PARTNER_CENTER_AUTHORITY']}/{env['PARTNER_CENTER_TENANT_ID']}"
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    with pytest.raises(requests.exceptions.SSLError):  # HTTPS is real: the sandbox CA is not trusted by default
+        msal.ConfidentialClientApplication(
+            env["PARTNER_CENTER_CLIENT_ID"],
+            client_credential=env["PARTNER_CENTER_CLIENT_SECRET"],
+            authority=authority,
+            instance_discovery=False,
+        ).acquire_token_for_client(scopes=[known.PC_SCOPE])
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", env["REQUESTS_CA_BUNDLE"])
+    app = msal.ConfidentialClientApplication(
+        env["PARTNER_CENTER_CLIENT_ID"],
+        client_credential=env["PARTNER_CENTER_CLIENT_SECRET"],
+        authority=authority,
+        instance_discovery=False,
+    )
+    result = app.acquire_token_for_client(scopes=[known.PC_SCOPE])
+    assert "access_token" in result, result
+    user = app.acquire_token_by_refresh_token(pc_sandbox.refresh_token, scopes=[known.PC_SCOPE])
+    assert "access_token" in user, user
+    with httpx.Client(verify=pc_sandbox.ssl_context()) as http:
+        url = f"{env['PARTNER_CENTER_BASE_URL']}/v1/customers"
+        for token in (result["access_token"], user["access_token"]):
+            assert http.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        wrong = http.get(
+            f"{env['PARTNER_CENTER_BASE_URL']}/v1/customers",
+            headers={"Authorization": f"Bearer {result['access_token']}x"},
+        )
+    assert wrong.status_code == 401
+    assert set(wrong.json()) == {"code", "description", "data", "source"}

@@ -126,3 +126,43 @@ def test_cli_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path: Path) 
     assert any(line.startswith("ncebot: PORT:") for line in lines)
     assert any(line.startswith("ncebot: NCEBOT_POLL_INTERVAL:") for line in lines)
     assert SECRET not in result.stderr + result.stdout
+
+
+def test_blank_values_count_as_unset() -> None:
+    # A .env template line such as `PARTNER_CENTER_REFRESH_TOKEN=` must not switch on App+User with no token.
+    s = load_settings(
+        {
+            "PARTNER_CENTER_REFRESH_TOKEN": "",
+            "PARTNER_CENTER_CLIENT_SECRET": "  ",
+            "SLACK_APP_TOKEN": "",
+            "SLACK_BOT_TOKEN": "",
+            "PARTNER_CENTER_TENANT_ID": " 11111111-2222-3333-4444-555555555555 ",
+        }
+    )
+    assert not s.app_plus_user and not s.socket_mode
+    assert s.partner_center_client_secret is None and s.slack_bot_token is None
+    assert s.partner_center_tenant_id == "11111111-2222-3333-4444-555555555555"
+    with pytest.raises(SettingsError) as caught:
+        load_settings(
+            {"SLACK_BOT_TOKEN": SECRET, "SLACK_SIGNING_SECRET": "", "PARTNER_CENTER_CLIENT_SECRET": "",
+             "PARTNER_CENTER_TENANT_ID": "t", "PARTNER_CENTER_CLIENT_ID": "c", "NCEBOT_APPROVAL_CHANNEL": "C1",
+             "NCEBOT_APPROVERS": "U1"},
+            require_run=True,
+        )
+    assert caught.value.problems == [
+        "SLACK_SIGNING_SECRET: missing (required)",
+        "PARTNER_CENTER_CLIENT_SECRET: missing (required)",
+    ]
+
+
+def test_malformed_and_missing_values_are_reported_together() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(
+            {"SLACK_BOT_TOKEN": "wrong-" + SECRET, "PORT": "0", "NCEBOT_APPROVERS": "alice",
+             "PARTNER_CENTER_SANDBOX": "true", "SLACK_APP_TOKEN": "xapp-1"},
+            require_run=True,
+        )
+    names = [line.split(":", 1)[0] for line in caught.value.problems]
+    # Each variable once: the malformed ones with their problem, then what is missing.
+    assert names == ["SLACK_BOT_TOKEN", "PORT", "NCEBOT_APPROVERS", "NCEBOT_APPROVAL_CHANNEL"]
+    assert all(SECRET not in line for line in caught.value.problems)

@@ -229,3 +229,126 @@ def test_random_text_is_always_answered(slack_env: Any) -> None:
     check()
     answers = [c.params.get("text", "") for c in env.standin.calls_to("response_url")]
     assert answers and not any("Traceback" in a or "Something went wrong" in a for a in answers)
+
+
+def _approve_latest(env: SlackEnv) -> tuple[str, str]:
+    """Approve the newest request in the approval channel (as an approver); returns (request id, message ts)."""
+    from tests.fixtures.slack import APPROVER
+
+    message = wait_for(lambda: env.request_messages())[-1]
+    request_id = next(e["value"] for b in message.blocks if b["type"] == "actions" for e in b["elements"])
+    assert env.requester.block_action(ids.APPROVE_ACTION, request_id, user=APPROVER,
+                                      message_ts=message.ts).status_code == 200
+    return request_id, message.ts
+
+
+def test_schedule_approved_then_schedules_reschedule_and_cancel(slack_env: Any) -> None:
+    env = slack_env()
+    env.requester.command(f"schedule {known.FABRIKAM} {known.SCHEDULE_RENEWAL_SUB} on-renewal")
+    request_id, ts = _approve_latest(env)
+    schedule_id = wait_for(lambda: env.workflow.get_request(request_id).schedule_id)
+    parent = wait_for(lambda: (lambda t: t if schedule_id in t else None)(
+        json.dumps(env.standin.message(env.approval_messages()[0].channel, ts).blocks)))
+    # The parent message says what happened, in words (not "Submitted to Partner Center: the change").
+    assert f"Schedule `{schedule_id}` created: migrates at renewal" in parent and "the change" not in parent
+
+    env.requester.command(f"schedules {known.FABRIKAM}")
+    listed = reply_to(env, count=2)
+    assert schedule_id in listed
+    assert ids.SCHEDULE_UPDATE_ACTION in listed and ids.SCHEDULE_CANCEL_ACTION in listed
+
+    env.requester.command(f"reschedule {known.FABRIKAM} {schedule_id} quantity=5")
+    assert "waiting for approval" in reply_to(env, count=3)
+    assert schedule_id in json.dumps(env.request_messages()[-1].blocks)
+    reschedule_id, _ = _approve_latest(env)
+    assert wait_for(lambda: env.workflow.get_request(reschedule_id).state.is_final)
+    assert env.workflow.get_request(reschedule_id).state.value == "completed"
+    env.requester.command(f"cancel {known.FABRIKAM} {schedule_id}")
+    assert "waiting for approval" in reply_to(env, count=4)
+    cancel_message = env.request_messages()[-1]
+    assert "Cancel a migration schedule" in json.dumps(cancel_message.blocks)
+    assert len(env.request_messages()) == 3
+
+
+def test_status_of_an_approved_migration(slack_env: Any) -> None:
+    env = slack_env()
+    env.requester.command(f"migrate {known.CONTOSO} {known.ELIGIBLE_SIMPLE}")
+    request_id, _ts = _approve_latest(env)
+    migration_id = wait_for(lambda: env.workflow.get_request(request_id).migration_id)
+    env.requester.command(f"status {known.CONTOSO} {migration_id}")
+    text = reply_to(env, count=2)
+    assert f"Migration {migration_id}" in text and known.ELIGIBLE_SIMPLE in text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"subscriptions {known.UNKNOWN_CUSTOMER}", "20002: The partner does not have a commerce relationship"),
+        (f"validate {known.CONTOSO} {known.UNKNOWN_SUB}", f"Subscription {known.UNKNOWN_SUB} was not found"),
+        (f"status {known.CONTOSO} {known.UNKNOWN_SUB}", f"migration {known.UNKNOWN_SUB} was not found"),
+        (f"cancel {known.FABRIKAM} {known.UNKNOWN_SUB}", f"schedule {known.UNKNOWN_SUB} was not found"),
+        (f"reschedule {known.FABRIKAM} {known.UNKNOWN_SUB} date=2030-01-01 on-renewal", "not both"),
+        (f"schedule {known.FABRIKAM} {known.SCHEDULE_SUB} date=2030-02-31", "not a real date"),
+        ("pending now", "unexpected argument `now`"),
+        ("watch contoso", "not a valid customer id"),
+        (f"unwatch {known.CONTOSO} extra", "unexpected argument"),
+        (f"status {known.CONTOSO} quantity=3", "not used by `/nce status`"),
+    ],
+)
+def test_each_subcommand_names_what_is_wrong(slack_env: Any, text: str, expected: str) -> None:
+    env = slack_env()
+    assert env.requester.command(text).status_code == 200
+    answer = reply_to(env)
+    assert expected in answer, answer
+    assert "Something went wrong" not in answer
+    assert env.approval_messages() == []
+
+
+@pytest.mark.parametrize("text", ["status", f"status {known.CONTOSO}", "cancel", "subscriptions", "watch"])
+def test_missing_ids_open_the_lookup_modal(slack_env: Any, text: str) -> None:
+    env = slack_env()
+    assert env.requester.command(text).status_code == 200
+    opened = wait_for(lambda: env.standin.calls_to("views.open"))[0]
+    assert opened.response["view"]["callback_id"] == ids.LOOKUP_MODAL
+    assert env.standin.calls_to("response_url") == []
+
+
+def test_schedule_modal_field_errors_then_a_request(slack_env: Any) -> None:
+    env = slack_env()
+    env.requester.command(f"schedule {known.FABRIKAM} {known.SCHEDULE_RENEWAL_SUB}")  # no date: the modal
+    wait_for(lambda: env.standin.calls_to("views.update"))
+    view = stored_view(env.standin, env.standin.calls_to("views.update")[0].params["view_id"])
+    assert view["callback_id"] == ids.SCHEDULE_MODAL
+    base = {
+        ids.CUSTOMER_BLOCK: {ids.CUSTOMER_SELECT: {"selected_option": {"value": known.FABRIKAM}}},
+        ids.SUBSCRIPTION_BLOCK: {ids.SUBSCRIPTION_SELECT: {"selected_option": {"value": known.SCHEDULE_RENEWAL_SUB}}},
+    }
+    renewal = {ids.ON_RENEWAL_BLOCK: {ids.ON_RENEWAL_INPUT: {"selected_options": [{"value": ids.FLAG_ON_RENEWAL}]}}}
+    for extra, block, words in [
+        ({}, ids.TARGET_DATE_BLOCK, "Choose the date"),
+        ({ids.TARGET_DATE_BLOCK: {ids.TARGET_DATE_INPUT: {"selected_date": "2001-01-01"}}}, ids.TARGET_DATE_BLOCK,
+         "must be in the future"),
+        ({**renewal, ids.TARGET_DATE_BLOCK: {ids.TARGET_DATE_INPUT: {"selected_date": "2099-01-01"}}},
+         ids.TARGET_DATE_BLOCK, "not both"),
+        ({**renewal, ids.TERM_BLOCK: {ids.TERM_INPUT: {"selected_option": {"value": "P9Y"}}}}, ids.TERM_BLOCK,
+         "term must be one of"),
+    ]:
+        body = env.requester.view_submission(view, {**base, **extra}, user=REQUESTER).json()
+        assert body["response_action"] == "errors" and list(body["errors"]) == [block], body
+        assert words in body["errors"][block]
+    assert env.request_messages() == []
+    assert env.requester.view_submission(view, {**base, **renewal}, user=REQUESTER).status_code == 200
+    message = wait_for(lambda: env.request_messages())[0]
+    assert "on-renewal" in json.dumps(message.blocks)
+
+
+def test_lookup_modal_bad_id_gets_a_field_error(slack_env: Any) -> None:
+    env = slack_env()
+    env.requester.command(f"status {known.CONTOSO}")
+    opened = wait_for(lambda: env.standin.calls_to("views.open"))[0]
+    view = stored_view(env.standin, opened.response["view"]["id"])
+    values = {ids.CUSTOMER_BLOCK: {ids.CUSTOMER_SELECT: {"selected_option": {"value": known.CONTOSO}}},
+              ids.OBJECT_ID_BLOCK: {ids.OBJECT_ID_INPUT: {"value": "12345"}}}
+    body = env.requester.view_submission(view, values, user=REQUESTER).json()
+    assert body["response_action"] == "errors" and list(body["errors"]) == [ids.OBJECT_ID_BLOCK]
+    assert "not a valid migration id" in body["errors"][ids.OBJECT_ID_BLOCK]

@@ -23,7 +23,12 @@ SCOPES_FOR = {
     "conversations_info": {"channels:read"}, "conversations_replies": {"channels:history"},
     "files_upload_v2": {"files:write"}, "files_getUploadURLExternal": {"files:write"},
     "files_completeUploadExternal": {"files:write"}, "conversations_open": {"im:write"},
+    "conversations_history": {"channels:history"},
+    # no scope needed: modals work with a trigger id, permalinks and auth.test with any token
+    "views_open": set(), "views_update": set(), "views_push": set(), "chat_getPermalink": set(), "auth_test": set(),
 }
+# Scopes that cover private channels, paired with their public-channel twin (used by the same calls).
+PRIVATE_TWIN = {"groups:read": "channels:read", "groups:history": "channels:history"}
 
 
 def test_manifest_matches_the_code() -> None:
@@ -35,9 +40,16 @@ def test_manifest_matches_the_code() -> None:
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write.public"} <= scopes
     source = "\n".join(p.read_text() for d in ("bot", "handlers") for p in (ROOT / d).rglob("*.py"))
-    called = set(re.findall(r"client\.(\w+)\(", source))
+    slack_families = r"(?:chat|views|users|usergroups|conversations|files|auth|reactions|team|apps|bots|pins)"
+    called = set(re.findall(rf"client\.({slack_families}_\w+)\(", source))  # Web API methods, not Partner Center
+    assert called, "no Web API calls found"
     for method in called:
-        assert SCOPES_FOR.get(method, set()) <= scopes, method
+        assert method in SCOPES_FOR, f"client.{method}: add the scopes it needs to SCOPES_FOR and manifest.yml"
+        assert SCOPES_FOR[method] <= scopes, method
+    # ...and no scope the code does not use ("the bot scopes it really uses")
+    used = {"commands", "chat:write.public"}.union(*(SCOPES_FOR[m] for m in called))
+    unused = {s for s in scopes if s not in used and PRIVATE_TWIN.get(s) not in used}
+    assert unused == set(), unused
     # every registered id is a declared one, and the approval ids are SPEC's
     assert (ids.APPROVE_ACTION, ids.REJECT_ACTION) == ("ncebot_approve", "ncebot_reject")
     handlers = "\n".join(p.read_text() for p in (ROOT / "handlers").glob("*.py"))
@@ -68,3 +80,21 @@ def test_standin_records_rate_limits_and_auth() -> None:
         assert stored.content == b"a,b\n1,2\n" and stored.channels == ["C1"]
         lines = standin.transcript()
         assert lines[0].startswith("#C1 ncebot: hello") and "(thread" in lines[1] and "report.csv" in lines[-1]
+
+
+def test_user_group_members_are_cached_briefly_and_fail_closed() -> None:
+    from bot.slack.membership import SlackMembershipResolver
+
+    now = [1000.0]
+    with SlackStandIn(bot_token="xoxb-t", usergroups={"SGROUP1": ["UA", "UB"]}) as standin:
+        client = WebClient(token="xoxb-t", base_url=standin.base_url)
+        resolver = SlackMembershipResolver(client, ttl_seconds=60, clock=lambda: now[0])
+        assert resolver.members("SGROUP1") == {"UA", "UB"}
+        now[0] += 59
+        assert resolver.members("SGROUP1") == {"UA", "UB"}
+        assert len(standin.calls_to("usergroups.users.list")) == 1  # served from the cache
+        now[0] += 2
+        standin.fail_next("usergroups.users.list", status=500, retry_after=None, error="fatal_error")
+        assert resolver.members("SGROUP1") == {"UA", "UB"}  # Slack failed: the last known members
+        assert len(standin.calls_to("usergroups.users.list")) == 2
+        assert resolver.members("SUNKNOWN") == frozenset()  # an unreadable group approves nobody

@@ -148,3 +148,19 @@ def test_bulk_message_caps_the_list_and_names_the_excluded() -> None:
     without = json.dumps(ui.request_blocks(request))  # items could not be read: the count still shows
     assert "25 subscription(s)" in without and "Left out (13)" in without
     assert "Bulk migration of 25 subscription(s)" in ui.request_text(request)
+
+
+def test_submitted_line_says_what_partner_center_accepted() -> None:
+    on_date = _request(RequestState.SUBMITTED, kind=RequestKind.SCHEDULE, schedule_id="sch-1",
+                       options=ChangeOptions(target_date=date(2026, 12, 5)))
+    assert ui.progress_line(on_date) == ":outbox_tray: Schedule `sch-1` created: migrates on 2026-12-05"
+    at_renewal = _request(RequestState.SUBMITTED, kind=RequestKind.SCHEDULE, schedule_id="sch-2",
+                          options=ChangeOptions(on_renewal=True))
+    assert ui.progress_line(at_renewal) == ":outbox_tray: Schedule `sch-2` created: migrates at renewal"
+    moved = _request(RequestState.SUBMITTED, kind=RequestKind.RESCHEDULE, schedule_id="sch-3",
+                     options=ChangeOptions(on_renewal=True))
+    assert ui.progress_line(moved) == ":outbox_tray: Schedule `sch-3` updated: migrates at renewal"
+    migrated = _request(RequestState.SUBMITTED, migration_id="mig-1")
+    assert ui.progress_line(migrated) == ":outbox_tray: Migration `mig-1` submitted to Partner Center"
+    for view in (on_date, at_renewal, moved, migrated):
+        assert "the change" not in json.dumps(ui.request_blocks(view))

@@ -84,8 +84,12 @@ class TrackingEnv:
     fake_time: FakeTime = field(default_factory=FakeTime)
     nodes: list[Node] = field(default_factory=list)
 
-    def node(self, holder_id: str = "replica-a", **service_kwargs: Any) -> Node:
-        pc = build_partner_center_client(self.settings, verify=self.sandbox.ca_path)
+    def node(self, holder_id: str = "replica-a", *, pc: PartnerCenterClient | None = None,
+             settings: Settings | None = None, **service_kwargs: Any) -> Node:
+        """``pc``: a Partner Center client of the test's own making (e.g. with a recording ``sleep``);
+        ``settings``: other settings than the environment's (e.g. a shorter poll interval)."""
+        settings = settings or self.settings
+        pc = pc or build_partner_center_client(settings, verify=self.sandbox.ca_path)
         client = WebClient(token=BOT_TOKEN, base_url=self.standin.base_url)
         slack = SlackNotifier(client, APPROVAL_CHANNEL, notify_channel=NOTIFY_CHANNEL)
         notifier = OutboxNotifier(slack, Outbox(self.session_factory, self.clock), notify_channel=NOTIFY_CHANNEL)
@@ -100,7 +104,7 @@ class TrackingEnv:
         )
         service_kwargs.setdefault("sleep", self.fake_time.sleep)
         service_kwargs.setdefault("monotonic", self.fake_time.monotonic)
-        service = TrackingService(self.settings, workflow, self.session_factory, pc, client, notifier, self.clock,
+        service = TrackingService(settings, workflow, self.session_factory, pc, client, notifier, self.clock,
                                   holder_id=holder_id, **service_kwargs)
         made = Node(workflow=workflow, service=service, pc=pc, client=client)
         self.nodes.append(made)

@@ -92,6 +92,7 @@ def test_failed_migration_reports_code_description_and_next_step(tracking_env: T
     assert len(finals) == 1
     assert str(known.FAILING_ERROR_CODE) in finals[0] and current.error_description in finals[0]
     assert "may be retried" in finals[0]  # the sandbox reverts: the legacy subscription is active again
+    assert ".." not in finals[0]  # Partner Center's description ends with a full stop already
     assert count(texts, lambda t: "`MigrationFailed`" in t) == 1
     assert "Failed" in json.dumps(env.parent(view).blocks)
 
