@@ -7,6 +7,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
+# Error code the tracker gives a schedule request whose schedule was cancelled (by the bot or outside it).
+SCHEDULE_CANCELLED = "ScheduleCancelled"
+
 
 class RequestKind(StrEnum):
     MIGRATE = "migrate"

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from bot.domain import ChangeOptions, RequestKind, RequestState, RequestView, ValidationOutcome
+from bot.domain import SCHEDULE_CANCELLED, ChangeOptions, RequestKind, RequestState, RequestView, ValidationOutcome
 from bot.slack import ids
 from bot.slack.commands import BILLINGS, OPTIONS_HELP, SUBCOMMANDS, TERMS
 
@@ -193,6 +193,9 @@ def progress_line(request: RequestView) -> str | None:
         if request.schedule_id and request.kind in (RequestKind.SCHEDULE, RequestKind.RESCHEDULE):
             return f"{STATE_EMOJI[state]} Completed: schedule `{request.schedule_id}` is in place"
         return f"{STATE_EMOJI[state]} Completed"
+    if state == RequestState.FAILED and request.error_code == SCHEDULE_CANCELLED:
+        # SPEC has no "cancelled" request state: the request ends failed, but operators read "Cancelled".
+        return f":no_entry_sign: Cancelled: schedule `{request.schedule_id}` {request.error_description or ''}".rstrip()
     if state == RequestState.FAILED:
         code = f"{request.error_code}: " if request.error_code else ""
         return f"{STATE_EMOJI[state]} Failed: {code}{request.error_description or 'no description'}"

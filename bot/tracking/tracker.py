@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import Clock, RequestKind, RequestState, RequestView
+from bot.domain import SCHEDULE_CANCELLED, Clock, RequestKind, RequestState, RequestView
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
 from bot.partner_center.models import (
@@ -455,13 +455,13 @@ class Tracker:
                         f"<@{view.requester}> Schedule `{schedule_id}` was cancelled by request "
                         f"`{cancel_op.request_id}`{by}; the migration will not run."
                     )
-                    code, description = "ScheduleCancelled", f"cancelled by request {cancel_op.request_id}{by}"
+                    code, description = SCHEDULE_CANCELLED, f"cancelled by request {cancel_op.request_id}{by}"
                 else:
                     text = (
                         f"<@{view.requester}> :warning: Schedule `{schedule_id}` was cancelled outside ncebot "
                         "(Partner Center or another tool); the migration will not run."
                     )
-                    code, description = "ScheduleCancelled", "cancelled outside ncebot"
+                    code, description = SCHEDULE_CANCELLED, "cancelled outside ncebot"
                 self._outbox.thread(view.id, f"schedule-cancelled:{schedule_id.lower()}", text, session=session,
                                     message=message)
                 self._finish_schedule(session, view, now, code, description, schedule_id)
@@ -496,7 +496,7 @@ class Tracker:
     ) -> None:
         won = repo.transition(
             session, view.id, from_state=RequestState.SUBMITTED, to_state=RequestState.FAILED, actor=SYSTEM_ACTOR,
-            at=now, action="tracked_schedule_" + ("cancelled" if code == "ScheduleCancelled" else "failed"),
+            at=now, action="tracked_schedule_" + ("cancelled" if code == SCHEDULE_CANCELLED else "failed"),
             detail={"schedule_id": schedule_id, "code": code, "description": description},
             values={"error_code": code[:64], "error_description": description},
         )

@@ -164,3 +164,13 @@ def test_submitted_line_says_what_partner_center_accepted() -> None:
     assert ui.progress_line(migrated) == ":outbox_tray: Migration `mig-1` submitted to Partner Center"
     for view in (on_date, at_renewal, moved, migrated):
         assert "the change" not in json.dumps(ui.request_blocks(view))
+
+
+def test_a_cancelled_schedule_reads_cancelled_not_failed() -> None:
+    cancelled = _request(RequestState.FAILED, kind=RequestKind.SCHEDULE, schedule_id="sch-9",
+                         error_code="ScheduleCancelled", error_description="cancelled by request `r2`")
+    line = ui.progress_line(cancelled)
+    assert line is not None and line.startswith(":no_entry_sign: Cancelled: schedule `sch-9` cancelled by request")
+    assert "Failed" not in line
+    failed = _request(RequestState.FAILED, error_code="900225", error_description="seat cap")
+    assert ui.progress_line(failed) == ":x: Failed: 900225: seat cap"
