@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
-    port: int = Field(default=3000, ge=1, le=65535)
+    port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port (logged at start-up)
     database_url: str = "sqlite:///./ncebot.db"
 
     partner_center_base_url: str = "https://api.partnercenter.microsoft.com"

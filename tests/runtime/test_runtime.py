@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +17,8 @@ from bot.settings import load_settings
 from sandbox import known
 from sandbox.slack_api import SlackStandIn
 from sandbox.slack_requests import SlackRequester
+from tests.fixtures.slack import wait_for
+from tests.processes import start_bot
 
 SIGNING_SECRET = "runtime-test-signing-secret-5f1c2a"
 BOT_TOKEN = "xoxb-runtime-test-token-9d8e7f"
@@ -29,17 +27,6 @@ WORK_CHANNEL = "CRTWORK001"
 REQUESTER = "URTREQ0001"
 APPROVER = "URTAPPR001"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(predicate: Any, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -212,63 +199,6 @@ def test_socket_mode_ops_server_serves_health_but_not_slack_events(runtime: Runt
     with SlackRequester(server.url, standin, SIGNING_SECRET) as slack:
         assert slack.command("help", user=REQUESTER, channel=WORK_CHANNEL).status_code in (404, 405)
     assert standin.calls_to("response_url") == []
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RunningBot:
-    """``ncebot run`` in a subprocess; a thread drains its output (a full pipe would block its logging)."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=cwd, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def listening_on(self, port: int) -> bool | None:
-        """True once it logged that it listens on ``port`` (so requests reach THIS process, not whoever else
-        might hold the port); None when it exited first."""
-        if f"serving HTTP on port {port}:" in self.output:
-            return True
-        return None if self.proc.poll() is not None else False
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait()
-        self._reader.join(timeout=10)
-        return code
-
-
-def start_bot(env: dict[str, str], cwd: Path) -> tuple[RunningBot, str]:
-    """Start ``ncebot run`` on a free port. A port another process grabbed between ``free_port()`` and the bind
-    makes ``ncebot run`` exit with "could not listen"; then try another port."""
-    for _ in range(3):
-        port = free_port()
-        bot = RunningBot({**env, "PORT": str(port)}, cwd)
-        started = wait_for(lambda: bot.listening_on(port) is not False, timeout=60)  # noqa: B023
-        if started is True:
-            return bot, f"http://127.0.0.1:{port}"
-        bot.stop()
-        assert "could not listen" in bot.output, bot.output
-    raise AssertionError("no free port after three attempts")
 
 
 def test_ncebot_run_serves_http_and_stops_cleanly_on_sigterm(standin: SlackStandIn, tmp_path: Path) -> None:

@@ -11,15 +11,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from bot.domain import RequestState, SystemClock
@@ -35,6 +32,7 @@ from tests.fixtures.slack import (
     SlackRequester,
     wait_for,
 )
+from tests.processes import start_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,44 +47,24 @@ class ShiftedClock:
         return SystemClock().now() + self.shift
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def ncebot_process(slack_env: Any, database_url: str, session_factory: Any, tmp_path: Path,
                    ) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``ncebot run`` (HTTP) on the test's database, Slack stand-in and Partner Center sandbox."""
     first = slack_env()  # resets the shared sandbox; gives the stand-in and sandbox
     sandbox = first.sandbox
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PARTNER_CENTER_", "NCEBOT_"))}
     env.update(sandbox.client_env())  # PARTNER_CENTER_* and the sandbox CA (SSL_CERT_FILE, REQUESTS_CA_BUNDLE)
     env.update({
         "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": first.standin.base_url,
         "DATABASE_URL": database_url, "NCEBOT_APPROVAL_CHANNEL": APPROVAL_CHANNEL, "NCEBOT_APPROVERS": APPROVER,
-        "PORT": str(port), "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     })
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert proc.poll() is None, proc.communicate()[1]
-        try:
-            return httpx.get(url + "/healthz", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
+    bot, url = start_bot(env, tmp_path)
     try:
-        wait_for(up, timeout=30)
-        yield proc, url
+        yield bot.proc, url
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
+        bot.kill()
 
 
 def test_crash_after_the_create_is_sent_is_finished_after_restart_with_one_migration(
