@@ -14,12 +14,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.domain import Clock, DomainError, SystemClock
+from bot.domain import Clock, DomainError, NotAuthorized, SystemClock
 from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
 
     from bot.workflow import Workflow
 
@@ -40,7 +39,6 @@ class AppDeps:
     metrics: MetricsText | None = None
     process_before_response: bool = False
     listener_workers: int = 32  # Bolt's default pool has 5 threads: slow work after the ack would delay acks
-    session_factory: sessionmaker[Session] | None = None  # /nce audit reads the audit trail (bot.reports.audit_csv)
     partner_tenant_id: str | None = None  # PartnerTenantId column of the /nce check CSV (PARTNER_CENTER_TENANT_ID)
 
 
@@ -82,6 +80,8 @@ def report_error(error: BaseException, body: dict[str, Any], client: WebClient) 
 
 def friendly_error(error: BaseException) -> str:
     """What the person who acted is told. Never a stack trace, never a secret."""
+    if isinstance(error, NotAuthorized):
+        return f":lock: {error}"
     if isinstance(error, DomainError):
         return f":warning: {error}"
     if isinstance(error, PartnerCenterAuthError):

@@ -209,6 +209,12 @@ class MembershipResolver(Protocol):
     def members(self, group_id: str) -> frozenset[str]: ...
 
 
+class UserDirectory(Protocol):
+    """Display names of Slack users, for exports read outside Slack (the audit CSV)."""
+
+    def display_name(self, user_id: str) -> str | None: ...
+
+
 # --- domain errors: the one Slack error handler turns these into friendly replies ----------------------
 
 

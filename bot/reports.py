@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -145,6 +145,7 @@ AUDIT_COLUMNS: tuple[str, ...] = (
     "request_id",
     "customer_id",
     "actor",
+    "actor_name",
     "action",
     "from_state",
     "to_state",
@@ -282,7 +283,8 @@ class CheckReport:
 
 
 def audit_rows(session: Session, customer_id: str | None = None) -> list[list[Any]]:
-    """The audit trail, oldest first; only ``customer_id``'s events (any letter case) when given."""
+    """The audit trail, oldest first; only ``customer_id``'s events (any letter case) when given.
+    The ``actor_name`` cell is left empty: names come from Slack, outside the database transaction."""
     query = (
         select(AuditEvent, ChangeRequest.kind, ChangeRequest.customer_name)
         .outerjoin(ChangeRequest, ChangeRequest.id == AuditEvent.request_id)
@@ -298,6 +300,7 @@ def audit_rows(session: Session, customer_id: str | None = None) -> list[list[An
                 event.request_id,
                 event.customer_id,
                 event.actor,
+                None,
                 event.action,
                 event.from_state,
                 event.to_state,
@@ -311,7 +314,11 @@ def audit_rows(session: Session, customer_id: str | None = None) -> list[list[An
     return rows
 
 
-def audit_csv(session_factory: sessionmaker[Session], customer_id: str | None = None) -> str:
+def audit_csv(
+    session_factory: sessionmaker[Session],
+    customer_id: str | None = None,
+    names: Callable[[str], str | None] | None = None,
+) -> str:
     """``/nce audit [customer]``: the append-only audit trail as CSV (times in ISO 8601 UTC)."""
     if customer_id is not None:
         customer_id = customer_id.strip()
@@ -321,4 +328,12 @@ def audit_csv(session_factory: sessionmaker[Session], customer_id: str | None = 
             )
     with session_factory() as session:
         rows = audit_rows(session, customer_id)
+    if names is not None:
+        # A spreadsheet shows "U0123…" otherwise. Resolved after the transaction: names() may call Slack.
+        actor, actor_name = AUDIT_COLUMNS.index("actor"), AUDIT_COLUMNS.index("actor_name")
+        known: dict[str, str | None] = {}
+        for row in rows:
+            if row[actor] not in known:
+                known[row[actor]] = names(row[actor])
+            row[actor_name] = known[row[actor]]
     return _csv(AUDIT_COLUMNS, rows)

@@ -203,7 +203,7 @@ def build_runtime(
     from bot.domain import SystemClock
     from bot.health import HealthCheck, database_check, lease_check, scheduler_check
     from bot.metrics import Metrics
-    from bot.slack.membership import SlackMembershipResolver
+    from bot.slack.membership import SlackMembershipResolver, SlackUserDirectory
     from bot.slack.notifier import SlackNotifier
     from bot.tracking import Outbox, OutboxNotifier, TrackingService
     from bot.workflow import Workflow, WorkflowPolicy
@@ -238,6 +238,7 @@ def build_runtime(
         partner_center=partner_center,
         notifier=notifier,  # thread posts and announcements go through the durable outbox
         membership=SlackMembershipResolver(client),
+        directory=SlackUserDirectory(client),  # names in the audit CSV
         policy=WorkflowPolicy(
             approval_channel=settings.ncebot_approval_channel,
             approvers=tuple(settings.approvers),
@@ -264,7 +265,6 @@ def build_runtime(
     health.add("lease", lease_check(tracking.lease_state))
 
     deps = AppDeps(workflow=workflow, slack_client=client, clock=clock, health=health, metrics=metrics.render,
-                   session_factory=session_factory,  # /nce audit reads the audit trail
                    # the PartnerTenantId column of /nce check
                    partner_tenant_id=sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id)
     app = create_app(settings, deps)

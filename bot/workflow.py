@@ -43,6 +43,7 @@ from bot.domain import (
     RequestKind,
     RequestState,
     RequestView,
+    UserDirectory,
     ValidationOutcome,
 )
 from bot.partner_center.client import PartnerCenterClient
@@ -73,6 +74,7 @@ from bot.reports import (
     CheckReport,
     CheckResult,
     CheckRow,
+    audit_csv,
 )
 from storage import repositories as repo
 from storage.models import PartnerCenterOperation
@@ -150,6 +152,16 @@ class DecisionResult:
 
 
 @dataclass(frozen=True)
+class AuditExport:
+    """The audit trail as a CSV file: ``events`` rows for ``customer_id`` (``None``: every customer)."""
+
+    csv: str
+    events: int
+    customer_id: str | None
+    filename: str
+
+
+@dataclass(frozen=True)
 class MigrationStatusView:
     migration: Migration
     events: tuple[MigrationEvent, ...]
@@ -222,6 +234,7 @@ class Workflow:
         membership: MembershipResolver,
         policy: WorkflowPolicy,
         clock: Clock,
+        directory: UserDirectory | None = None,
     ) -> None:
         if policy.required_approvals < 1:
             raise ValueError("required_approvals must be at least 1")
@@ -231,6 +244,7 @@ class Workflow:
         self._membership = membership
         self._policy = policy
         self._clock = clock
+        self._directory = directory
 
     @property
     def policy(self) -> WorkflowPolicy:
@@ -1531,3 +1545,23 @@ class Workflow:
     def watched_customers(self) -> list[str]:
         with self._tx() as session:
             return repo.watched_customer_ids(session)
+
+    # --- audit ------------------------------------------------------------------------------------------------
+    def is_approver(self, user: str) -> bool:
+        """Listed in NCEBOT_APPROVERS, directly or through an ``S…`` user group resolved now (fails closed)."""
+        return self._is_member(user, self._policy.approvers)
+
+    def audit_export(self, user: str, customer_id: str | None = None) -> AuditExport:
+        """``/nce audit``: the append-only trail as CSV, for approvers only (it names people and decisions)."""
+        if not self.is_approver(user):
+            raise NotAuthorized("Only approvers listed in NCEBOT_APPROVERS can export the audit trail.")
+        names = self._directory.display_name if self._directory is not None else None
+        text = audit_csv(self._sessions, customer_id, names)
+        stamp = self._now().strftime("%Y%m%d-%H%M")
+        scope = customer_id.strip().lower() if customer_id else None
+        return AuditExport(
+            csv=text,
+            events=max(text.count("\r\n") - 1, 0),
+            customer_id=scope,
+            filename=f"nce-audit-{scope or 'all'}-{stamp}.csv",
+        )

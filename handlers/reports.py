@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.reports import audit_csv
 from bot.slack import blocks as ui
-from bot.slack.membership import SlackMembershipResolver
 
 if TYPE_CHECKING:
     from bot.app import AppDeps
@@ -34,18 +32,6 @@ def _error(exc: SlackApiError) -> str:
 def upload_problem(exc: SlackApiError) -> str:
     code = _error(exc)
     return f"{_WHY[code]} (`{code}`)" if code in _WHY else f"Slack refused the upload: `{code}`"
-
-
-def is_approver(deps: AppDeps, user: str, client: WebClient) -> bool:
-    """Listed in NCEBOT_APPROVERS, directly or through an ``S…`` user group (fails closed, like the workflow)."""
-    principals = deps.workflow.policy.approvers
-    if user in principals:
-        return True
-    groups = [p for p in principals if p.startswith("S")]
-    if not groups:
-        return False
-    resolver = SlackMembershipResolver(client)
-    return any(user in resolver.members(group) for group in groups)
 
 
 def open_dm(client: WebClient, user: str) -> str:
@@ -85,31 +71,21 @@ def run_check(deps: AppDeps, customer_id: str, user: str, reply: Reply, client: 
 
 
 def run_audit(deps: AppDeps, customer_id: str | None, user: str, reply: Reply, client: WebClient) -> None:
-    """Approvers only; the CSV goes to the requester in a direct message, never into the channel."""
-    if not is_approver(deps, user, client):
-        reply(":lock: Only approvers listed in NCEBOT_APPROVERS can export the audit trail.", None)
-        return
-    if deps.session_factory is None:
-        log.error("/nce audit: AppDeps.session_factory is not set")
-        reply(":warning: The audit trail is not available in this deployment (no database configured).", None)
-        return
-    text = audit_csv(deps.session_factory, customer_id)
-    events = max(text.count("\r\n") - 1, 0)
-    scope = f"customer `{customer_id}`" if customer_id else "all customers"
-    stamp = deps.clock.now().strftime("%Y%m%d-%H%M")
-    filename = f"nce-audit-{customer_id.lower() if customer_id else 'all'}-{stamp}.csv"
+    """Approvers only (the workflow says who); the CSV goes to the requester by DM, never into the channel."""
+    export = deps.workflow.audit_export(user, customer_id)
+    scope = f"customer `{export.customer_id}`" if export.customer_id else "all customers"
     try:
         client.files_upload_v2(
             channel=open_dm(client, user),
-            content=text,
-            filename=filename,
+            content=export.csv,
+            filename=export.filename,
             title=f"ncebot audit trail: {scope.replace('`', '')}",
-            initial_comment=f":lock: Audit trail of {scope}: {events} event(s). Sent only to you.",
+            initial_comment=f":lock: Audit trail of {scope}: {export.events} event(s). Sent only to you.",
         )
     except SlackApiError as exc:
         log.info("audit upload to %s's DM failed: %s", user, _error(exc))
         reply(f":warning: The audit CSV could not be sent to you by direct message ({upload_problem(exc)}). "
               "Nothing was posted in the channel.", None)
         return
-    reply(f":lock: The audit trail of {scope} ({events} event(s)) is in your direct messages with ncebot "
-          "(`" + filename + "`). It is not posted in the channel.", None)
+    reply(f":lock: The audit trail of {scope} ({export.events} event(s)) is in your direct messages with ncebot "
+          f"(`{export.filename}`). It is not posted in the channel.", None)

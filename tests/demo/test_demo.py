@@ -55,9 +55,9 @@ def test_transcript_shows_the_refusals_and_the_approval(demo_run: subprocess.Com
                      r"\[Reject\]", out)
     # an outsider and the requester herself are told no, privately
     assert "#nce-approvals @dave clicks [Approve]" in out
-    assert re.search(r"\(only visible to @dave\) :warning: Only approvers", out)
+    assert re.search(r"\(only visible to @dave\) :lock: Only approvers", out)
     assert "#nce-approvals @alice clicks [Approve]" in out
-    assert re.search(r"\(only visible to @alice\) :warning: You asked for this change, so another approver", out)
+    assert re.search(r"\(only visible to @alice\) :lock: You asked for this change, so another approver", out)
     # then an approver decides, and the message is edited in place
     assert re.search(r"\(edited\) request [0-9a-f]{8}: :white_check_mark: Approved by @bob at ", out)
     assert "(buttons removed)" in out

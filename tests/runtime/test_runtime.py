@@ -169,15 +169,15 @@ def test_healthz_is_503_when_the_database_is_unreachable_or_the_scheduler_stoppe
 
 
 def test_audit_and_check_are_wired_by_the_runtime(runtime: Runtime, standin: SlackStandIn) -> None:
-    """``build_runtime`` gives the app its database (for /nce audit) and the partner tenant (for /nce check)."""
-    assert runtime.deps.session_factory is runtime.session_factory is not None
+    """``build_runtime`` gives the workflow its database and Slack names (for /nce audit) and the app the partner
+    tenant (for /nce check)."""
     assert runtime.sandbox is not None and runtime.deps.partner_tenant_id == runtime.sandbox.tenant_id
     server = runtime.http_server("127.0.0.1", 0).start()
     runtime.closers.append(server.stop)
     with SlackRequester(server.url, standin, SIGNING_SECRET) as slack:
         assert slack.command("audit", user=APPROVER, channel=WORK_CHANNEL).status_code == 200
     uploads = wait_for(lambda: [f for f in standin.files.values() if f.filename.startswith("nce-audit-all-")])
-    assert uploads[0].content.decode("utf-8-sig").startswith("at,request_id,customer_id,actor")
+    assert uploads[0].content.decode("utf-8-sig").startswith("at,request_id,customer_id,actor,actor_name,action")
     assert not [call for call in standin.calls_to("response_url") if "not available" in call.params["text"]]
 
 

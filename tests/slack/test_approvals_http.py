@@ -47,7 +47,7 @@ def test_non_approver_is_refused(slack_env: Any) -> None:
     env = slack_env()
     request_id, ts = request_posted(env)
     click(env, ids.APPROVE_ACTION, request_id, ts, STRANGER)
-    assert "approver" in private_to(env, STRANGER, ":warning:").lower()
+    assert "approver" in private_to(env, STRANGER, ":lock:").lower()
     assert env.standin.calls_to("chat.update") == [] and creates(env) == 0
 
 
@@ -57,7 +57,7 @@ def test_requester_cannot_approve_own_request(slack_env: Any) -> None:
     click(env, ids.APPROVE_ACTION, request_id, ts, REQUESTER)
     wait_for(lambda: len(env.standin.ephemeral_to(REQUESTER)) >= 2)  # confirmation, then the refusal
     refusal = env.standin.ephemeral_to(REQUESTER)[-1].text
-    assert refusal.startswith(":warning:") and "another approver" in refusal
+    assert refusal.startswith(":lock:") and "another approver" in refusal
     assert creates(env) == 0
 
 
@@ -112,7 +112,7 @@ def test_stranger_cannot_open_the_reject_modal(slack_env: Any) -> None:
     env = slack_env()
     request_id, ts = request_posted(env)
     click(env, ids.REJECT_ACTION, request_id, ts, STRANGER)
-    private_to(env, STRANGER, ":warning:")
+    private_to(env, STRANGER, ":lock:")
     assert env.standin.calls_to("views.open") == []
 
 

@@ -177,6 +177,10 @@ def test_audit_sends_the_csv_privately_to_an_approver(slack_env: Any) -> None:
     assert {r["customer_id"] for r in rows} == {known.CONTOSO}
     approved = next(r for r in mine if r["action"] == "approved")
     assert approved["actor"] == APPROVER and approved["from_state"] == "pending" and approved["to_state"] == "approved"
+    # names come from users.info, so the CSV reads without Slack; the system actor has none
+    assert approved["actor_name"] == "Abe Approver"
+    assert next(r for r in mine if r["action"] == "requested")["actor_name"] == "Rita Requester"
+    assert {r["actor_name"] for r in mine if not r["actor"].startswith("U")} == {""}
     assert next(r for r in mine if r["action"] == "sent")["ms_request_id"]
     assert env.standin.messages(WORK_CHANNEL, include_ephemeral=False) == []
 
