@@ -158,7 +158,7 @@ def test_blank_values_count_as_unset() -> None:
 def test_malformed_and_missing_values_are_reported_together() -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings(
-            {"SLACK_BOT_TOKEN": "wrong-" + SECRET, "PORT": "0", "NCEBOT_APPROVERS": "alice",
+            {"SLACK_BOT_TOKEN": "wrong-" + SECRET, "PORT": "-1", "NCEBOT_APPROVERS": "alice",
              "PARTNER_CENTER_SANDBOX": "true", "SLACK_APP_TOKEN": "xapp-1"},
             require_run=True,
         )
@@ -166,3 +166,9 @@ def test_malformed_and_missing_values_are_reported_together() -> None:
     # Each variable once: the malformed ones with their problem, then what is missing.
     assert names == ["SLACK_BOT_TOKEN", "PORT", "NCEBOT_APPROVERS", "NCEBOT_APPROVAL_CHANNEL"]
     assert all(SECRET not in line for line in caught.value.problems)
+
+
+def test_port_zero_means_any_free_port() -> None:
+    assert load_settings({"PORT": "0"}).port == 0
+    with pytest.raises(SettingsError):
+        load_settings({"PORT": "65536"})
