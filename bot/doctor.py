@@ -189,15 +189,7 @@ def check_partner_center(settings: Settings, verify: str | bool | None) -> list[
     from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError
 
     token_name, read_name = "partner center token", "partner center read"
-    missing = [
-        name
-        for name, value in (
-            ("PARTNER_CENTER_TENANT_ID", settings.partner_center_tenant_id),
-            ("PARTNER_CENTER_CLIENT_ID", settings.partner_center_client_id),
-            ("PARTNER_CENTER_CLIENT_SECRET", settings.partner_center_client_secret),
-        )
-        if not value
-    ]
+    missing = settings.missing_partner_center_credentials()
     if missing:
         return [
             Line(token_name, False, f"{', '.join(missing)} not set", "set them from the app registration"),

@@ -200,9 +200,17 @@ class Settings(BaseSettings):
     def app_plus_user(self) -> bool:
         return self.partner_center_refresh_token is not None
 
+    def missing_partner_center_credentials(self) -> list[str]:
+        """Names of the app-registration values that are not set (all three are needed to get a token)."""
+        credentials = {
+            "PARTNER_CENTER_TENANT_ID": self.partner_center_tenant_id,
+            "PARTNER_CENTER_CLIENT_ID": self.partner_center_client_id,
+            "PARTNER_CENTER_CLIENT_SECRET": self.partner_center_client_secret,
+        }
+        return [name for name, value in credentials.items() if not _is_set(value)]
+
     def missing_for_run(self) -> list[str]:
         """Problems that stop ``ncebot run`` (and ``doctor``): required values that are absent."""
-        problems = []
         required = {
             "SLACK_BOT_TOKEN": self.slack_bot_token,
             "NCEBOT_APPROVAL_CHANNEL": self.ncebot_approval_channel,
@@ -210,18 +218,16 @@ class Settings(BaseSettings):
         }
         if not self.socket_mode:
             required["SLACK_SIGNING_SECRET"] = self.slack_signing_secret
+        missing = [name for name, value in required.items() if not _is_set(value)]
         if not self.partner_center_sandbox:
-            required.update(
-                {
-                    "PARTNER_CENTER_TENANT_ID": self.partner_center_tenant_id,
-                    "PARTNER_CENTER_CLIENT_ID": self.partner_center_client_id,
-                    "PARTNER_CENTER_CLIENT_SECRET": self.partner_center_client_secret,
-                }
-            )
-        for name, value in required.items():
-            if value is None or (isinstance(value, str) and not value.strip()):
-                problems.append(f"{name}: missing (required)")
-        return problems
+            missing += self.missing_partner_center_credentials()
+        return [f"{name}: missing (required)" for name in missing]
+
+
+def _is_set(value: str | SecretStr | None) -> bool:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return value is not None and bool(value.strip())
 
 
 def _problem_line(error: Mapping[str, Any]) -> str:

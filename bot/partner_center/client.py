@@ -697,15 +697,7 @@ def build_partner_center_client(
     """
     from bot.settings import SettingsError
 
-    missing = [
-        name
-        for name, value in (
-            ("PARTNER_CENTER_TENANT_ID", settings.partner_center_tenant_id),
-            ("PARTNER_CENTER_CLIENT_ID", settings.partner_center_client_id),
-            ("PARTNER_CENTER_CLIENT_SECRET", settings.partner_center_client_secret),
-        )
-        if not value
-    ]
+    missing = settings.missing_partner_center_credentials()
     if missing:
         raise SettingsError([f"{name}: missing (required)" for name in missing])
     assert settings.partner_center_tenant_id and settings.partner_center_client_id
