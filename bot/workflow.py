@@ -224,6 +224,9 @@ class Workflow:
     """All business rules. Dependencies are passed in so tests build it with stand-ins."""
 
     SUBMIT_LEASE = timedelta(minutes=10)
+    # A bulk request sends its creates one after another through the client limiter (100 per 5 minutes), so
+    # its claim must outlast them all, or another replica's resume would pick up operations still queued here.
+    SUBMIT_LEASE_PER_OPERATION = timedelta(seconds=3)
 
     def __init__(
         self,
@@ -1191,7 +1194,9 @@ class Workflow:
                 return repo.to_view(row)
             view = repo.to_view(row)
             existing = {(o.kind, o.target): o for o in repo.operations_for(session, request_id)}
-            for op_kind, target, body in self._plan_items(view, row.items):
+            plan = self._plan_items(view, row.items)
+            lease = self.SUBMIT_LEASE + self.SUBMIT_LEASE_PER_OPERATION * len(plan)
+            for op_kind, target, body in plan:
                 found = existing.get((op_kind, target))
                 op: OperationView | None
                 if found is None:
@@ -1202,10 +1207,10 @@ class Workflow:
                         target=target,
                         customer_id=view.customer_id,
                         now=now,
-                        lease=self.SUBMIT_LEASE,
+                        lease=lease,
                     )
                 elif found.status == "sending":
-                    op = repo.claim_operation(session, found.id, now=now, lease=self.SUBMIT_LEASE)
+                    op = repo.claim_operation(session, found.id, now=now, lease=lease)
                 else:
                     op = None
                 if op is not None:
