@@ -15,6 +15,7 @@ envelopes a test sends with :meth:`SlackStandIn.socket_mode_send` and records th
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.parser
 import email.policy
 import hashlib
@@ -264,16 +265,12 @@ class _SocketModeLink:
 
     def send_close(self, code: int = 1000, reason: str = "") -> None:
         """Send a close frame unless one was sent already (the connection ends when the peer answers/leaves)."""
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             self.send(OP_CLOSE, struct.pack("!H", code) + reason.encode("utf-8")[:123])
-        except (ConnectionError, OSError):
-            pass
 
     def abort(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 class SlackStandIn:
