@@ -317,7 +317,9 @@ def run(*, start_background: BackgroundStarter | None = None) -> int:
 
             ops = runtime.http_server("0.0.0.0", settings.port, slack_events=False).start()
             runtime.closers.append(ops.stop)
-            log.info("serving HTTP on port %d: GET /healthz, GET /metrics (Slack events come over Socket Mode)", ops.port)
+            log.info(
+                "serving HTTP on port %d: GET /healthz, GET /metrics (Slack events come over Socket Mode)", ops.port
+            )
             log.info("starting in Socket Mode")
             handler = SocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
             runtime.closers.append(handler.close)
