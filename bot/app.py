@@ -102,7 +102,8 @@ def friendly_error(error: BaseException) -> str:
 
 def tell_user(client: WebClient, body: dict[str, Any], text: str) -> None:
     """Reply privately to whoever sent ``body``: the response_url of a command, an ephemeral in the channel of
-    a click, the modal itself for a click inside a modal, or the channel a modal was opened from."""
+    a click, the modal itself for a click inside a modal, or the channel a modal was opened from. A click on
+    the App Home tab (a ``home`` view: no channel, and not a modal to replace) gets a direct message."""
     from slack_sdk.webhook import WebhookClient
 
     from bot.slack.blocks import ModalMetadata, message_modal
@@ -113,7 +114,8 @@ def tell_user(client: WebClient, body: dict[str, Any], text: str) -> None:
         if body.get("command") and body.get("response_url"):
             WebhookClient(str(body["response_url"])).send(text=text, response_type="ephemeral")
             return
-        if kind == "block_actions" and body.get("view") and not body.get("channel"):
+        if kind == "block_actions" and body.get("view") and not body.get("channel") \
+                and body["view"].get("type") != "home":
             view = body["view"]
             client.views_update(view_id=view["id"], view=message_modal("ncebot", text))
             return

@@ -710,6 +710,11 @@ class Workflow:
         with self._tx() as session:
             return [repo.to_view(r) for r in repo.requests_in_states(session, states)]
 
+    def requests_by(self, user: str, limit: int = 10) -> list[RequestView]:
+        """The newest ``limit`` requests ``user`` made, in any state, newest first (App Home tab)."""
+        with self._tx() as session:
+            return [repo.to_view(r) for r in repo.requests_by_requester(session, user, limit=limit)]
+
     def get_request(self, request_id: str) -> RequestView:
         request_id = (request_id or "").strip().lower()
         if not _REQUEST_ID.match(request_id):

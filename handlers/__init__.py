@@ -11,9 +11,10 @@ if TYPE_CHECKING:
 
 
 def register_listeners(app: App, deps: AppDeps) -> None:
-    from handlers import actions, commands, options, views
+    from handlers import actions, commands, home, options, views
 
     commands.register(app, deps)
     actions.register(app, deps)
     views.register(app, deps)
     options.register(app, deps)
+    home.register(app, deps)

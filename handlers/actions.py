@@ -15,6 +15,7 @@ from bot.slack.blocks import ModalMetadata
 from bot.slack.commands import require_guid
 from bot.slack.forms import read_options_leniently
 from handlers.common import confirm_request, ephemeral_reply, guarded
+from handlers.home import is_home_click, publish_home
 
 if TYPE_CHECKING:
     from bot.app import AppDeps
@@ -38,11 +39,20 @@ def register(app: App, deps: AppDeps) -> None:
     def approve_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         user, channel = _clicker(body)
+        if is_home_click(body):
+            # From the App Home tab: no channel, no message. The workflow's notifier edits the request message
+            # in the approval channel; the clicker sees the outcome on the refreshed tab (refusals: by DM).
+            notice = None
+            try:
+                result = wf.approve(str(_action(body).get("value") or ""), user)
+                notice = _approval_notice(result.request.id, result.outcome, result.votes_missing)
+            finally:
+                publish_home(deps, client, user, notice)
+            return
         result = wf.approve(str(_action(body).get("value") or ""), user)
         reply = ephemeral_reply(client, user, channel)
         if result.outcome == "vote_recorded":
-            reply(f":ballot_box_with_check: Your approval of `{result.request.id}` is recorded; "
-                  f"{result.votes_missing} more approval(s) needed.", None)
+            reply(_approval_notice(result.request.id, result.outcome, result.votes_missing), None)
 
     @app.action(ids.REJECT_ACTION)
     @guarded
@@ -52,7 +62,8 @@ def register(app: App, deps: AppDeps) -> None:
         request_id = str(_action(body).get("value") or "")
         wf.can_decide(request_id, user)  # refusals → error handler → ephemeral
         meta = ModalMetadata(kind="reject", channel=channel, request=request_id,
-                             message_ts=(body.get("message") or {}).get("ts"))
+                             message_ts=(body.get("message") or {}).get("ts"),
+                             origin="home" if is_home_click(body) else None)
         client.views_open(trigger_id=body["trigger_id"], view=ui.reject_modal(wf.get_request(request_id), meta))
 
     @app.action(ids.SCHEDULE_UPDATE_ACTION)
@@ -108,6 +119,13 @@ def register(app: App, deps: AppDeps) -> None:
         client.views_update(view_id=view["id"], hash=view.get("hash"),
                             view=ui.change_modal(meta.kind, meta, subscriptions=nodes,
                                                  options=_current_options(view, meta.kind)))
+
+
+def _approval_notice(request_id: str, outcome: str, votes_missing: int) -> str:
+    if outcome == "vote_recorded":
+        return (f":ballot_box_with_check: Your approval of `{request_id}` is recorded; "
+                f"{votes_missing} more approval(s) needed.")
+    return f":white_check_mark: You approved request `{request_id}`; progress goes into its thread."
 
 
 def _schedule_value(action: dict[str, Any]) -> tuple[str, str]:

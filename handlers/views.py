@@ -15,6 +15,7 @@ from bot.slack.blocks import ModalMetadata
 from bot.slack.commands import NceCommand
 from bot.slack.forms import FormErrors, read_change_form, read_lookup_form, read_reason
 from handlers.common import CHANGE_KINDS, confirm_request, ephemeral_reply, guarded, run_command
+from handlers.home import publish_home
 
 if TYPE_CHECKING:
     from bot.app import AppDeps
@@ -112,6 +113,14 @@ def register(app: App, deps: AppDeps) -> None:
             return
         ack()
         user = str(body["user"]["id"])
+        if meta.origin == "home":  # the Reject button of the App Home tab: the outcome shows on the tab
+            notice = None
+            try:
+                result = wf.reject(meta.request or "", user, reason)
+                notice = f":no_entry_sign: You rejected request `{result.request.id}`."
+            finally:
+                publish_home(deps, client, user, notice)
+            return
         result = wf.reject(meta.request or "", user, reason)
         ephemeral_reply(client, user, meta.channel)(f":no_entry_sign: You rejected request `{result.request.id}`.",
                                                     None)

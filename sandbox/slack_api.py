@@ -84,7 +84,7 @@ class StoredView:
     view: dict[str, Any]
     user: str | None
     trigger_id: str | None
-    stack: str  # "root" or "pushed"
+    stack: str  # "root" or "pushed" (modals), "home" (the App Home tab, views.publish)
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -310,6 +310,7 @@ class SlackStandIn:
         self._calls: list[SlackCall] = []
         self._messages: list[Message] = []
         self._views: dict[str, StoredView] = {}
+        self._home_views: dict[str, str] = {}  # user id → id of the Home tab view published for them
         self._files: dict[str, StoredFile] = {}
         self._failures: dict[str, _Failure] = {}
         self._targets: dict[str, _ResponseTarget] = {}
@@ -443,6 +444,21 @@ class SlackStandIn:
             return dict(self._views)
 
     @property
+    def home_views(self) -> dict[str, StoredView]:
+        """The App Home tab published for each user (views.publish), by user id."""
+        with self._lock:
+            return {user: self._views[view_id] for user, view_id in self._home_views.items()}
+
+    def home_view(self, user: str) -> dict[str, Any] | None:
+        """The Home tab view last published for ``user`` (with its id and hash, as a click carries it)."""
+        with self._lock:
+            view_id = self._home_views.get(user)
+            if view_id is None:
+                return None
+            stored = self._views[view_id]
+            return {**stored.view, "id": stored.id, "hash": stored.hash}
+
+    @property
     def files(self) -> dict[str, StoredFile]:
         with self._lock:
             return dict(self._files)
@@ -453,6 +469,7 @@ class SlackStandIn:
             self._calls.clear()
             self._messages.clear()
             self._views.clear()
+            self._home_views.clear()
             self._files.clear()
             self._events.clear()
             self._failures.clear()
@@ -470,6 +487,9 @@ class SlackStandIn:
                 view, action = obj
                 title = (view.view.get("title") or {}).get("text", "")
                 owner = f" for <@{view.user}>" if view.user else ""
+                if view.view.get("type") == "home":
+                    lines.append(f"[home tab {action}]{owner}")
+                    continue
                 lines.append(f"[modal {action}] {title!r}{owner}")
                 continue
             msg: Message = obj[0]
@@ -736,6 +756,8 @@ class SlackStandIn:
                 stored_view.history.append(view)
                 self._events.append(("view", (stored_view, "updated")))
                 return {"ok": True, "view": self._view_payload(stored_view)}
+            if method == "views.publish":
+                return self._publish_home(p)
             if method == "usergroups.users.list":
                 group = str(p.get("usergroup") or "")
                 if group not in self.usergroups:
@@ -815,6 +837,39 @@ class SlackStandIn:
             stored.initial_comment = comment
         msg = self._post(channel, comment or "", [], thread_ts=thread_ts)
         msg.files = [f.id for f in files]
+
+    def _publish_home(self, p: dict[str, Any]) -> dict[str, Any]:
+        """views.publish: one Home tab per user, same view id across publishes (as Slack does). Checks what
+        Slack checks and we can get wrong: a ``home`` view, at most 100 blocks, unique block ids, the hash."""
+        user = str(p.get("user_id") or "")
+        if not user.startswith(("U", "W")):
+            return {"ok": False, "error": "invalid_arguments" if not user else "user_not_found"}
+        view = _json(p.get("view"))
+        if not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments",
+                    "response_metadata": {"messages": ["[ERROR] view type must be home"]}}
+        blocks = view.get("blocks")
+        if not isinstance(blocks, list) or len(blocks) > 100:
+            return {"ok": False, "error": "invalid_arguments",
+                    "response_metadata": {"messages": ["[ERROR] no more than 100 items allowed "
+                                                       "[json-pointer:/view/blocks]"]}}
+        block_ids = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("block_id")]
+        if len(block_ids) != len(set(block_ids)):
+            return {"ok": False, "error": "invalid_arguments",
+                    "response_metadata": {"messages": ["[ERROR] duplicate block_id [json-pointer:/view/blocks]"]}}
+        existing = self._views.get(self._home_views.get(user, ""))
+        if existing is not None and p.get("hash") and p["hash"] != existing.hash:
+            return {"ok": False, "error": "hash_conflict"}
+        if existing is None:
+            existing = StoredView(id=f"V{next(self._counter):08d}", hash="", view=view, user=user, trigger_id=None,
+                                  stack="home")
+            self._views[existing.id] = existing
+            self._home_views[user] = existing.id
+        existing.view = view
+        existing.hash = f"h{next(self._counter)}"
+        existing.history.append(view)
+        self._events.append(("view", (existing, "published")))
+        return {"ok": True, "view": self._view_payload(existing)}
 
     def _view_payload(self, stored: StoredView) -> dict[str, Any]:
         return {**stored.view, "id": stored.id, "hash": stored.hash, "team_id": self.TEAM_ID,

@@ -115,6 +115,31 @@ class SlackRequester:
         }
         return self.interactive(payload)
 
+    def event(self, event: dict[str, Any], *, event_id: str | None = None) -> httpx.Response:
+        """An Events API ``event_callback`` (JSON body, signed like any other request) carrying ``event``."""
+        n = next(self._n)
+        envelope = {
+            "token": "legacy-verification-token", "team_id": SlackStandIn.TEAM_ID, "api_app_id": "ASTANDIN1",
+            "event": {"event_ts": f"{time.time():.6f}", **event}, "type": "event_callback",
+            "event_id": event_id or f"Ev{n:08d}", "event_time": int(time.time()),
+            "authorizations": [{"team_id": SlackStandIn.TEAM_ID, "user_id": SlackStandIn.BOT_USER_ID,
+                                "is_bot": True, "is_enterprise_install": False}],
+            "is_ext_shared_channel": False,
+        }
+        return self.post(json.dumps(envelope), "application/json")
+
+    def app_home_opened(self, user: str, tab: str = "home", view: dict[str, Any] | None = None) -> httpx.Response:
+        """The ``app_home_opened`` event Slack sends when ``user`` opens the app's Home (or Messages) tab."""
+        event: dict[str, Any] = {"type": "app_home_opened", "user": user, "channel": "D" + user[1:], "tab": tab}
+        if view is not None:
+            event["view"] = view
+        return self.event(event)
+
+    def url_verification(self, challenge: str) -> httpx.Response:
+        """The handshake Slack sends when an Events API request URL is saved."""
+        return self.post(json.dumps({"token": "legacy-verification-token", "challenge": challenge,
+                                     "type": "url_verification"}), "application/json")
+
     def block_suggestion(self, action_id: str, block_id: str, value: str, *, user: str,
                          view: dict[str, Any]) -> httpx.Response:
         payload = {

@@ -242,6 +242,17 @@ def requests_in_states(
     return list(session.scalars(query.order_by(ChangeRequest.created_at, ChangeRequest.id)))
 
 
+def requests_by_requester(session: Session, requester: str, *, limit: int = 10) -> list[ChangeRequest]:
+    """The newest ``limit`` requests made by ``requester``, newest first (the App Home tab)."""
+    query = (
+        select(ChangeRequest)
+        .where(ChangeRequest.requester == requester)
+        .order_by(ChangeRequest.created_at.desc(), ChangeRequest.id.desc())
+        .limit(max(limit, 0))
+    )
+    return list(session.scalars(query))
+
+
 def open_requests_for_subscription(session: Session, customer_id: str, subscription_id: str) -> list[ChangeRequest]:
     query = select(ChangeRequest).where(
         ChangeRequest.customer_id == customer_id,

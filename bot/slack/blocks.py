@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from bot.domain import SCHEDULE_CANCELLED, ChangeOptions, RequestKind, RequestState, RequestView, ValidationOutcome
 from bot.slack import ids
-from bot.slack.commands import BILLINGS, OPTIONS_HELP, SUBCOMMANDS, TERMS
+from bot.slack.commands import BILLINGS, BY_NAME, OPTIONS_HELP, SUBCOMMANDS, TERMS
 
 if TYPE_CHECKING:
     from bot.partner_center.models import Customer, MigrationSchedule, Subscription
@@ -26,6 +26,9 @@ MAX_METADATA: Final = 3000
 BULK_LISTED: Final = 20  # subscriptions named in a bulk request message; the rest are counted
 BULK_EXCLUDED_LISTED: Final = 10
 TOP_REASONS: Final = 5
+MAX_HOME_BLOCKS: Final = 100  # Block Kit: at most 100 blocks in a modal or Home tab view
+HOME_PENDING_LISTED: Final = 20  # pending requests listed on the Home tab (2 blocks each with buttons)
+HOME_MINE_LISTED: Final = 10  # the viewer's recent requests listed on the Home tab
 
 KIND_LABEL: Final = {
     RequestKind.MIGRATE: "Migrate now",
@@ -385,6 +388,107 @@ def pending_blocks(requests: Sequence[RequestView]) -> list[Block]:
     return _cap(blocks)
 
 
+# --- App Home tab -----------------------------------------------------------------------------------------
+
+HOME_HOW_TO: Final = ("help", "migrate", "schedule", "check", "bulk", "pending", "status")
+
+
+def _customer_label(request: RequestView) -> str:
+    return f"{request.customer_name} (`{request.customer_id}`)" if request.customer_name else f"`{request.customer_id}`"
+
+
+def _target_label(request: RequestView) -> str:
+    if request.kind == RequestKind.BULK:
+        return f"{request.subscription_name}" if request.subscription_name else "all eligible subscriptions"
+    if request.kind in (RequestKind.RESCHEDULE, RequestKind.CANCEL) and request.schedule_id:
+        return f"schedule `{request.schedule_id}`"
+    if request.subscription_id:
+        name = request.subscription_name or (request.validation.subscription_name if request.validation else None)
+        return f"{name} (`{request.subscription_id}`)" if name else f"`{request.subscription_id}`"
+    return "—"
+
+
+def _reference(request: RequestView) -> str:
+    """Where to find the request: its message's channel, and ``/nce status`` once a migration exists."""
+    where = f" in <#{request.message.channel}>" if request.message else ""
+    status = (f" · `/nce status {request.customer_id} {request.migration_id}`"
+              if request.migration_id else "")
+    return f"request `{request.id}`{where}{status}"
+
+
+def _pending_home_line(request: RequestView) -> str:
+    label = KIND_LABEL.get(request.kind, str(request.kind))
+    return (f"*{label}* · customer {_customer_label(request)}\n"
+            f"Target: {_target_label(request)}\n"
+            f"Requested by <@{request.requester}> · {len(request.votes)} of {request.required_approvals} approvals · "
+            f"expires {fmt_time(request.expires_at)}\n"
+            f"{_reference(request)}")
+
+
+def _mine_home_line(request: RequestView) -> str:
+    label = KIND_LABEL.get(request.kind, str(request.kind))
+    state = f"{STATE_EMOJI.get(request.state, '')} *{request.state.value}*".strip()
+    detail = progress_line(request) if request.state not in (RequestState.PENDING, RequestState.REJECTED,
+                                                             RequestState.EXPIRED) else decision_line(request)
+    return (f"{state} · {label} · customer {_customer_label(request)} · {_target_label(request)}\n"
+            f"{_cut(detail or '', 300)}\n"
+            f"Requested {fmt_time(request.created_at)} · {_reference(request)}")
+
+
+def home_view(user: str, pending: Sequence[RequestView], mine: Sequence[RequestView], is_approver: bool, *,
+              notice: str | None = None) -> Block:
+    """The App Home tab of ``user``: how to use ncebot, the requests waiting for a decision (with Approve /
+    Reject buttons for approvers, the same action ids and values as the approval message), and the user's own
+    recent requests. ``notice``: the outcome of the user's last click on the tab, shown at the top.
+    At most :data:`MAX_HOME_BLOCKS` blocks; long lists say how many were left out."""
+    role = "You are an *approver*: decide here or in the approval channel." if is_approver else (
+        "Approvers listed in `NCEBOT_APPROVERS` decide on requests; you can follow them here.")
+    how_to = "\n".join(f"`{BY_NAME[name].usage}` — {BY_NAME[name].summary}" for name in HOME_HOW_TO)
+    blocks: list[Block] = [
+        header("ncebot: NCE migrations with approval"),
+        context(f"Hello <@{user}>. {role}"),
+        *([section(notice)] if notice else []),
+        section("*How to*\n" + how_to),
+        context("Leave out the ids to fill in a form instead. Every change waits for an approval; progress goes "
+                "into the request's thread in the approval channel."),
+        {"type": "divider"},
+        header(f"Waiting for a decision ({len(pending)})"),
+    ]
+    if not pending:
+        blocks.append(section("Nothing is waiting for a decision. :sparkles:"))
+    for request in pending[:HOME_PENDING_LISTED]:
+        blocks.append(section(_pending_home_line(request)))
+        if is_approver:
+            blocks.append({
+                "type": "actions",
+                # block ids must be unique within a view: one decision block per request
+                "block_id": f"{ids.DECISION_BLOCK}:{request.id}",
+                "elements": [
+                    button("Approve", ids.APPROVE_ACTION, request.id, "primary"),
+                    button("Reject", ids.REJECT_ACTION, request.id, "danger"),
+                ],
+            })
+    if len(pending) > HOME_PENDING_LISTED:
+        blocks.append(context(f"…and {len(pending) - HOME_PENDING_LISTED} more: run `/nce pending` for the full "
+                              "list."))
+    blocks += [{"type": "divider"}, header("Your recent requests")]
+    if not mine:
+        blocks.append(section("You have not asked for any change yet. Try `/nce migrate` or `/nce schedule`."))
+    for request in mine[:HOME_MINE_LISTED]:
+        blocks.append(section(_mine_home_line(request)))
+    if len(mine) > HOME_MINE_LISTED:
+        blocks.append(context(f"…and {len(mine) - HOME_MINE_LISTED} more."))
+    if len(blocks) > MAX_HOME_BLOCKS:  # defensive: the caps above keep well under the limit
+        blocks = [*blocks[: MAX_HOME_BLOCKS - 1], context("Some items are not shown: Slack allows 100 blocks.")]
+    return {"type": "home", "blocks": blocks}
+
+
+def home_error_view(user: str, text: str) -> Block:
+    """A Home tab that says why the real one could not be built (Partner Center or database trouble)."""
+    return {"type": "home", "blocks": [header("ncebot: NCE migrations with approval"),
+                                       section(f"Hello <@{user}>. {text}"), context("Reopen this tab to retry.")]}
+
+
 # --- subscriptions, schedules, status ---------------------------------------------------------------------
 
 
@@ -473,6 +577,7 @@ class ModalMetadata:
     schedule: str | None = None
     request: str | None = None
     message_ts: str | None = None
+    origin: str | None = None  # "home": opened from the App Home tab (refresh it afterwards)
 
     def dump(self) -> str:
         data = {k: v for k, v in asdict(self).items() if v is not None}

@@ -9,6 +9,10 @@ from typing import Final
 
 COMMAND: Final = "/nce"
 
+# --- Events API (manifest settings.event_subscriptions.bot_events) -----------------------------------------
+HOME_OPENED_EVENT: Final = "app_home_opened"  # the App Home tab was opened: publish its view
+BOT_EVENTS: Final = (HOME_OPENED_EVENT,)
+
 # --- approval message (SPEC §5) --------------------------------------------------------------------------
 APPROVE_ACTION: Final = "ncebot_approve"
 REJECT_ACTION: Final = "ncebot_reject"

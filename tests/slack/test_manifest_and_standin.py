@@ -26,6 +26,8 @@ SCOPES_FOR = {
     "conversations_history": {"channels:history"},
     # no scope needed: modals work with a trigger id, permalinks and auth.test with any token
     "views_open": set(), "views_update": set(), "views_push": set(), "chat_getPermalink": set(), "auth_test": set(),
+    # the App Home tab: views.publish needs no scope beyond the bot token (nor does the app_home_opened event)
+    "views_publish": set(),
 }
 # Scopes that cover private channels, paired with their public-channel twin (used by the same calls).
 PRIVATE_TWIN = {"groups:read": "channels:read", "groups:history": "channels:history"}
@@ -37,6 +39,8 @@ def test_manifest_matches_the_code() -> None:
     hint = manifest["features"]["slash_commands"][0]["usage_hint"]
     assert [w.strip() for w in hint.split("|")] == [s.name for s in SUBCOMMANDS]
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == list(ids.BOT_EVENTS)
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write.public"} <= scopes
     source = "\n".join(p.read_text() for d in ("bot", "handlers") for p in (ROOT / d).rglob("*.py"))
@@ -53,8 +57,10 @@ def test_manifest_matches_the_code() -> None:
     # every registered id is a declared one, and the approval ids are SPEC's
     assert (ids.APPROVE_ACTION, ids.REJECT_ACTION) == ("ncebot_approve", "ncebot_reject")
     handlers = "\n".join(p.read_text() for p in (ROOT / "handlers").glob("*.py"))
-    for used in re.findall(r"app\.(?:action|view|options)\(ids\.(\w+)\)", handlers):
+    for used in re.findall(r"app\.(?:action|view|options|event)\(ids\.(\w+)\)", handlers):
         assert hasattr(ids, used)
+    events = re.findall(r"app\.event\(ids\.(\w+)\)", handlers)
+    assert sorted(getattr(ids, e) for e in events) == sorted(ids.BOT_EVENTS)  # each subscribed event is handled
     for callback in ids.MODAL_CALLBACKS:
         assert len(callback) <= 255
     assert all(f"ids.{name}" in handlers for name in ("APPROVE_ACTION", "REJECT_ACTION", "REJECT_MODAL"))

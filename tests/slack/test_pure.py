@@ -174,3 +174,48 @@ def test_a_cancelled_schedule_reads_cancelled_not_failed() -> None:
     assert "Failed" not in line
     failed = _request(RequestState.FAILED, error_code="900225", error_description="seat cap")
     assert ui.progress_line(failed) == ":x: Failed: 900225: seat cap"
+
+
+# --- App Home tab -----------------------------------------------------------------------------------------
+
+
+def _home_requests(n: int, state: RequestState = RequestState.PENDING) -> list[RequestView]:
+    return [_request(state, id=f"{i:032x}", customer_name="Contoso Ltd", subscription_name="Microsoft 365 E5")
+            for i in range(n)]
+
+
+def test_home_view_for_an_approver_has_buttons_reusing_the_approval_ids() -> None:
+    pending = _home_requests(2)
+    view = ui.home_view("UAPPROVER", pending, [], True)
+    assert view["type"] == "home" and view["blocks"][0]["type"] == "header"
+    text = json.dumps(view["blocks"])
+    assert "/nce migrate" in text and "/nce pending" in text and "Waiting for a decision (2)" in text
+    assert "Contoso Ltd" in text and "Microsoft 365 E5" in text and "<@UREQ>" in text and "expires 2025-03-02" in text
+    assert _buttons(view["blocks"]) == [(ids.APPROVE_ACTION, pending[0].id), (ids.REJECT_ACTION, pending[0].id),
+                                        (ids.APPROVE_ACTION, pending[1].id), (ids.REJECT_ACTION, pending[1].id)]
+    block_ids = [b["block_id"] for b in view["blocks"] if "block_id" in b]
+    assert len(block_ids) == len(set(block_ids)) == 2  # unique within the view, as Slack requires
+    assert "You have not asked for any change yet" in text
+
+
+def test_home_view_for_a_non_approver_has_no_buttons_and_lists_their_requests() -> None:
+    mine = [_request(RequestState.COMPLETED, new_subscription_id="n" * 8, migration_id="m" * 8),
+            _request(RequestState.REJECTED, id="a" * 32, decided_by=("UAPP",), decided_at=NOW, reject_reason="no")]
+    view = ui.home_view("UREQ", [], mine, False, notice=":white_check_mark: done")
+    text = json.dumps(view["blocks"])
+    assert _buttons(view["blocks"]) == [] and "Nothing is waiting for a decision" in text
+    assert ":white_check_mark: done" in text and "Your recent requests" in text
+    assert "completed" in text and "nnnnnnnn" in text and f"/nce status {C} mmmmmmmm" in text
+    assert "rejected" in text and "Rejected by <@UAPP>" in text
+
+
+def test_home_view_caps_its_lists_within_slack_limits() -> None:
+    view = ui.home_view("UAPPROVER", _home_requests(150), _home_requests(30, RequestState.SUBMITTED), True)
+    blocks = view["blocks"]
+    assert len(blocks) <= ui.MAX_HOME_BLOCKS
+    text = json.dumps(blocks)
+    assert "Waiting for a decision (150)" in text
+    assert f"and {150 - ui.HOME_PENDING_LISTED} more" in text and f"and {30 - ui.HOME_MINE_LISTED} more" in text
+    assert len(_buttons(blocks)) == 2 * ui.HOME_PENDING_LISTED
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
+    assert all(len(b["text"]["text"]) <= 150 for b in blocks if b["type"] == "header")
