@@ -112,9 +112,9 @@ def test_ncebot_run_in_socket_mode_end_to_end(standin: SlackStandIn, tmp_path: P
         assert APP_TOKEN not in json.dumps([call.headers for call in opened])  # recorded without the token
 
         # The ops port: health and metrics only; Slack requests come over the WebSocket, never unsigned HTTP.
-        health = wait_for(lambda: (r := httpx.get(ops + "/healthz", timeout=10)).status_code == 200 and r)
+        health = wait_for(lambda: (r := httpx.get(ops + "/healthz")).status_code == 200 and r)
         assert all(check["ok"] for check in health.json()["checks"].values()), health.text
-        assert "ncebot_requests" in httpx.get(ops + "/metrics", timeout=10).text
+        assert "ncebot_requests" in httpx.get(ops + "/metrics").text
         events = httpx.post(ops + "/slack/events", content=b"payload=%7B%7D", timeout=10,
                             headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert events.status_code in (404, 405), events.text
@@ -155,4 +155,4 @@ def test_ncebot_run_in_socket_mode_end_to_end(standin: SlackStandIn, tmp_path: P
     for secret in (APP_TOKEN, BOT_TOKEN, "sandbox-secret-do-not-use-in-production"):
         assert secret not in output
     # the process left: its connection is closed
-    wait_for(lambda: not any(c.open for c in standin.socket_mode_connections), timeout=15)
+    wait_for(lambda: not any(c.open for c in standin.socket_mode_connections))

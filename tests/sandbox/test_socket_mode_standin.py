@@ -122,7 +122,7 @@ def standin() -> Iterator[SlackStandIn]:
 
 def open_url(standin: SlackStandIn, token: str | None = APP_TOKEN) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return dict(httpx.post(standin.base_url + "apps.connections.open", headers=headers, timeout=10).json())
+    return dict(httpx.post(standin.base_url + "apps.connections.open", headers=headers).json())
 
 
 class RawClient:
@@ -130,7 +130,7 @@ class RawClient:
 
     def __init__(self, url: str, key: str = "dGhlIHNhbXBsZSBub25jZQ==") -> None:
         parts = urlsplit(url)
-        self.sock = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=10)
+        self.sock = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80))
         request = (f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.hostname}\r\nUpgrade: websocket\r\n"
                    f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
         self.sock.sendall(request.encode())
@@ -196,7 +196,7 @@ def test_handshake_hello_ping_pong_acks_and_close(standin: SlackStandIn) -> None
         assert envelope == {"envelope_id": envelope_id, "type": "slash_commands", "accepts_response_payload": True,
                             "payload": {"command": "/nce", "text": "y" * 300}}
         client.send_json({"envelope_id": envelope_id, "payload": {"text": "z" * 300}})  # 16-bit, masked
-        ack = wait_for(lambda: standin.socket_mode_ack(envelope_id), timeout=10)
+        ack = wait_for(lambda: standin.socket_mode_ack(envelope_id))
         assert ack.payload == {"text": "z" * 300} and ack.latency is not None and ack.connection == 1
 
         big = standin.socket_mode_send("events_api", {"event": {"type": "x", "text": "w" * 70_000}})
@@ -208,18 +208,18 @@ def test_handshake_hello_ping_pong_acks_and_close(standin: SlackStandIn) -> None
         client.send(OP_PING, b"between fragments")  # control frames may interleave
         assert client.recv().opcode == OP_PONG
         client.send(OP_CONTINUATION, body[10:])
-        assert wait_for(lambda: standin.socket_mode_ack(big), timeout=10).payload == {"blob": "v" * 70_000}
+        assert wait_for(lambda: standin.socket_mode_ack(big)).payload == {"blob": "v" * 70_000}
 
         standin.socket_mode_ping(b"from-server")
         assert client.recv() == WebSocketFrame(True, OP_PING, b"from-server", False)
         client.send(OP_PONG, b"from-server")
-        wait_for(lambda: standin.socket_mode_connections[0].pongs == 1, timeout=10)
+        wait_for(lambda: standin.socket_mode_connections[0].pongs == 1)
 
         client.send(OP_CLOSE, struct.pack("!H", 1000) + b"bye")
         echo = client.recv()
         assert echo.opcode == OP_CLOSE and struct.unpack("!H", echo.payload[:2])[0] == 1000
         assert ws_read_frame(client.sock.recv) is None  # then the server hangs up
-        info = wait_for(lambda: next((c for c in standin.socket_mode_connections if not c.open), None), timeout=10)
+        info = wait_for(lambda: next((c for c in standin.socket_mode_connections if not c.open), None))
         assert (info.close_code, info.close_reason, info.pings) == (1000, "bye", 2)
         with pytest.raises(RuntimeError, match="no Socket Mode connection"):
             standin.socket_mode_send("interactive", {})
@@ -241,7 +241,7 @@ def test_unmasked_client_frame_is_a_protocol_error(standin: SlackStandIn) -> Non
 
 def test_bad_handshakes_are_refused(standin: SlackStandIn) -> None:
     assert RawClient(standin.root_url.replace("http", "ws") + "/link/?ticket=forged").status == 401
-    plain = httpx.get(standin.root_url + "/link/?ticket=x", timeout=10)
+    plain = httpx.get(standin.root_url + "/link/?ticket=x")
     assert plain.status_code == 404  # not an upgrade: just an unknown path
     assert standin.socket_mode_connections == []
 
@@ -268,15 +268,15 @@ def test_slack_sdk_builtin_client_round_trip(standin: SlackStandIn) -> None:
         client.connect()
         assert client.is_connected()
         envelope_id = standin.socket_mode_send("interactive", {"type": "block_actions", "actions": []})
-        ack = wait_for(lambda: standin.socket_mode_ack(envelope_id), timeout=20)
+        ack = wait_for(lambda: standin.socket_mode_ack(envelope_id))
         assert ack.payload == {"text": "got it"}
         assert received[0].type == "interactive" and received[0].payload == {"type": "block_actions", "actions": []}
-        wait_for(lambda: standin.socket_mode_connections[0].pings >= 2, timeout=20)  # connect ping + monitor ping
+        wait_for(lambda: standin.socket_mode_connections[0].pings >= 2)  # connect ping + monitor ping
 
         standin.socket_mode_disconnect()
         wait_for(lambda: len([c for c in standin.socket_mode_connections if c.open]) == 1
-                 and len(standin.socket_mode_connections) == 2, timeout=20)
+                 and len(standin.socket_mode_connections) == 2)
         second = standin.socket_mode_send("slash_commands", {"command": "/nce", "text": "help"})
-        assert wait_for(lambda: standin.socket_mode_ack(second), timeout=20).connection == 2
+        assert wait_for(lambda: standin.socket_mode_ack(second)).connection == 2
     finally:
         client.close()

@@ -51,7 +51,7 @@ def top_level(env: SlackEnv) -> list[Any]:
 def test_check_posts_the_csv_in_the_channel_and_answers_the_summary(slack_env: Any) -> None:
     env = slack_env()
     assert env.requester.command(f"check {AW}").status_code == 200
-    stored = wait_for(lambda: next((f for f in env.standin.files.values() if f.channels), None), timeout=20)
+    stored = wait_for(lambda: next((f for f in env.standin.files.values() if f.channels), None))
     assert stored.channels == [WORK_CHANNEL]
     assert stored.filename.startswith(f"nce-check-{AW}-") and stored.filename.endswith(".csv")
     assert stored.title == "NCE check: Adventure Works Cycles"
@@ -110,7 +110,7 @@ def test_bulk_posts_one_request_and_approval_creates_one_migration_each(slack_en
 
     env.requester.block_action(ids.APPROVE_ACTION, request_id, user=APPROVER, message_ts=message.ts)
     migrations = wait_for(lambda: (lambda m: m if len(m) >= 2 else None)(
-        env.sandbox.state.summary()["migrations"]), timeout=20)
+        env.sandbox.state.summary()["migrations"]))
     assert sorted(m["currentSubscriptionId"] for m in migrations) == AW_ELIGIBLE
     assert env.sandbox.state.counts.get("create_migration") == 2
     assert len(top_level(env)) == 1  # one request for all of them
@@ -136,7 +136,7 @@ def test_bulk_without_customer_opens_the_lookup_modal(slack_env: Any) -> None:
     assert view["callback_id"] == ids.LOOKUP_MODAL and view["title"]["text"] == "Bulk migration"
     values = {ids.CUSTOMER_BLOCK: {ids.CUSTOMER_SELECT: {"selected_option": {"value": AW}}}}
     assert env.requester.view_submission(view, values, user=REQUESTER).status_code == 200
-    message = wait_for(lambda: top_level(env), timeout=20)[0]
+    message = wait_for(lambda: top_level(env))[0]
     assert all(sub in json.dumps(message.blocks) for sub in AW_ELIGIBLE)
 
 
@@ -149,8 +149,7 @@ def _lifecycle(env: SlackEnv) -> str:
     message = wait_for(lambda: top_level(env))[0]
     request_id = str(next(e["value"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]))
     env.requester.block_action(ids.APPROVE_ACTION, request_id, user=APPROVER, message_ts=message.ts)
-    wait_for(lambda: env.workflow.get_request(request_id).state not in (RequestState.PENDING, RequestState.APPROVED),
-             timeout=20)
+    wait_for(lambda: env.workflow.get_request(request_id).state not in (RequestState.PENDING, RequestState.APPROVED))
     return request_id
 
 
