@@ -119,6 +119,14 @@ def build_app(state: SandboxState) -> Starlette:
 
     # ------------------------------------------------------------------------------------------ handlers
 
+    def seek_token(ctx: Ctx) -> str | None:
+        """The continuation token of a ``seekOperation=next`` request (None for a first page)."""
+        if ctx.query.get("seekoperation", "").lower() != "next":
+            return None
+        if not ctx.continuation:
+            raise bad_request("seekOperation=next needs the MS-ContinuationToken header.")
+        return ctx.continuation
+
     def list_customers(ctx: Ctx) -> Reply:
         try:
             size = int(ctx.query.get("size", "500"))
@@ -126,20 +134,14 @@ def build_app(state: SandboxState) -> Starlette:
             raise bad_request("size must be an integer.") from exc
         if not 1 <= size <= 500:
             raise bad_request("size must be between 1 and 500.")
-        token = None
-        if ctx.query.get("seekoperation", "").lower() == "next":
-            token = ctx.continuation
-            if not token:
-                raise bad_request("seekOperation=next needs the MS-ContinuationToken header.")
-        return Reply(200, state.list_customers(size, token))
+        return Reply(200, state.list_customers(size, seek_token(ctx)))
 
     def get_customer(ctx: Ctx) -> Reply:
         return Reply(200, state.customer(ctx.params["customer"]).to_json())
 
     def list_subscriptions(ctx: Ctx) -> Reply:
         customer = state.customer(ctx.params["customer"])
-        items = [s.to_json() for s in customer.subs.values()]
-        return Reply(200, state.collection(items, f"/customers/{customer.id}/subscriptions"))
+        return Reply(200, state.list_subscriptions(customer, seek_token(ctx)))
 
     def get_subscription(ctx: Ctx) -> Reply:
         customer = state.customer(ctx.params["customer"])

@@ -546,6 +546,9 @@ class SandboxState:
                 limits[name] = RateLimit(int(rule["limit"]), float(rule["window_seconds"]))
             self.rate_limits = limits
             self.token_lifetime = int(settings.get("token_lifetime_seconds", 3599))
+            # Microsoft documents no paging for a customer's subscriptions; very large tenants are UNCONFIRMED.
+            # The sandbox pages them like /customers so that clients prove they follow a continuation token.
+            self.subscriptions_page_size = int(settings.get("subscriptions_page_size", 25))
 
             self.offers: dict[str, Offer] = {}
             for offer_id, offer in (raw.get("offers") or {}).items():
@@ -657,21 +660,33 @@ class SandboxState:
     # ----------------------------------------------------------------------------------- lists
 
     def list_customers(self, size: int, token: str | None) -> dict[str, Any]:
-        visible = [c for c in self.customers.values() if c.relationship.lower() != "none"]
-        offset = decode_token(token, "customers") if token else 0
-        page = visible[offset : offset + size]
-        nxt = offset + size if offset + size < len(visible) else None
+        visible = [c.to_json() for c in self.customers.values() if c.relationship.lower() != "none"]
+        return self.seek_page(visible, size, token, "customers", f"/customers?size={size}")
+
+    def list_subscriptions(self, customer: Customer, token: str | None) -> dict[str, Any]:
+        items = [s.to_json() for s in customer.subs.values()]
+        uri = f"/customers/{customer.id}/subscriptions"
+        return self.seek_page(items, self.subscriptions_page_size, token, f"subscriptions:{customer.id}", uri)
+
+    @staticmethod
+    def seek_page(items: list[dict[str, Any]], size: int, token: str | None, kind: str, uri: str) -> dict[str, Any]:
+        """One page of a seek-paged collection: ``continuationToken`` in the body (and ``links.next``) while more
+        remain; the next page is the same URI with ``seekOperation=next`` and the token as MS-ContinuationToken."""
+        offset = decode_token(token, kind) if token else 0
+        page = items[offset : offset + size]
+        nxt = offset + size if offset + size < len(items) else None
         body: dict[str, Any] = {
             "totalCount": len(page),
-            "items": [c.to_json() for c in page],
-            "links": {"self": {"uri": f"/customers?size={size}", "method": "GET", "headers": []}},
+            "items": page,
+            "links": {"self": {"uri": uri, "method": "GET", "headers": []}},
             "attributes": {"objectType": "Collection"},
         }
         if nxt is not None:
-            cont = encode_token("customers", nxt)
+            cont = encode_token(kind, nxt)
             body["continuationToken"] = cont
+            separator = "&" if "?" in uri else "?"
             body["links"]["next"] = {
-                "uri": f"/customers?size={size}&seekOperation=next",
+                "uri": f"{uri}{separator}seekOperation=next",
                 "method": "GET",
                 "headers": [{"key": "MS-ContinuationToken", "value": cont}],
             }

@@ -200,13 +200,27 @@ def test_customer_paging_and_subscriptions(pc_sandbox: SandboxServer) -> None:
                 headers={"MS-ContinuationToken": page["continuationToken"]},
             ).json()
             seen += [c["id"] for c in page["items"]]
-        northwind = pc.get(f"/v1/customers/{known.NORTHWIND}/subscriptions").json()
+        first = pc.get(f"/v1/customers/{known.NORTHWIND}/subscriptions").json()
+        second = pc.get(
+            f"/v1/customers/{known.NORTHWIND}/subscriptions",
+            params={"seekOperation": "next"},
+            headers={"MS-ContinuationToken": first["continuationToken"]},
+        ).json()
+        foreign = pc.get(  # a token of another customer's list is refused, not silently reused
+            f"/v1/customers/{known.CONTOSO}/subscriptions",
+            params={"seekOperation": "next"},
+            headers={"MS-ContinuationToken": first["continuationToken"]},
+        )
         addons = pc.get(f"/v1/customers/{known.CONTOSO}/subscriptions/{known.NESTED_PARENT_ADDON}/addons").json()
     assert seen == known.LISTED_CUSTOMERS
-    # All in one answer: no paging of a customer's subscriptions is documented.
-    assert northwind["totalCount"] == len(northwind["items"]) == len(known.NORTHWIND_SUBS) == 32
-    assert [s["id"] for s in northwind["items"]] == known.NORTHWIND_SUBS
-    assert all(s["status"] == "active" and "parentSubscriptionId" not in s for s in northwind["items"])
+    # Northwind has more subscriptions than a page (25): the list is seek-paged like /customers.
+    assert first["totalCount"] == len(first["items"]) == 25
+    assert first["links"]["next"]["headers"] == [{"key": "MS-ContinuationToken", "value": first["continuationToken"]}]
+    assert "continuationToken" not in second and len(second["items"]) == 7
+    northwind = first["items"] + second["items"]
+    assert [s["id"] for s in northwind] == known.NORTHWIND_SUBS
+    assert all(s["status"] == "active" and "parentSubscriptionId" not in s for s in northwind)
+    assert foreign.status_code == 400 and foreign.json()["code"] == 800002
     assert [s["id"] for s in addons["items"]] == [known.NESTED_ADDON]
     assert addons["items"][0]["parentSubscriptionId"] == known.NESTED_PARENT_ADDON
 
