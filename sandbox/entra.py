@@ -50,15 +50,18 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     )
 
 
-def _tenant_ok(state: SandboxState, tenant: str) -> bool:
-    return tenant.lower() in {state.tenant_id, "organizations", "common"}
+def _unknown_tenant(state: SandboxState, tenant: str) -> JSONResponse | None:
+    """The error for a tenant other than the sandbox's own (or ``organizations``/``common``), else None."""
+    if tenant.lower() in {state.tenant_id, "organizations", "common"}:
+        return None
+    return _oauth_error(400, "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found.")
 
 
 def build_routes(state: SandboxState) -> list[Route]:
     async def openid_configuration(request: Request) -> Response:
         tenant = request.path_params["tenant"]
-        if not _tenant_ok(state, tenant):
-            return _oauth_error(400, "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found.")
+        if (unknown := _unknown_tenant(state, tenant)) is not None:
+            return unknown
         root = f"{_root(request)}/{tenant}"
         return JSONResponse(
             {
@@ -91,7 +94,7 @@ def build_routes(state: SandboxState) -> list[Route]:
         audience = resource_scopes[0].rsplit("/", 1)[0] if "/" in resource_scopes[0] else resource_scopes[0]
         token = "sbx." + secrets.token_urlsafe(32)
         with state.lock:
-            state.tokens[token] = TokenInfo(time.time() + state.token_lifetime, audience, "user" if user else "app")
+            state.tokens[token] = TokenInfo(time.time() + state.token_lifetime, audience)
         body: dict[str, Any] = {
             "token_type": "Bearer",
             "expires_in": state.token_lifetime,
@@ -128,8 +131,8 @@ def build_routes(state: SandboxState) -> list[Route]:
 
     async def token(request: Request) -> Response:
         tenant = request.path_params["tenant"]
-        if not _tenant_ok(state, tenant):
-            return _oauth_error(400, "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found.")
+        if (unknown := _unknown_tenant(state, tenant)) is not None:
+            return unknown
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
         grant = form.get("grant_type", "")
         scopes = form.get("scope", "").split()
@@ -191,8 +194,8 @@ def build_routes(state: SandboxState) -> list[Route]:
 
     async def devicecode(request: Request) -> Response:
         tenant = request.path_params["tenant"]
-        if not _tenant_ok(state, tenant):
-            return _oauth_error(400, "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found.")
+        if (unknown := _unknown_tenant(state, tenant)) is not None:
+            return unknown
         code = secrets.token_urlsafe(24)
         user_code = secrets.token_hex(4).upper()
         with state.lock:

@@ -392,11 +392,7 @@ class SlackStandIn:
 
     def add_message(self, channel: str, text: str, *, user: str = "UHUMAN001", thread_ts: str | None = None) -> str:
         """Put a human-written message into a channel (e.g. a thread to reply to); returns its ts."""
-        with self._lock:
-            msg = Message(channel=channel, ts=self._next_ts(), text=text, blocks=[], user=user, thread_ts=thread_ts)
-            self._messages.append(msg)
-            self._events.append(("message", (msg, _render_text(text, []), [])))
-            return msg.ts
+        return self._post(channel, text, [], thread_ts=thread_ts, user=user).ts
 
     # --- inspection ----------------------------------------------------------------------------------------
     @property
@@ -668,6 +664,11 @@ class SlackStandIn:
                 return m
         return None
 
+    def _delete(self, msg: Message) -> None:
+        with self._lock:
+            msg.deleted = True
+            self._events.append(("delete", (msg, "message deleted", [])))
+
     def _update(self, msg: Message, text: str | None, blocks: list[dict[str, Any]] | None) -> None:
         with self._lock:
             if text is not None:
@@ -707,8 +708,7 @@ class SlackStandIn:
                 found = self._find(str(p.get("channel")), str(p.get("ts")))
                 if found is None:
                     return {"ok": False, "error": "message_not_found"}
-                found.deleted = True
-                self._events.append(("delete", (found, "message deleted", [])))
+                self._delete(found)
                 return {"ok": True, "channel": found.channel, "ts": found.ts}
             if method == "chat.postEphemeral":
                 channel, user = str(p.get("channel") or ""), str(p.get("user") or "")
@@ -729,13 +729,11 @@ class SlackStandIn:
                 view = _json(p.get("view"))
                 if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
                     return {"ok": False, "error": "invalid_arguments"}
-                stored = StoredView(id=f"V{next(self._counter):08d}", hash=f"h{next(self._counter)}", view=view,
+                stored = StoredView(id=f"V{next(self._counter):08d}", hash="", view=view,
                                     user=_opt(p.get("user_id")), trigger_id=str(p["trigger_id"]),
                                     stack="root" if method == "views.open" else "pushed")
-                stored.history.append(view)
                 self._views[stored.id] = stored
-                self._events.append(("view", (stored, "opened" if method == "views.open" else "pushed")))
-                return {"ok": True, "view": self._view_payload(stored)}
+                return self._store_view(stored, view, "opened" if method == "views.open" else "pushed")
             if method == "views.update":
                 view_id = _opt(p.get("view_id"))
                 stored_view: StoredView | None = None
@@ -751,11 +749,7 @@ class SlackStandIn:
                 view = _json(p.get("view"))
                 if not isinstance(view, dict):
                     return {"ok": False, "error": "invalid_arguments"}
-                stored_view.view = view
-                stored_view.hash = f"h{next(self._counter)}"
-                stored_view.history.append(view)
-                self._events.append(("view", (stored_view, "updated")))
-                return {"ok": True, "view": self._view_payload(stored_view)}
+                return self._store_view(stored_view, view, "updated")
             if method == "views.publish":
                 return self._publish_home(p)
             if method == "usergroups.users.list":
@@ -789,16 +783,13 @@ class SlackStandIn:
                 if parent is None:
                     return {"ok": False, "error": "thread_not_found"}
                 replies = [parent, *self.thread(channel, ts)]
-                return {"ok": True, "has_more": False, "messages": [
-                    {"type": "message", "user": m.user, "text": m.text, "ts": m.ts, "thread_ts": m.thread_ts or ts,
-                     "blocks": m.blocks, **({"metadata": m.metadata} if m.metadata else {})} for m in replies]}
+                return {"ok": True, "has_more": False,
+                        "messages": [_message_json(m, thread_ts=m.thread_ts or ts) for m in replies]}
             if method == "conversations.history":
                 channel = str(p.get("channel"))
                 top = [m for m in self._messages if m.channel == channel and not m.deleted and m.ephemeral_to is None
                        and (m.thread_ts is None or m.thread_ts == m.ts)]
-                return {"ok": True, "has_more": False, "messages": [
-                    {"type": "message", "user": m.user, "text": m.text, "ts": m.ts, "blocks": m.blocks,
-                     **({"metadata": m.metadata} if m.metadata else {})} for m in reversed(top)]}
+                return {"ok": True, "has_more": False, "messages": [_message_json(m) for m in reversed(top)]}
             if method == "files.getUploadURLExternal":
                 file_id = f"F{next(self._counter):08d}"
                 self._files[file_id] = StoredFile(id=file_id, filename=str(p.get("filename") or "file"), content=b"")
@@ -865,11 +856,15 @@ class SlackStandIn:
                                   stack="home")
             self._views[existing.id] = existing
             self._home_views[user] = existing.id
-        existing.view = view
-        existing.hash = f"h{next(self._counter)}"
-        existing.history.append(view)
-        self._events.append(("view", (existing, "published")))
-        return {"ok": True, "view": self._view_payload(existing)}
+        return self._store_view(existing, view, "published")
+
+    def _store_view(self, stored: StoredView, view: dict[str, Any], action: str) -> dict[str, Any]:
+        """Give ``stored`` its new content and hash, record it, and answer the Web API reply."""
+        stored.view = view
+        stored.hash = f"h{next(self._counter)}"
+        stored.history.append(view)
+        self._events.append(("view", (stored, action)))
+        return {"ok": True, "view": self._view_payload(stored)}
 
     def _view_payload(self, stored: StoredView) -> dict[str, Any]:
         return {**stored.view, "id": stored.id, "hash": stored.hash, "team_id": self.TEAM_ID,
@@ -881,8 +876,7 @@ class SlackStandIn:
             text, blocks = str(p.get("text") or ""), _blocks(p.get("blocks"))
             original = self._find(target.channel, target.message_ts) if target.channel and target.message_ts else None
             if p.get("delete_original") and original is not None:
-                original.deleted = True
-                self._events.append(("delete", (original, "message deleted", [])))
+                self._delete(original)
                 return {"ok": True}
             if p.get("replace_original") and original is not None:
                 self._update(original, text, blocks)
@@ -1055,6 +1049,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
+
+
+def _message_json(m: Message, **extra: Any) -> dict[str, Any]:
+    """A stored message as conversations.history/replies list it (``extra``: e.g. its ``thread_ts``)."""
+    return {"type": "message", "user": m.user, "text": m.text, "ts": m.ts, **extra, "blocks": m.blocks,
+            **({"metadata": m.metadata} if m.metadata else {})}
 
 
 def _opt(value: Any) -> str | None:

@@ -488,7 +488,6 @@ class RateLimiter:
 class TokenInfo:
     expires: float  # real epoch seconds
     audience: str
-    kind: str  # app | user
 
 
 # --------------------------------------------------------------------------------------------------- state
@@ -640,22 +639,21 @@ class SandboxState:
             raise subscription_not_found(subscription_id)
         return sub
 
-    def descendants(self, customer: Customer, sub_id: str) -> list[Subscription]:
-        """All add-ons below a subscription (add-ons of add-ons too), depth first."""
+    def descendants(self, customer: Customer, sub_id: str, *, active: bool = False) -> list[Subscription]:
+        """All add-ons below a subscription (add-ons of add-ons too), depth first; ``active``: only active ones,
+        and nothing below an inactive add-on."""
         out: list[Subscription] = []
         for child in customer.subs.values():
-            if child.parent == sub_id:
+            if child.parent == sub_id and (not active or child.status == "active"):
                 out.append(child)
-                out.extend(self.descendants(customer, child.id))
+                out.extend(self.descendants(customer, child.id, active=active))
         return out
 
-    def active_descendants(self, customer: Customer, sub_id: str) -> list[Subscription]:
-        out: list[Subscription] = []
-        for child in customer.subs.values():
-            if child.parent == sub_id and child.status == "active":
-                out.append(child)
-                out.extend(self.active_descendants(customer, child.id))
-        return out
+    def recent_addons(self, customer: Customer, base: Subscription, now: datetime) -> list[str]:
+        """Ids of the active add-ons below ``base`` bought less than 30 days before ``now``."""
+        return [
+            s.id for s in self.descendants(customer, base.id, active=True) if now - s.created < timedelta(days=30)
+        ]
 
     # ----------------------------------------------------------------------------------- lists
 
@@ -668,21 +666,14 @@ class SandboxState:
         uri = f"/customers/{customer.id}/subscriptions"
         return self.seek_page(items, self.subscriptions_page_size, token, f"subscriptions:{customer.id}", uri)
 
-    @staticmethod
-    def seek_page(items: list[dict[str, Any]], size: int, token: str | None, kind: str, uri: str) -> dict[str, Any]:
+    def seek_page(
+        self, items: list[dict[str, Any]], size: int, token: str | None, kind: str, uri: str
+    ) -> dict[str, Any]:
         """One page of a seek-paged collection: ``continuationToken`` in the body (and ``links.next``) while more
         remain; the next page is the same URI with ``seekOperation=next`` and the token as MS-ContinuationToken."""
-        offset = decode_token(token, kind) if token else 0
-        page = items[offset : offset + size]
-        nxt = offset + size if offset + size < len(items) else None
-        body: dict[str, Any] = {
-            "totalCount": len(page),
-            "items": page,
-            "links": {"self": {"uri": uri, "method": "GET", "headers": []}},
-            "attributes": {"objectType": "Collection"},
-        }
-        if nxt is not None:
-            cont = encode_token(kind, nxt)
+        page, cont = self._page(kind, items, size, token)
+        body = self.collection(page, uri)
+        if cont is not None:
             body["continuationToken"] = cont
             separator = "&" if "?" in uri else "?"
             body["links"]["next"] = {
@@ -822,7 +813,7 @@ class SandboxState:
         self, customer: Customer, base: Subscription, addons: list[dict[str, Any]] | None, strict: bool
     ) -> tuple[list[tuple[Subscription, dict[str, Any]]], list[str]]:
         """Resolve the add-ons of a request. Returns (add-on entries, missing active add-on ids)."""
-        active = self.active_descendants(customer, base.id)
+        active = self.descendants(customer, base.id, active=True)
         if addons is None:
             return [(sub, {}) for sub in active], []
         seen: set[str] = set()
@@ -875,7 +866,7 @@ class SandboxState:
         top, addons = self._parse_request(body, addon_key)
         base = self.subscription(customer, top["sub_id"])
         entries, _ = self._bundle(customer, base, addons, strict=True)
-        recent = [s.id for s in self.active_descendants(customer, base.id) if now - s.created < timedelta(days=30)]
+        recent = self.recent_addons(customer, base, now)
         if recent and not base.is_nce:
             raise ApiError(
                 400,
@@ -915,7 +906,7 @@ class SandboxState:
             errs = [(c, d) for c, d, _ in self.eligibility(customer, sub, item, now)]
             results.append(self._validation_json(item, errs))
         bad_addons = [r["currentSubscriptionId"] for r in results if not r["isEligible"]]
-        recent = [s.id for s in self.active_descendants(customer, base.id) if now - s.created < timedelta(days=30)]
+        recent = self.recent_addons(customer, base, now)
         if recent:
             base_errors.append(
                 (
@@ -1054,14 +1045,20 @@ class SandboxState:
             "size": size,
         }
 
-    @staticmethod
-    def _matches(f: dict[str, Any], customer_id: str, sub_ids: list[str], ext: str | None, led: bool) -> bool:
-        return (
-            (f["customer"] is None or f["customer"] == customer_id)
-            and (f["sub"] is None or f["sub"] in sub_ids)
-            and (f["ext"] is None or (ext or "").lower() == f["ext"])
-            and (f["led"] is None or f["led"] == led)
-        )
+    def _query(
+        self, kind: str, records: list[Migration] | list[Schedule], query: dict[str, str], token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the migrations or schedules matching the query filters, and the next page's token."""
+        f = self._filters(query)
+        rows = [
+            r.to_json()
+            for r in records
+            if (f["customer"] is None or f["customer"] == r.customer_id)
+            and (f["sub"] is None or f["sub"] in [i.sub_id for i in r.items])
+            and (f["ext"] is None or (r.external_reference_id or "").lower() == f["ext"])
+            and (f["led"] is None or f["led"] == r.microsoft_led)
+        ]
+        return self._page(kind, rows, f["size"], token)
 
     @staticmethod
     def _page(
@@ -1072,13 +1069,7 @@ class SandboxState:
         return rows[offset:nxt], (encode_token(kind, nxt) if nxt < len(rows) else None)
 
     def query_migrations(self, query: dict[str, str], token: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        f = self._filters(query)
-        rows = [
-            m.to_json()
-            for m in self.migrations.values()
-            if self._matches(f, m.customer_id, [i.sub_id for i in m.items], m.external_reference_id, m.microsoft_led)
-        ]
-        return self._page("migrations", rows, f["size"], token)
+        return self._query("migrations", list(self.migrations.values()), query, token)
 
     def events(self, customer_id: str, query: dict[str, str]) -> list[dict[str, Any]]:
         customer = self.customer(customer_id)
@@ -1104,7 +1095,7 @@ class SandboxState:
 
     def migration_events(self, m: Migration) -> list[dict[str, Any]]:
         plan: list[tuple[float, str]] = [(0.0, "MigrationStarted")]
-        if self._fails(m):
+        if self._outcome(m) is not None:
             plan.append((self.lifecycle["completed"], "MigrationFailed"))
         else:
             plan += [
@@ -1135,9 +1126,6 @@ class SandboxState:
             if outcome and str(outcome.get("status", "")).lower() == "failed":
                 return outcome
         return None
-
-    def _fails(self, m: Migration) -> bool:
-        return self._outcome(m) is not None
 
     # ----------------------------------------------------------------------------------- lifecycle
 
@@ -1267,13 +1255,7 @@ class SandboxState:
         return self._schedule(customer_id, schedule_id).to_json()
 
     def list_schedules(self, query: dict[str, str], token: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        f = self._filters(query)
-        rows = [
-            s.to_json()
-            for s in self.schedules.values()
-            if self._matches(f, s.customer_id, [i.sub_id for i in s.items], s.external_reference_id, s.microsoft_led)
-        ]
-        return self._page("schedules", rows, f["size"], token)
+        return self._query("schedules", list(self.schedules.values()), query, token)
 
     def update_schedule(self, customer_id: str, schedule_id: str, body: Any) -> tuple[int, dict[str, Any]]:
         schedule = self._schedule(customer_id, schedule_id)
@@ -1324,11 +1306,8 @@ class SandboxState:
     def _execute_schedule(self, schedule: Schedule) -> None:
         customer = self.customers[schedule.customer_id]
         at = schedule.due()
-        body: dict[str, Any] = {
-            "currentsubscriptionid": schedule.items[0].sub_id,
-            "addonmigrations": [],
-        }
-        for n, item in enumerate(schedule.items):
+        entries: list[dict[str, Any]] = []
+        for item in schedule.items:  # re-checked as the create request the schedule stands for
             entry = {
                 "currentsubscriptionid": item.sub_id,
                 "termduration": item.term,
@@ -1338,10 +1317,8 @@ class SandboxState:
             }
             if item.custom_end:
                 entry["customtermenddate"] = iso(item.custom_end)
-            if n == 0:
-                body.update(entry)
-            else:
-                body["addonmigrations"].append(entry)
+            entries.append(entry)
+        body = {**entries[0], "addonmigrations": entries[1:]}
         try:
             items = self._check_create(customer, body, "addonmigrations", at, term_checks=False)
         except ApiError as exc:
@@ -1374,7 +1351,7 @@ class SandboxState:
             if base.migrating or base.status != "active" or base.is_nce:
                 raise bad_request(f"Subscription {base.id} is not an active legacy subscription.")
             now = self.now()
-            subs = [base, *self.active_descendants(customer, base.id)]
+            subs = [base, *self.descendants(customer, base.id, active=True)]
             items = []
             for sub in subs:
                 # Microsoft-led migrations move to a 1-year term keeping billing plan and seats.
