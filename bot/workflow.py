@@ -25,7 +25,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import (
@@ -77,7 +76,6 @@ from bot.reports import (
     audit_csv,
 )
 from storage import repositories as repo
-from storage.models import PartnerCenterOperation
 from storage.repositories import OperationView
 
 logger = logging.getLogger("ncebot.workflow")
@@ -220,6 +218,29 @@ def _date_to_api(value: date | None) -> datetime | None:
     return datetime.combine(value, time(0), tzinfo=UTC) if value else None
 
 
+def _by_name(sub: Subscription) -> tuple[str, str]:
+    """The order subscriptions are listed, reported and validated in."""
+    return (sub.name.lower(), sub.id)
+
+
+def _legacy_tree(
+    subs: Sequence[Subscription],
+) -> tuple[list[Subscription], dict[str, list[Subscription]], list[Subscription]]:
+    """The legacy (not NCE) subscriptions, their add-ons by parent (lower-case id), and the roots: those without a
+    legacy parent in ``subs`` (bases, and orphan add-ons)."""
+    legacy = [s for s in subs if s.is_legacy and not s.is_nce]
+    ids = {s.id.lower() for s in legacy}
+    children: dict[str, list[Subscription]] = defaultdict(list)
+    roots: list[Subscription] = []
+    for sub in legacy:
+        parent = (sub.parent_subscription_id or "").lower()
+        if parent and parent in ids and parent != sub.id.lower():
+            children[parent].append(sub)
+        else:
+            roots.append(sub)
+    return legacy, children, roots
+
+
 class Workflow:
     """All business rules. Dependencies are passed in so tests build it with stand-ins."""
 
@@ -322,26 +343,14 @@ class Workflow:
         recursively. Trials and inactive ones are included; ``SubscriptionNode.flags`` marks them."""
         customer_id = self._guid(customer_id, "customer")
         subs = self._read_pc("listing subscriptions", lambda: self._pc.list_subscriptions(customer_id))
-        legacy = [s for s in subs if s.is_legacy and not s.is_nce]
-        ids = {s.id.lower() for s in legacy}
-        children: dict[str, list[Subscription]] = defaultdict(list)
-        roots: list[Subscription] = []
-        for sub in legacy:
-            parent = (sub.parent_subscription_id or "").lower()
-            if parent and parent in ids and parent != sub.id.lower():
-                children[parent].append(sub)
-            else:
-                roots.append(sub)
-
-        def key(s: Subscription) -> tuple[str, str]:
-            return (s.name.lower(), s.id)
+        _, children, roots = _legacy_tree(subs)
 
         def build(sub: Subscription, seen: frozenset[str]) -> SubscriptionNode:
             seen = seen | {sub.id.lower()}
-            kids = [c for c in sorted(children[sub.id.lower()], key=key) if c.id.lower() not in seen]
+            kids = [c for c in sorted(children[sub.id.lower()], key=_by_name) if c.id.lower() not in seen]
             return SubscriptionNode(sub, tuple(build(c, seen) for c in kids))
 
-        return [build(s, frozenset()) for s in sorted(roots, key=key)]
+        return [build(s, frozenset()) for s in sorted(roots, key=_by_name)]
 
     def _subscription_context(self, customer_id: str, subscription_id: str) -> tuple[Subscription, list[Subscription]]:
         subs = self._read_pc("listing subscriptions", lambda: self._pc.list_subscriptions(customer_id))
@@ -522,19 +531,11 @@ class Workflow:
         customer_id = self._guid(customer_id, "customer")
         subs = self._read_pc("listing subscriptions", lambda: self._pc.list_subscriptions(customer_id))
         customer_name = self._customer_name(customer_id) or ""
-        legacy = [s for s in subs if s.is_legacy and not s.is_nce]
+        legacy, children, roots = _legacy_tree(subs)
         by_id = {s.id.lower(): s for s in legacy}
-        children: dict[str, list[Subscription]] = defaultdict(list)
-        roots: list[Subscription] = []
-        for sub in legacy:
-            parent = (sub.parent_subscription_id or "").lower()
-            if parent and parent in by_id and parent != sub.id.lower():
-                children[parent].append(sub)
-            else:
-                roots.append(sub)
 
         def order(items: Sequence[Subscription]) -> list[Subscription]:
-            return sorted(items, key=lambda s: (s.name.lower(), s.id))
+            return sorted(items, key=_by_name)
 
         def skip_reasons(sub: Subscription) -> list[CheckReason]:
             found: list[CheckReason] = []
@@ -702,8 +703,7 @@ class Workflow:
         return MigrationStatusView(migration=migration, events=tuple(ordered))
 
     def pending_requests(self) -> list[RequestView]:
-        with self._tx() as session:
-            return [repo.to_view(r) for r in repo.requests_in_states(session, [RequestState.PENDING])]
+        return self.requests([RequestState.PENDING])
 
     def requests(self, states: Sequence[RequestState]) -> list[RequestView]:
         """Requests in any of ``states``, oldest first (status tracker, /nce pending)."""
@@ -977,7 +977,7 @@ class Workflow:
             busy = self._undecided_targets(session, customer_id)
         items: list[Any] = []
         refused: list[ValidationOutcome] = []
-        for base in sorted(bases, key=lambda s: (s.name.lower(), s.id)):
+        for base in sorted(bases, key=_by_name):
             if base.id.lower() in busy:
                 other_id, other_kind = busy[base.id.lower()]
                 refused.append(
@@ -1040,9 +1040,6 @@ class Workflow:
             )
 
     # --- decisions ------------------------------------------------------------------------------------
-    def _load(self, request_id: str) -> RequestView:
-        return self.get_request(request_id)
-
     def _authorize_decider(self, view: RequestView, user: str) -> None:
         if not self._is_member(user, self._policy.approvers):
             raise NotAuthorized("Only approvers listed in NCEBOT_APPROVERS can approve or reject requests.")
@@ -1058,12 +1055,12 @@ class Workflow:
             raise AlreadyDecided(self.get_request(view.id))
 
     def can_decide(self, request_id: str, user: str) -> None:
-        view = self._load(request_id)
+        view = self.get_request(request_id)
         self._check_open(view, user)
         self._authorize_decider(view, user)
 
     def approve(self, request_id: str, approver: str) -> DecisionResult:
-        view = self._load(request_id)
+        view = self.get_request(request_id)
         self._check_open(view, approver)
         self._authorize_decider(view, approver)
         now = self._now()
@@ -1124,7 +1121,7 @@ class Workflow:
             raise InvalidInput("Please give a reason for the rejection.", field="reason")
         if len(reason) > MAX_REASON:
             raise InvalidInput(f"The reason is too long (at most {MAX_REASON} characters).", field="reason")
-        view = self._load(request_id)
+        view = self.get_request(request_id)
         self._check_open(view, approver)
         self._authorize_decider(view, approver)
         now = self._now()
@@ -1144,11 +1141,8 @@ class Workflow:
         if not won:
             raise AlreadyDecided(current)
         self._notify("update_request", lambda: self._notifier.update_request(current))
-        self._notify(
-            "post_in_thread",
-            lambda: self._notifier.post_in_thread(
-                current, f"{current.id}:rejected", f"<@{current.requester}> rejected by <@{approver}>: {reason}"
-            ),
+        self._post_in_thread(
+            current, f"{current.id}:rejected", f"<@{current.requester}> rejected by <@{approver}>: {reason}"
         )
         return DecisionResult(request=current, outcome="rejected")
 
@@ -1247,32 +1241,24 @@ class Workflow:
                 values["external_reference_id"] = batch
         if not values:
             return op
-        session.execute(
-            update(PartnerCenterOperation)
-            .where(PartnerCenterOperation.id == op.id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        repo.update_operation_fields(session, op.id, **values)
         return replace(op, **values)
 
     def _find_existing(self, op: OperationView) -> Migration | MigrationSchedule | None:
         """After an interruption: did the earlier attempt land? Looked up by our externalReferenceId."""
+        ref = op.external_reference_id
+        found: Sequence[Migration | MigrationSchedule]
         if op.kind == OP_CREATE_MIGRATION:
-            for migration in self._pc.query_migrations(
-                customer_id=op.customer_id, external_reference_id=op.external_reference_id
-            ):
-                if (migration.external_reference_id or "").lower() == op.external_reference_id.lower() and (
-                    (migration.current_subscription_id or "").lower() == op.target.lower()
-                ):
-                    return migration
+            found = self._pc.query_migrations(customer_id=op.customer_id, external_reference_id=ref)
         elif op.kind == OP_CREATE_SCHEDULE:
-            for schedule in self._pc.list_schedules(
-                customer_id=op.customer_id, external_reference_id=op.external_reference_id
+            found = self._pc.list_schedules(customer_id=op.customer_id, external_reference_id=ref)
+        else:
+            return None
+        for item in found:
+            if (item.external_reference_id or "").lower() == ref.lower() and (
+                (item.current_subscription_id or "").lower() == op.target.lower()
             ):
-                if (schedule.external_reference_id or "").lower() == op.external_reference_id.lower() and (
-                    (schedule.current_subscription_id or "").lower() == op.target.lower()
-                ):
-                    return schedule
+                return item
         return None
 
     def _call_partner_center(self, op: OperationView, body: dict[str, Any] | None) -> Migration | MigrationSchedule:
@@ -1342,13 +1328,10 @@ class Workflow:
                         error_description=exc.description,
                     )
             if transient:
-                self._notify(
-                    "post_in_thread",
-                    lambda: self._notifier.post_in_thread(
-                        view,
-                        f"{view.id}:deferred:{op.id}:{op.attempts}",
-                        "Partner Center is not answering right now; ncebot will retry with the same MS-RequestId.",
-                    ),
+                self._post_in_thread(
+                    view,
+                    f"{view.id}:deferred:{op.id}:{op.attempts}",
+                    "Partner Center is not answering right now; ncebot will retry with the same MS-RequestId.",
                 )
             return
         except Exception:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, insert, or_, select, update
+from sqlalchemy import CursorResult, Executable, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,16 @@ def new_id() -> str:
 def rowcount(result: Any) -> int:
     assert isinstance(result, CursorResult)
     return int(result.rowcount)
+
+
+def insert_once(session: Session, statement: Executable) -> bool:
+    """Run an INSERT in a savepoint; False, and nothing written, when a row with its unique key exists already."""
+    try:
+        with session.begin_nested():
+            session.execute(statement)
+    except IntegrityError:
+        return False
+    return True
 
 
 # --- (de)serialising domain values -------------------------------------------------------------------------
@@ -344,12 +354,7 @@ def update_request_fields(session: Session, request_id: str, at: datetime, **val
 
 def add_vote(session: Session, request_id: str, approver: str, at: datetime) -> bool:
     """Record an approval; False when this approver already voted (unique (request, approver))."""
-    try:
-        with session.begin_nested():
-            session.execute(insert(ApprovalVote).values(request_id=request_id, approver=approver, at=at))
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(session, insert(ApprovalVote).values(request_id=request_id, approver=approver, at=at))
 
 
 def vote_count(session: Session, request_id: str) -> int:
@@ -373,11 +378,6 @@ def save_message(session: Session, request_id: str, ref: MessageRef, at: datetim
     else:
         existing.channel, existing.ts, existing.thread_ts = ref.channel, ref.ts, ref.ts
     session.flush()
-
-
-def get_message(session: Session, request_id: str) -> MessageRef | None:
-    row = session.get(SlackMessage, request_id)
-    return MessageRef(channel=row.channel, ts=row.ts) if row else None
 
 
 # --- Partner Center operations -----------------------------------------------------------------------------
@@ -480,6 +480,16 @@ def claim_operation(session: Session, operation_id: int, *, now: datetime, lease
     row = session.get(PartnerCenterOperation, operation_id, populate_existing=True)
     assert row is not None
     return _op_view(row)
+
+
+def update_operation_fields(session: Session, operation_id: int, **values: Any) -> None:
+    """Ids set on an operation before its call (correlation id, a bulk request's externalReferenceId)."""
+    session.execute(
+        update(PartnerCenterOperation)
+        .where(PartnerCenterOperation.id == operation_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def release_operation(session: Session, operation_id: int, now: datetime, *, error: str | None = None) -> None:
@@ -587,12 +597,7 @@ def audit_events(
 
 def add_watch(session: Session, customer_id: str, user: str, at: datetime) -> bool:
     """True when newly added (idempotent)."""
-    try:
-        with session.begin_nested():
-            session.execute(insert(WatchedCustomer).values(customer_id=customer_id, added_by=user, added_at=at))
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(session, insert(WatchedCustomer).values(customer_id=customer_id, added_by=user, added_at=at))
 
 
 def remove_watch(session: Session, customer_id: str) -> bool:
@@ -607,19 +612,17 @@ def mark_migration_seen(
     session: Session, migration_id: str, customer_id: str, status: str | None, at: datetime
 ) -> bool:
     """True the first time a migration is seen (announce it); later calls update its last status."""
-    try:
-        with session.begin_nested():
-            session.execute(
-                insert(SeenMigration).values(
-                    migration_id=migration_id, customer_id=customer_id, status=status, first_seen_at=at, updated_at=at
-                )
-            )
-    except IntegrityError:
-        session.execute(
-            update(SeenMigration).where(SeenMigration.migration_id == migration_id).values(status=status, updated_at=at)
-        )
-        return False
-    return True
+    if insert_once(
+        session,
+        insert(SeenMigration).values(
+            migration_id=migration_id, customer_id=customer_id, status=status, first_seen_at=at, updated_at=at
+        ),
+    ):
+        return True
+    session.execute(
+        update(SeenMigration).where(SeenMigration.migration_id == migration_id).values(status=status, updated_at=at)
+    )
+    return False
 
 
 def seen_migration_status(session: Session, migration_id: str) -> str | None:
@@ -644,12 +647,7 @@ def try_acquire_lease(session: Session, name: str, holder: str, now: datetime, t
     )
     if rowcount(result) == 1:
         return True
-    try:
-        with session.begin_nested():
-            session.execute(insert(Lease).values(name=name, holder=holder, expires_at=now + ttl))
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(session, insert(Lease).values(name=name, holder=holder, expires_at=now + ttl))
 
 
 def renew_lease(session: Session, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
@@ -669,13 +667,4 @@ def release_lease(session: Session, name: str, holder: str) -> bool:
 
 def claim_notification_key(session: Session, key: str, at: datetime, channel: str | None = None) -> bool:
     """True the first time ``key`` is claimed (post then); False if it was already posted/claimed."""
-    try:
-        with session.begin_nested():
-            session.execute(insert(SentNotification).values(key=key, channel=channel, at=at))
-    except IntegrityError:
-        return False
-    return True
-
-
-def record_notification_ts(session: Session, key: str, ts: str) -> None:
-    session.execute(update(SentNotification).where(SentNotification.key == key).values(ts=ts))
+    return insert_once(session, insert(SentNotification).values(key=key, channel=channel, at=at))

@@ -16,11 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.models import Base, ChangeRequest, PartnerCenterOperation, SlackMessage, UtcDateTime
-from storage.repositories import rowcount
+from storage.repositories import insert_once, rowcount
 
 OUTBOX_THREAD = "thread"  # a reply in a request's thread
 OUTBOX_ANNOUNCE = "announce"  # a top-level message in a channel (watched customers)
@@ -138,26 +137,22 @@ def enqueue(
     exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.scope == scope, OutboxMessage.key == key))
     if exists is not None:
         return False
-    try:
-        with session.begin_nested():
-            session.execute(
-                insert(OutboxMessage).values(
-                    scope=scope,
-                    key=key,
-                    kind=kind,
-                    request_id=request_id,
-                    channel=channel,
-                    thread_ts=thread_ts,
-                    text=text,
-                    status="pending",
-                    attempts=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(
+        session,
+        insert(OutboxMessage).values(
+            scope=scope,
+            key=key,
+            kind=kind,
+            request_id=request_id,
+            channel=channel,
+            thread_ts=thread_ts,
+            text=text,
+            status="pending",
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        ),
+    )
 
 
 def outbox_rows(session: Session, statuses: tuple[str, ...], *, scope: str | None = None) -> list[OutboxRow]:
@@ -279,21 +274,18 @@ def ensure_tracked(
     item_id = item_id.lower()
     row = session.scalars(select(TrackedItem).where(TrackedItem.kind == kind, TrackedItem.item_id == item_id)).first()
     if row is None:
-        try:
-            with session.begin_nested():
-                session.execute(
-                    insert(TrackedItem).values(
-                        kind=kind,
-                        item_id=item_id,
-                        request_id=request_id,
-                        customer_id=customer_id,
-                        done=0,
-                        first_seen_at=now,
-                        slow_checks=0,
-                    )
-                )
-        except IntegrityError:
-            pass
+        insert_once(  # or another replica just did
+            session,
+            insert(TrackedItem).values(
+                kind=kind,
+                item_id=item_id,
+                request_id=request_id,
+                customer_id=customer_id,
+                done=0,
+                first_seen_at=now,
+                slow_checks=0,
+            ),
+        )
         row = session.scalars(
             select(TrackedItem).where(TrackedItem.kind == kind, TrackedItem.item_id == item_id)
         ).one()
@@ -322,18 +314,12 @@ def known_item_ids(session: Session) -> tuple[set[str], set[str]]:
     """(migration ids, schedule ids) the bot knows as its own: on requests, operations and tracked items."""
     migrations: set[str] = set()
     schedules: set[str] = set()
-    for mid, sid in session.execute(select(ChangeRequest.migration_id, ChangeRequest.schedule_id)):
-        if mid:
-            migrations.add(mid.lower())
-        if sid:
-            schedules.add(sid.lower())
-    for mid, sid in session.execute(
-        select(PartnerCenterOperation.migration_id, PartnerCenterOperation.schedule_id)
-    ):
-        if mid:
-            migrations.add(mid.lower())
-        if sid:
-            schedules.add(sid.lower())
+    for table in (ChangeRequest, PartnerCenterOperation):
+        for mid, sid in session.execute(select(table.migration_id, table.schedule_id)):
+            if mid:
+                migrations.add(mid.lower())
+            if sid:
+                schedules.add(sid.lower())
     for kind, item in session.execute(select(TrackedItem.kind, TrackedItem.item_id)):
         (migrations if kind == "migration" else schedules).add(item.lower())
     return migrations, schedules

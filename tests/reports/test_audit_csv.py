@@ -14,14 +14,11 @@ from bot.domain import ChangeOptions, InvalidInput, RequestKind, RequestState
 from bot.partner_center.client import CallRecord, build_partner_center_client
 from bot.reports import AUDIT_COLUMNS, audit_csv
 from bot.settings import load_settings
-from bot.workflow import Workflow, WorkflowPolicy
 from sandbox import known
 from sandbox.server import SandboxServer
 from storage import repositories as repo
 from tests.workflow.conftest import (
-    RecordingNotifier,
     SettableClock,
-    StaticMembership,
     WorkflowFactory,
     sandbox_env,
     sandbox_migrations,
@@ -35,14 +32,13 @@ def _rows(text: str) -> list[dict[str, str]]:
 
 
 def test_audit_csv_of_a_request_lifecycle_with_ms_ids(
-    session_factory: sessionmaker[Session], sandbox: SandboxServer, notifier: RecordingNotifier,
-    membership: StaticMembership, clock: SettableClock,
+    make_workflow: WorkflowFactory, session_factory: sessionmaker[Session], sandbox: SandboxServer,
+    clock: SettableClock,
 ) -> None:
     calls: list[CallRecord] = []
     client = build_partner_center_client(load_settings(env=sandbox_env(sandbox)), verify=sandbox.ca_path,
                                          on_call=calls.append)
-    wf = Workflow(session_factory=session_factory, partner_center=client, notifier=notifier, membership=membership,
-                  policy=WorkflowPolicy(approval_channel="CAPPROVALS", approvers=("UAPPROVER1",)), clock=clock)
+    wf = make_workflow(partner_center=client, approvers=("UAPPROVER1",))
     view = wf.request_change(kind=RequestKind.MIGRATE, requester="UREQUESTER", customer_id=known.CONTOSO,
                              subscription_id=known.ELIGIBLE_SIMPLE, options=ChangeOptions(term="P1Y"))
     clock.advance(timedelta(minutes=5))

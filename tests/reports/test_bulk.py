@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import ssl
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import ChangeOptions, Ineligible, InvalidInput, RequestKind, RequestState
-from bot.partner_center.auth import PartnerCenterTokenProvider, scope_for_base_url
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.models import Migration, MigrationRequest
-from bot.settings import load_settings
-from bot.workflow import NothingEligible, Workflow, WorkflowPolicy
+from bot.workflow import NothingEligible, Workflow
 from sandbox import known
 from sandbox.server import SandboxServer
 from storage import repositories as repo
@@ -24,7 +20,7 @@ from tests.workflow.conftest import (
     SettableClock,
     StaticMembership,
     WorkflowFactory,
-    sandbox_env,
+    sandbox_http,
     sandbox_migrations,
 )
 
@@ -163,18 +159,9 @@ def test_crash_in_a_half_submitted_bulk_never_duplicates_a_migration(
     make_workflow: WorkflowFactory, session_factory: sessionmaker[Session], sandbox: SandboxServer,
     notifier: RecordingNotifier, membership: StaticMembership, clock: SettableClock,
 ) -> None:
-    settings = load_settings(env=sandbox_env(sandbox))
-    assert settings.partner_center_client_secret is not None
-    http = httpx.Client(verify=ssl.create_default_context(cafile=sandbox.ca_path), timeout=10)
-    tokens = PartnerCenterTokenProvider(
-        tenant_id=settings.partner_center_tenant_id or "", client_id=settings.partner_center_client_id or "",
-        client_secret=settings.partner_center_client_secret, http_client=http,
-        authority_host=settings.partner_center_authority, scope=scope_for_base_url(settings.partner_center_base_url),
-    )
+    settings, http, tokens = sandbox_http(sandbox)
     crashing = CrashingClient(2, base_url=settings.partner_center_base_url, token_provider=tokens, http=http)
-    doomed = Workflow(session_factory=session_factory, partner_center=crashing, notifier=notifier,
-                      membership=membership, clock=clock,
-                      policy=WorkflowPolicy(approval_channel="CAPPROVALS", approvers=("UAPPROVER1",)))
+    doomed = make_workflow(partner_center=crashing, approvers=("UAPPROVER1",))
     view = _bulk(doomed)
     with pytest.raises(Crash):
         doomed.approve(view.id, "UAPPROVER1")

@@ -3,10 +3,9 @@ Slack with a real WebClient, the real Workflow and TrackingService on the test d
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -23,25 +22,12 @@ from bot.workflow import Workflow, WorkflowPolicy
 from sandbox.server import SandboxServer
 from sandbox.slack_api import Message, SlackStandIn
 from tests.fixtures.slack import APPROVAL_CHANNEL, BOT_TOKEN, SIGNING_SECRET
+from tests.workflow.conftest import SettableClock, sandbox_env
 
 NOTIFY_CHANNEL = "CNOTIFY0001"
 REQUESTER = "UREQUESTER1"
 APPROVER = "UAPPROVER01"
 POLL_SECONDS = 60
-
-
-class SettableClock:
-    def __init__(self, start: datetime) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def advance(self, delta: timedelta) -> None:
-        with self._lock:
-            self._now += delta
 
 
 class FakeTime:
@@ -141,7 +127,7 @@ def tracking_env(
     pc_sandbox: SandboxServer, slack_standin: SlackStandIn, session_factory: sessionmaker[Session],
     database_url: str,
 ) -> Iterator[TrackingEnv]:
-    env = {k: v for k, v in pc_sandbox.client_env().items() if k.startswith("PARTNER_CENTER_")}
+    env = sandbox_env(pc_sandbox)
     env.update({
         "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_standin.base_url,
         "DATABASE_URL": database_url, "NCEBOT_APPROVAL_CHANNEL": APPROVAL_CHANNEL,

@@ -3,18 +3,21 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import MessageRef, RequestState, RequestView
+from bot.partner_center.auth import PartnerCenterTokenProvider, scope_for_base_url
 from bot.partner_center.client import PartnerCenterClient, build_partner_center_client
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 from bot.workflow import Workflow, WorkflowPolicy
 from sandbox.server import SandboxServer
 
@@ -99,6 +102,20 @@ def sandbox_env(sandbox: SandboxServer) -> dict[str, str]:
     return {k: v for k, v in sandbox.client_env().items() if k.startswith("PARTNER_CENTER_")}
 
 
+def sandbox_http(sandbox: SandboxServer) -> tuple[Settings, httpx.Client, PartnerCenterTokenProvider]:
+    """The parts of a Partner Center client of a test's own making: settings, an HTTP client and a token provider
+    on it (the caller closes the HTTP client)."""
+    settings = load_settings(env=sandbox_env(sandbox))
+    assert settings.partner_center_client_secret is not None
+    http = httpx.Client(verify=ssl.create_default_context(cafile=sandbox.ca_path), timeout=10)
+    tokens = PartnerCenterTokenProvider(
+        tenant_id=settings.partner_center_tenant_id or "", client_id=settings.partner_center_client_id or "",
+        client_secret=settings.partner_center_client_secret, http_client=http,
+        authority_host=settings.partner_center_authority, scope=scope_for_base_url(settings.partner_center_base_url),
+    )
+    return settings, http, tokens
+
+
 @pytest.fixture
 def pc_client(sandbox: SandboxServer) -> PartnerCenterClient:
     settings = load_settings(env=sandbox_env(sandbox))
@@ -132,12 +149,13 @@ def make_workflow(
     membership: StaticMembership,
     clock: SettableClock,
 ) -> WorkflowFactory:
-    def build(**policy: Any) -> Workflow:
+    def build(*, partner_center: PartnerCenterClient | None = None, **policy: Any) -> Workflow:
+        """``partner_center``: a client of the test's own making; ``policy``: WorkflowPolicy fields."""
         values: dict[str, Any] = {"approval_channel": "CAPPROVALS", "approvers": APPROVERS}
         values.update(policy)
         return Workflow(
             session_factory=session_factory,
-            partner_center=pc_client,
+            partner_center=partner_center or pc_client,
             notifier=notifier,
             membership=membership,
             policy=WorkflowPolicy(**values),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import ssl
 import subprocess
 import sys
 import threading
@@ -11,7 +10,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,11 +22,9 @@ from bot.domain import (
     RequestKind,
     RequestState,
 )
-from bot.partner_center.auth import PartnerCenterTokenProvider, scope_for_base_url
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.retry import RetryPolicy
-from bot.settings import load_settings
-from bot.workflow import AlreadyVoted, NotPosted, Workflow, WorkflowPolicy
+from bot.workflow import AlreadyVoted, NotPosted, Workflow
 from sandbox import known
 from sandbox.server import SandboxServer
 from storage import repositories as repo
@@ -38,6 +34,7 @@ from tests.workflow.conftest import (
     StaticMembership,
     WorkflowFactory,
     sandbox_env,
+    sandbox_http,
     sandbox_migrations,
 )
 
@@ -247,21 +244,12 @@ def test_refused_submission_fails_with_code(
 
 
 def test_unavailable_then_resume_sends_once(
-    session_factory: sessionmaker[Session], sandbox: SandboxServer, notifier: RecordingNotifier,
-    membership: StaticMembership, clock: SettableClock,
+    make_workflow: WorkflowFactory, session_factory: sessionmaker[Session], sandbox: SandboxServer,
 ) -> None:
-    settings = load_settings(env=sandbox_env(sandbox))
-    http = httpx.Client(verify=ssl.create_default_context(cafile=sandbox.ca_path), timeout=10)
-    assert settings.partner_center_client_secret is not None
-    tokens = PartnerCenterTokenProvider(
-        tenant_id=settings.partner_center_tenant_id or "", client_id=settings.partner_center_client_id or "",
-        client_secret=settings.partner_center_client_secret, http_client=http,
-        authority_host=settings.partner_center_authority, scope=scope_for_base_url(settings.partner_center_base_url),
-    )
+    settings, http, tokens = sandbox_http(sandbox)
     client = PartnerCenterClient(base_url=settings.partner_center_base_url, token_provider=tokens, http=http,
                                  retry=RetryPolicy(max_attempts=2, base_delay=0, jitter=False), sleep=lambda _: None)
-    wf = Workflow(session_factory=session_factory, partner_center=client, notifier=notifier, membership=membership,
-                  policy=WorkflowPolicy(approval_channel="CAPPROVALS", approvers=("UAPPROVER1",)), clock=clock)
+    wf = make_workflow(partner_center=client, approvers=("UAPPROVER1",))
     view = _migrate(wf)
     sandbox.state.set_faults({"error_status": 503, "error_rate": 1.0, "error_path": "/migrations/newcommerce"})
     result = wf.approve(view.id, "UAPPROVER1")
