@@ -107,13 +107,9 @@ def check_database(url: str) -> Line:
     except Exception as exc:
         return Line(name, False, f"{shown}: {_exc_text(exc)}", "fix DATABASE_URL (is the driver installed?)")
     try:
-        from sqlalchemy import text
+        from bot.health import database_revision
 
-        from bot.health import _current_revision
-
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-            current = _current_revision(conn)
+        current = database_revision(engine)
     except Exception as exc:
         return Line(name, False, f"cannot connect to {shown} ({_exc_text(exc)})",
                     "check DATABASE_URL and that the database server is running and reachable")

@@ -67,15 +67,13 @@ def _first_line(exc: BaseException) -> str:
 def database_check(engine: Any, head: str | Callable[[], str | None] | None = None) -> CheckFn:
     """``SELECT 1`` through ``engine``, then the Alembic revision in the database against ``head``.
 
-    ``head``: the expected revision, or a callable giving it; ``None`` asks ``storage.migrate.head_revision``.
+    ``head``: the expected revision, or a callable giving it; ``None`` asks ``storage.migrate.head_revision`` (on
+    every check).
     """
-    from sqlalchemy import text
 
     def check() -> tuple[bool, str]:
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-                current = _current_revision(conn)
+            current = database_revision(engine)
         except Exception as exc:
             return False, f"unreachable: {_first_line(exc)}"
         expected = _expected_head(head)
@@ -88,10 +86,15 @@ def database_check(engine: Any, head: str | Callable[[], str | None] | None = No
     return check
 
 
-def _current_revision(conn: Any) -> str | None:
+def database_revision(engine: Any) -> str | None:
+    """``SELECT 1`` through ``engine``, then the Alembic revision(s) stored in the database (None: not migrated).
+    Raises when the database cannot be reached."""
     from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import text
 
-    heads = MigrationContext.configure(conn).get_current_heads()
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+        heads = MigrationContext.configure(conn).get_current_heads()
     return ",".join(sorted(heads)) if heads else None
 
 

@@ -85,11 +85,6 @@ class Runtime:
                 log.exception("error while shutting down")
 
 
-# Extra background work a caller may plug into ``run``: it receives the Runtime and returns a function that stops
-# it, or None. The tracking service itself is always started by ``run``.
-BackgroundStarter = Callable[[Runtime], Callable[[], None] | None]
-
-
 class DatabaseNotReady(Exception):
     pass
 
@@ -166,10 +161,6 @@ class SlackErrorCounter(RetryHandler):
             log.debug("could not count a Slack API error", exc_info=True)
         return False
 
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-                   error: Exception | None = None) -> bool:
-        return False
-
 
 def request_counts(session_factory: sessionmaker[Session]) -> Callable[[], Mapping[str, int]]:
     """For ``Metrics.set_request_counts_provider``: ``{state: count}`` of change requests, one GROUP BY."""
@@ -208,6 +199,7 @@ def build_runtime(
     from bot.tracking import Outbox, OutboxNotifier, TrackingService
     from bot.workflow import Workflow, WorkflowPolicy
     from storage.db import make_session_factory
+    from storage.migrate import head_revision
 
     if not settings.ncebot_approval_channel:
         raise ValueError("NCEBOT_APPROVAL_CHANNEL is required")
@@ -260,7 +252,7 @@ def build_runtime(
         return bool(scheduler is not None and scheduler.running)
 
     health = HealthCheck()
-    health.add("database", database_check(session_factory.kw["bind"]))
+    health.add("database", database_check(session_factory.kw["bind"], head_revision()))  # head read once
     health.add("scheduler", scheduler_check(scheduler_running))
     health.add("lease", lease_check(tracking.lease_state))
 
@@ -295,8 +287,8 @@ def _install_signal_handlers() -> Callable[[], None]:
     return stopping.set
 
 
-def run(*, start_background: BackgroundStarter | None = None) -> int:
-    """Start ncebot and block until SIGTERM / Ctrl-C. ``start_background``: extra background work (optional)."""
+def run() -> int:
+    """Start ncebot and block until SIGTERM / Ctrl-C."""
     from bot.http_server import ServerStartError
     from bot.logging_setup import configure_logging, register_settings_secrets
 
@@ -308,10 +300,6 @@ def run(*, start_background: BackgroundStarter | None = None) -> int:
     try:
         runtime = build_runtime(settings)
         runtime.start_background()
-        if start_background is not None:
-            stop_background = start_background(runtime)
-            if stop_background is not None:
-                runtime.closers.append(stop_background)
         if settings.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 

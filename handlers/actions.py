@@ -15,10 +15,11 @@ from bot.slack.blocks import ModalMetadata
 from bot.slack.commands import require_guid
 from bot.slack.forms import read_options_leniently
 from handlers.common import confirm_request, ephemeral_reply, guarded
-from handlers.home import is_home_click, publish_home
+from handlers.home import is_home_click, publish_home_after
 
 if TYPE_CHECKING:
     from bot.app import AppDeps
+    from bot.workflow import DecisionResult
 
 
 def _clicker(body: dict[str, Any]) -> tuple[str, str | None]:
@@ -39,20 +40,15 @@ def register(app: App, deps: AppDeps) -> None:
     def approve_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         user, channel = _clicker(body)
+        request_id = str(_action(body).get("value") or "")
         if is_home_click(body):
             # From the App Home tab: no channel, no message. The workflow's notifier edits the request message
             # in the approval channel; the clicker sees the outcome on the refreshed tab (refusals: by DM).
-            notice = None
-            try:
-                result = wf.approve(str(_action(body).get("value") or ""), user)
-                notice = _approval_notice(result.request.id, result.outcome, result.votes_missing)
-            finally:
-                publish_home(deps, client, user, notice)
+            publish_home_after(deps, client, user, lambda: _approval_notice(wf.approve(request_id, user)))
             return
-        result = wf.approve(str(_action(body).get("value") or ""), user)
-        reply = ephemeral_reply(client, user, channel)
+        result = wf.approve(request_id, user)
         if result.outcome == "vote_recorded":
-            reply(_approval_notice(result.request.id, result.outcome, result.votes_missing), None)
+            ephemeral_reply(client, user, channel)(_approval_notice(result), None)
 
     @app.action(ids.REJECT_ACTION)
     @guarded
@@ -121,11 +117,11 @@ def register(app: App, deps: AppDeps) -> None:
                                                  options=_current_options(view, meta.kind)))
 
 
-def _approval_notice(request_id: str, outcome: str, votes_missing: int) -> str:
-    if outcome == "vote_recorded":
-        return (f":ballot_box_with_check: Your approval of `{request_id}` is recorded; "
-                f"{votes_missing} more approval(s) needed.")
-    return f":white_check_mark: You approved request `{request_id}`; progress goes into its thread."
+def _approval_notice(result: DecisionResult) -> str:
+    if result.outcome == "vote_recorded":
+        return (f":ballot_box_with_check: Your approval of `{result.request.id}` is recorded; "
+                f"{result.votes_missing} more approval(s) needed.")
+    return f":white_check_mark: You approved request `{result.request.id}`; progress goes into its thread."
 
 
 def _schedule_value(action: dict[str, Any]) -> tuple[str, str]:

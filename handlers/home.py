@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
@@ -32,6 +33,16 @@ def publish_home(deps: AppDeps, client: WebClient, user: str, notice: str | None
         client.views_publish(user_id=user, view=view)
     except Exception:
         log.exception("views.publish of the Home tab failed")
+
+
+def publish_home_after(deps: AppDeps, client: WebClient, user: str, act: Callable[[], str]) -> None:
+    """Run ``act`` (a click made on the tab), then republish the tab with the notice it returned. The tab is
+    republished even when ``act`` raises; the error still propagates (refusals reach the clicker by DM)."""
+    notice = None
+    try:
+        notice = act()
+    finally:
+        publish_home(deps, client, user, notice)
 
 
 def is_home_click(body: dict[str, Any]) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -15,10 +16,12 @@ from bot.slack.blocks import ModalMetadata
 from bot.slack.commands import NceCommand
 from bot.slack.forms import FormErrors, read_change_form, read_lookup_form, read_reason
 from handlers.common import CHANGE_KINDS, confirm_request, ephemeral_reply, guarded, run_command
-from handlers.home import publish_home
+from handlers.home import publish_home_after
 
 if TYPE_CHECKING:
     from bot.app import AppDeps
+
+T = TypeVar("T")
 
 
 def _addon_ids(view: dict[str, Any]) -> tuple[str, ...] | None:
@@ -30,6 +33,15 @@ def _addon_ids(view: dict[str, Any]) -> tuple[str, ...] | None:
 
 def _values(view: dict[str, Any]) -> dict[str, Any]:
     return dict((view.get("state") or {}).get("values") or {})
+
+
+def _read_form(ack: Ack, read: Callable[[], T]) -> T | None:
+    """What ``read`` returns, or None once the form's errors were acked (Slack shows them on the fields)."""
+    try:
+        return read()
+    except FormErrors as exc:
+        ack(response_action="errors", errors=exc.errors)
+        return None
 
 
 def register(app: App, deps: AppDeps) -> None:
@@ -44,10 +56,9 @@ def register(app: App, deps: AppDeps) -> None:
     def change_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         meta = ModalMetadata.load(view.get("private_metadata"))
         kind = meta.kind or ("schedule" if view.get("callback_id") == ids.SCHEDULE_MODAL else "migrate")
-        try:
-            form = read_change_form(_values(view), kind=kind, addon_ids=_addon_ids(view), today=today())
-        except FormErrors as exc:
-            ack(response_action="errors", errors=exc.errors)
+        form = _read_form(ack, lambda: read_change_form(_values(view), kind=kind, addon_ids=_addon_ids(view),
+                                                        today=today()))
+        if form is None:
             return
         user = str(body["user"]["id"])
         assert form.customer_id and form.subscription_id
@@ -71,10 +82,8 @@ def register(app: App, deps: AppDeps) -> None:
     @guarded
     def reschedule_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         meta = ModalMetadata.load(view.get("private_metadata"))
-        try:
-            form = read_change_form(_values(view), kind="reschedule", today=today())
-        except FormErrors as exc:
-            ack(response_action="errors", errors=exc.errors)
+        form = _read_form(ack, lambda: read_change_form(_values(view), kind="reschedule", today=today()))
+        if form is None:
             return
         ack()
         user = str(body["user"]["id"])
@@ -87,10 +96,8 @@ def register(app: App, deps: AppDeps) -> None:
     @guarded
     def lookup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         meta = ModalMetadata.load(view.get("private_metadata"))
-        try:
-            form = read_lookup_form(_values(view), kind=meta.kind)
-        except FormErrors as exc:
-            ack(response_action="errors", errors=exc.errors)
+        form = _read_form(ack, lambda: read_lookup_form(_values(view), kind=meta.kind))
+        if form is None:
             return
         ack()
         user = str(body["user"]["id"])
@@ -106,21 +113,17 @@ def register(app: App, deps: AppDeps) -> None:
     @guarded
     def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         meta = ModalMetadata.load(view.get("private_metadata"))
-        try:
-            reason = read_reason(_values(view))
-        except FormErrors as exc:
-            ack(response_action="errors", errors=exc.errors)
+        reason = _read_form(ack, lambda: read_reason(_values(view)))
+        if reason is None:
             return
         ack()
         user = str(body["user"]["id"])
+
+        def reject() -> str:
+            result = wf.reject(meta.request or "", user, reason)
+            return f":no_entry_sign: You rejected request `{result.request.id}`."
+
         if meta.origin == "home":  # the Reject button of the App Home tab: the outcome shows on the tab
-            notice = None
-            try:
-                result = wf.reject(meta.request or "", user, reason)
-                notice = f":no_entry_sign: You rejected request `{result.request.id}`."
-            finally:
-                publish_home(deps, client, user, notice)
+            publish_home_after(deps, client, user, reject)
             return
-        result = wf.reject(meta.request or "", user, reason)
-        ephemeral_reply(client, user, meta.channel)(f":no_entry_sign: You rejected request `{result.request.id}`.",
-                                                    None)
+        ephemeral_reply(client, user, meta.channel)(reject(), None)

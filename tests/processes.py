@@ -34,18 +34,20 @@ class RunningBot:
     def output(self) -> str:
         return "".join(self.lines)
 
-    def wait_until_serving(self, timeout: float = 60.0) -> str:
-        """The base URL once the process says it listens; AssertionError with its output if it exits first."""
+    def wait_until_serving(self, timeout: float = 60.0, *, line: re.Pattern[str] = _SERVING,
+                           what: str = "start serving") -> str:
+        """The base URL once the process prints ``line`` (its group 1: the port); AssertionError with its output
+        if it exits first."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = _SERVING.search(self.output)
+            found = line.search(self.output)
             if found:
                 return f"http://127.0.0.1:{found.group(1)}"
             if self.proc.poll() is not None:
                 self._reader.join(timeout=5)
                 raise AssertionError(f"ncebot run exited with {self.proc.returncode}:\n{self.output}")
             time.sleep(0.05)
-        raise AssertionError(f"ncebot run did not start serving within {timeout} s:\n{self.output}")
+        raise AssertionError(f"ncebot run did not {what} within {timeout} s:\n{self.output}")
 
     def stop(self) -> int:
         """SIGTERM, as an orchestrator would; the exit code."""

@@ -2,7 +2,7 @@
 
 from bot.tracking.lease import DatabaseLease, LeaseState
 from bot.tracking.outbox import Outbox, OutboxDrainer, OutboxNotifier
-from bot.tracking.service import TrackingService, start_background
+from bot.tracking.service import TrackingService
 from bot.tracking.tracker import Tracker
 
 __all__ = [
@@ -13,5 +13,4 @@ __all__ = [
     "OutboxNotifier",
     "Tracker",
     "TrackingService",
-    "start_background",
 ]

@@ -31,11 +31,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import Clock, Notifier, RequestState
+from bot.domain import Clock, Notifier
 from bot.partner_center.client import PartnerCenterClient
 from bot.settings import Settings
 from bot.tracking.lease import DatabaseLease, LeaseState
-from bot.tracking.outbox import Outbox, OutboxDrainer, OutboxNotifier
+from bot.tracking.outbox import OutboxDrainer, OutboxNotifier
 from bot.tracking.scheduler import (
     JOB_DRAIN_OUTBOX,
     JOB_EXPIRE_PENDING,
@@ -63,7 +63,7 @@ class TrackingService:
         session_factory: sessionmaker[Session],
         partner_center: PartnerCenterClient,
         slack_client: WebClient,
-        notifier: Notifier,
+        notifier: OutboxNotifier,
         clock: Clock,
         holder_id: str | None = None,
         metrics: Any = None,
@@ -83,12 +83,9 @@ class TrackingService:
         self.interval = timedelta(seconds=settings.ncebot_poll_interval)
         self.drain_seconds = drain_seconds
         self.expiry_seconds = expiry_seconds
-        self.outbox = Outbox(session_factory, clock)
-        if isinstance(notifier, OutboxNotifier):
-            self.notifier = notifier
-        else:
-            self.notifier = OutboxNotifier(notifier, self.outbox, notify_channel=settings.notify_channel)
-        self._slack_notifier: Notifier = self.notifier.slack
+        self.notifier = notifier
+        self.outbox = notifier.outbox  # the tracker's thread posts share the workflow's outbox
+        self._slack_notifier: Notifier = notifier.slack
         self.lease = DatabaseLease(
             session_factory, name="poller", holder_id=holder_id, ttl=lease_ttl or self.interval * 2, clock=clock
         )
@@ -194,34 +191,3 @@ class TrackingService:
 
     def lease_state(self) -> LeaseState:
         return self.lease.state()
-
-    def in_flight(self) -> int:
-        """How many requests are being tracked (submitted or processing)."""
-        return len(self.workflow.requests([RequestState.SUBMITTED, RequestState.PROCESSING]))
-
-
-def start_background(runtime: Any) -> Callable[[], None]:
-    """``bot.runtime.BackgroundStarter``: builds and starts the service from a ``Runtime``. Thread posts of the
-    tracker are durable; for the workflow's own posts the runtime should build the workflow with an
-    :class:`OutboxNotifier` (see the module docstring)."""
-    from bot.slack.notifier import SlackNotifier
-    from storage.db import make_session_factory
-
-    settings: Settings = runtime.settings
-    deps = runtime.deps
-    session_factory = make_session_factory(settings.database_url)
-    notifier = SlackNotifier(deps.slack_client, settings.ncebot_approval_channel or "",
-                             notify_channel=settings.notify_channel)
-    service = TrackingService(
-        settings, deps.workflow, session_factory, runtime.partner_center, deps.slack_client, notifier,
-        deps.clock, metrics=deps.metrics if hasattr(deps.metrics, "set_poll_lag") else None,
-    )
-    service.start()
-
-    def stop() -> None:
-        service.stop()
-        bind = session_factory.kw.get("bind")
-        if bind is not None:
-            bind.dispose()
-
-    return stop

@@ -53,18 +53,6 @@ def socket_mode_env(standin: SlackStandIn, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def wait_for_ops_port(bot: RunningBot, timeout: float = 60.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = _OPS_PORT.search(bot.output)
-        if found:
-            return f"http://127.0.0.1:{found.group(1)}"
-        if bot.proc.poll() is not None:
-            raise AssertionError(f"ncebot run exited with {bot.proc.returncode}:\n{bot.output}")
-        time.sleep(0.05)
-    raise AssertionError(f"ncebot run did not start its ops server within {timeout} s:\n{bot.output}")
-
-
 def command_payload(standin: SlackStandIn, text: str, name: str, *, user: str = REQUESTER,
                     channel: str = WORK_CHANNEL) -> dict[str, Any]:
     """A slash_commands envelope payload as Slack sends it over Socket Mode (the command's fields, as strings)."""
@@ -105,7 +93,7 @@ def acked(standin: SlackStandIn, envelope_id: str) -> Any:
 def test_ncebot_run_in_socket_mode_end_to_end(standin: SlackStandIn, tmp_path: Path) -> None:
     bot = RunningBot(socket_mode_env(standin, tmp_path), tmp_path)  # PORT=0
     try:
-        ops = wait_for_ops_port(bot)
+        ops = bot.wait_until_serving(line=_OPS_PORT, what="start its ops server")
         connection = wait_for(lambda: next((c for c in standin.socket_mode_connections if c.open), None))
         opened = standin.calls_to("apps.connections.open")
         assert [call.response["ok"] for call in opened] == [True], opened
