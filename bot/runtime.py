@@ -195,7 +195,7 @@ def build_runtime(
     from bot.health import HealthCheck, database_check, lease_check, scheduler_check
     from bot.metrics import Metrics
     from bot.slack.membership import SlackMembershipResolver, SlackUserDirectory
-    from bot.slack.notifier import SlackNotifier
+    from bot.slack.notifier import SlackNotifier, stored_request_items
     from bot.tracking import Outbox, OutboxNotifier, TrackingService
     from bot.workflow import Workflow, WorkflowPolicy
     from storage.db import make_session_factory
@@ -223,7 +223,9 @@ def build_runtime(
     if not any(isinstance(handler, SlackErrorCounter) for handler in client.retry_handlers):
         client.retry_handlers.insert(0, SlackErrorCounter(metrics))
     clock = SystemClock()
-    slack_notifier = SlackNotifier(client, settings.ncebot_approval_channel, notify_channel=settings.notify_channel)
+    # request_items: a bulk request's message lists its subscriptions, as in the HTTP tests, not just a count.
+    slack_notifier = SlackNotifier(client, settings.ncebot_approval_channel, notify_channel=settings.notify_channel,
+                                   request_items=stored_request_items(session_factory))
     notifier = OutboxNotifier(slack_notifier, Outbox(session_factory, clock), notify_channel=settings.notify_channel)
     workflow = Workflow(
         session_factory=session_factory,

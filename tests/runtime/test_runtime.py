@@ -181,6 +181,21 @@ def test_audit_and_check_are_wired_by_the_runtime(runtime: Runtime, standin: Sla
     assert not [call for call in standin.calls_to("response_url") if "not available" in call.params["text"]]
 
 
+def test_bulk_request_message_lists_its_subscriptions(runtime: Runtime, standin: SlackStandIn) -> None:
+    """The production wiring gives the notifier the stored bulk items: the approver sees what will migrate."""
+    import json
+
+    eligible = sorted(known.INELIGIBLE_BY_CODE[code][1] for code in (11, 12))  # eligible as is
+    server = runtime.http_server("127.0.0.1", 0).start()
+    runtime.closers.append(server.stop)
+    with SlackRequester(server.url, standin, SIGNING_SECRET) as slack:
+        assert slack.command(f"bulk {known.ADVENTURE_WORKS}", user=REQUESTER, channel=WORK_CHANNEL).status_code == 200
+    [message] = wait_for(lambda: standin.messages(APPROVAL_CHANNEL, include_ephemeral=False))
+    shown = json.dumps(message.blocks)
+    assert "2 subscription(s) will be migrated now" in shown
+    assert all(sub in shown for sub in eligible)
+
+
 def test_slack_api_errors_are_counted(runtime: Runtime, standin: SlackStandIn) -> None:
     from slack_sdk.errors import SlackApiError
 
