@@ -333,11 +333,6 @@ def known_external_reference_ids(session: Session) -> set[str]:
     }
 
 
-def operation_rows(session: Session, request_id: str) -> list[PartnerCenterOperation]:
-    query = select(PartnerCenterOperation).where(PartnerCenterOperation.request_id == request_id)
-    return list(session.scalars(query.order_by(PartnerCenterOperation.id)))
-
-
 def schedule_operations(
     session: Session, schedule_id: str, statuses: tuple[str, ...] = ("sent",)
 ) -> list[PartnerCenterOperation]:

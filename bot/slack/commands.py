@@ -13,8 +13,8 @@ from datetime import date
 from typing import Any, Final
 
 from bot.domain import AddOnChoice, ChangeOptions, InvalidInput
+from bot.partner_center.models import is_guid
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -86,10 +86,6 @@ class NceCommand:
     @property
     def needs_modal(self) -> bool:
         return bool(self.missing)
-
-
-def is_guid(value: str | None) -> bool:
-    return bool(value) and bool(_GUID.match(value or ""))
 
 
 def require_guid(value: str, what: str) -> str:

@@ -214,7 +214,7 @@ class Tracker:
         ids: list[str] = []
         if view.kind in (RequestKind.MIGRATE, RequestKind.BULK):
             with self._sessions() as session:
-                for op in store.operation_rows(session, view.id):
+                for op in repo.operations_for(session, view.id):
                     if op.status == "sent" and op.migration_id and op.migration_id not in ids:
                         ids.append(op.migration_id)
         if view.migration_id and view.migration_id not in ids:
