@@ -190,18 +190,6 @@ class WatchedCustomer(Base):
     added_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class SeenMigration(Base):
-    """Migrations already announced/tracked for a watched customer (status tracker's memory)."""
-
-    __tablename__ = "seen_migrations"
-
-    migration_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str | None] = mapped_column(String(32))
-    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
 class Lease(Base):
     """A named, time-limited lock shared by replicas (e.g. "only one replica polls")."""
 
@@ -210,17 +198,6 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class SentNotification(Base):
-    """Keys of Slack posts already made (the Notifier's once-per-key promise, across restarts)."""
-
-    __tablename__ = "sent_notifications"
-
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    channel: Mapped[str | None] = mapped_column(String(32))
-    ts: Mapped[str | None] = mapped_column(String(32))
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class AuditTrailIsAppendOnly(Exception):

@@ -35,8 +35,6 @@ from storage.models import (
     ChangeRequest,
     Lease,
     PartnerCenterOperation,
-    SeenMigration,
-    SentNotification,
     SlackMessage,
     WatchedCustomer,
 )
@@ -541,13 +539,6 @@ def approved_request_ids(session: Session) -> list[str]:
     return list(session.scalars(query.order_by(ChangeRequest.decided_at)))
 
 
-def operation_by_migration(session: Session, migration_id: str) -> OperationView | None:
-    row = session.scalars(
-        select(PartnerCenterOperation).where(PartnerCenterOperation.migration_id == migration_id)
-    ).first()
-    return _op_view(row) if row else None
-
-
 # --- audit -------------------------------------------------------------------------------------------------
 
 
@@ -608,28 +599,7 @@ def watched_customer_ids(session: Session) -> list[str]:
     return list(session.scalars(select(WatchedCustomer.customer_id).order_by(WatchedCustomer.added_at)))
 
 
-def mark_migration_seen(
-    session: Session, migration_id: str, customer_id: str, status: str | None, at: datetime
-) -> bool:
-    """True the first time a migration is seen (announce it); later calls update its last status."""
-    if insert_once(
-        session,
-        insert(SeenMigration).values(
-            migration_id=migration_id, customer_id=customer_id, status=status, first_seen_at=at, updated_at=at
-        ),
-    ):
-        return True
-    session.execute(
-        update(SeenMigration).where(SeenMigration.migration_id == migration_id).values(status=status, updated_at=at)
-    )
-    return False
-
-
-def seen_migration_status(session: Session, migration_id: str) -> str | None:
-    return session.scalar(select(SeenMigration.status).where(SeenMigration.migration_id == migration_id))
-
-
-# --- leases and notification keys --------------------------------------------------------------------------
+# --- leases --------------------------------------------------------------------------
 
 
 def read_lease(session: Session, name: str) -> tuple[str, datetime] | None:
@@ -663,8 +633,3 @@ def renew_lease(session: Session, name: str, holder: str, now: datetime, ttl: ti
 
 def release_lease(session: Session, name: str, holder: str) -> bool:
     return rowcount(session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))) == 1
-
-
-def claim_notification_key(session: Session, key: str, at: datetime, channel: str | None = None) -> bool:
-    """True the first time ``key`` is claimed (post then); False if it was already posted/claimed."""
-    return insert_once(session, insert(SentNotification).values(key=key, channel=channel, at=at))

@@ -147,23 +147,17 @@ def test_operations_claim_and_lease(session_factory: sessionmaker[Session]) -> N
     with session_factory() as session:
         [stored] = repo.operations_for(session, request_id)
         assert stored.status == "sent" and stored.migration_id == "m1" and stored.response_status == "Processing"
-        assert repo.operation_by_migration(session, "m1") == stored
 
 
-def test_watch_leases_and_notification_keys(session_factory: sessionmaker[Session]) -> None:
+def test_watch_list_and_leases(session_factory: sessionmaker[Session]) -> None:
     with session_factory.begin() as session:
         assert repo.add_watch(session, CUSTOMER, "U1", T0)
         assert not repo.add_watch(session, CUSTOMER, "U2", T0)
         assert repo.watched_customer_ids(session) == [CUSTOMER]
-        assert repo.mark_migration_seen(session, "m1", CUSTOMER, "Processing", T0)
-        assert not repo.mark_migration_seen(session, "m1", CUSTOMER, "Completed", T0)
-        assert repo.seen_migration_status(session, "m1") == "Completed"
         assert repo.try_acquire_lease(session, "poller", "a", T0, timedelta(seconds=60))
         assert not repo.try_acquire_lease(session, "poller", "b", T0 + timedelta(seconds=30), timedelta(seconds=60))
         assert repo.try_acquire_lease(session, "poller", "a", T0 + timedelta(seconds=30), timedelta(seconds=60))
         assert repo.try_acquire_lease(session, "poller", "b", T0 + timedelta(seconds=120), timedelta(seconds=60))
-        assert repo.claim_notification_key(session, "k1", T0, "C1")
-        assert not repo.claim_notification_key(session, "k1", T0, "C1")
     with session_factory.begin() as session:
         assert repo.remove_watch(session, CUSTOMER)
         assert not repo.remove_watch(session, CUSTOMER)

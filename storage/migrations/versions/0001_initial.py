@@ -140,31 +140,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_watched_customers")),
     )
     op.create_table(
-        "seen_migrations",
-        sa.Column("migration_id", sa.String(64), nullable=False),
-        sa.Column("customer_id", sa.String(64), nullable=False),
-        sa.Column("status", sa.String(32), nullable=True),
-        _ts("first_seen_at"),
-        _ts("updated_at"),
-        sa.PrimaryKeyConstraint("migration_id", name=op.f("pk_seen_migrations")),
-    )
-    op.create_index(op.f("ix_seen_migrations_customer_id"), "seen_migrations", ["customer_id"])
-    op.create_table(
         "leases",
         sa.Column("name", sa.String(128), nullable=False),
         sa.Column("holder", sa.String(128), nullable=False),
         _ts("expires_at"),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_leases")),
     )
-    op.create_table(
-        "sent_notifications",
-        sa.Column("key", sa.String(255), nullable=False),
-        sa.Column("channel", sa.String(32), nullable=True),
-        sa.Column("ts", sa.String(32), nullable=True),
-        _ts("at"),
-        sa.PrimaryKeyConstraint("key", name=op.f("pk_sent_notifications")),
-    )
-
     # The audit trail is append-only in the database too, whatever code talks to it.
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
@@ -190,9 +171,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events")
         op.execute("DROP FUNCTION IF EXISTS audit_events_append_only()")
     for table in (
-        "sent_notifications",
         "leases",
-        "seen_migrations",
         "watched_customers",
         "audit_events",
         "slack_messages",
