@@ -101,17 +101,11 @@ class PartnerCenterTokenProvider:
     def app_plus_user(self) -> bool:
         return self._refresh_token is not None
 
-    @property
-    def scopes(self) -> list[str]:
-        return list(self._scopes)
-
     def token(self) -> str:
         with self._lock:
             try:
                 app = self._application()
                 result = self._acquire(app)
-            except PartnerCenterAuthError:
-                raise
             except httpx.HTTPError as exc:
                 # Connection refused, TLS failure, timeout: name the host and the failure kind, nothing more.
                 raise PartnerCenterAuthError(

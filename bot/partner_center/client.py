@@ -12,7 +12,7 @@ import logging
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
@@ -32,6 +32,7 @@ from bot.partner_center.models import (
     MigrationScheduleRequest,
     MigrationValidation,
     Subscription,
+    numeric_code,
 )
 from bot.partner_center.retry import RETRYABLE_EXCEPTIONS, RetryPolicy, is_retryable_status, parse_retry_after
 
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("ncebot.partner_center")
 
 M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E", bound=PartnerCenterError)
 
 CONTINUATION_HEADER = "MS-ContinuationToken"
 # Guard against a server that keeps answering with new tokens forever.
@@ -82,17 +84,13 @@ def _q(segment: str) -> str:
     return quote(str(segment), safe="")
 
 
-def _error_from_response(response: httpx.Response, request_id: str, correlation_id: str) -> PartnerCenterError:
-    return _build_error(PartnerCenterError, response, request_id, correlation_id)
-
-
 def _build_error(
-    cls: type[PartnerCenterError],
+    cls: type[E],
     response: httpx.Response,
     request_id: str,
     correlation_id: str,
     prefix: str = "",
-) -> PartnerCenterError:
+) -> E:
     """Parse ``{code, description, data, source}``, the throttling ``{statusCode, message}``, or plain text."""
     status = response.status_code
     code: int | str | None = None
@@ -108,9 +106,7 @@ def _build_error(
         if isinstance(raw_code, bool):
             raw_code = None
         if isinstance(raw_code, int | str) and raw_code != "":
-            code = raw_code
-            if isinstance(code, str) and code.strip().lstrip("-").isdigit():
-                code = int(code)
+            code = numeric_code(raw_code)
         description = str(body.get("description") or body.get("message") or body.get("errorDescription") or "")
         raw_data = body.get("data")
         if isinstance(raw_data, list):
@@ -240,7 +236,7 @@ class PartnerCenterClient:
         page_size: int | None = None,
     ) -> list[Migration]:
         params = self._filters(customer_id, current_subscription_id, external_reference_id, microsoft_led, page_size)
-        items = self._header_paged("query_migrations", "/v1/migrations/newcommerce", params)
+        items = self._paged("query_migrations", "/v1/migrations/newcommerce", params)
         return [_parse(Migration, item) for item in items]
 
     def get_migration_events(
@@ -305,7 +301,7 @@ class PartnerCenterClient:
         page_size: int | None = None,
     ) -> list[MigrationSchedule]:
         params = self._filters(customer_id, current_subscription_id, external_reference_id, microsoft_led, page_size)
-        items = self._header_paged("list_schedules", "/v1/migrations/newcommerce/schedules", params)
+        items = self._paged("list_schedules", "/v1/migrations/newcommerce/schedules", params)
         return [_parse(MigrationSchedule, item) for item in items]
 
     def update_schedule(
@@ -354,7 +350,7 @@ class PartnerCenterClient:
     def list_customers(self, *, page_size: int = 500) -> list[Customer]:
         if page_size < 1:
             raise ValueError("page_size must be positive")
-        items = self._seek_paged("list_customers", "/v1/customers", {"size": str(page_size)})
+        items = self._paged("list_customers", "/v1/customers", {"size": str(page_size)}, seek=True)
         return [_parse(Customer, item) for item in items]
 
     def get_customer(self, customer_id: str) -> Customer:
@@ -362,10 +358,11 @@ class PartnerCenterClient:
         return self._model(Customer, response)
 
     def list_subscriptions(self, customer_id: str) -> list[Subscription]:
-        items = self._seek_paged(
+        items = self._paged(
             "list_subscriptions",
             f"/v1/customers/{_q(customer_id)}/subscriptions",
             {},
+            seek=True,
             limit=(SUBSCRIPTIONS, self._partner_key),
         )
         return [_parse(Subscription, item) for item in items]
@@ -380,10 +377,11 @@ class PartnerCenterClient:
         return self._model(Subscription, response)
 
     def list_addons(self, customer_id: str, subscription_id: str) -> list[Subscription]:
-        items = self._seek_paged(
+        items = self._paged(
             "list_addons",
             f"/v1/customers/{_q(customer_id)}/subscriptions/{_q(subscription_id)}/addons",
             {},
+            seek=True,
             limit=(SUBSCRIPTIONS, self._partner_key),
         )
         return [_parse(Subscription, item) for item in items]
@@ -415,60 +413,37 @@ class PartnerCenterClient:
             params["PageSize"] = str(page_size)
         return params
 
-    def _header_paged(self, endpoint: str, path: str, params: dict[str, str]) -> list[Any]:
-        """Query-style paging: the response header MS-ContinuationToken goes back as a request header."""
-
-        def pages() -> Iterator[_Page]:
-            token: str | None = None
-            while True:
-                headers = {CONTINUATION_HEADER: token} if token else None
-                response = self._call(endpoint, "GET", path, params=params, headers=headers)
-                page = self._page(response)
-                page.continuation = response.headers.get(CONTINUATION_HEADER) or page.continuation
-                yield page
-                token = page.continuation
-
-        return self._collect(endpoint, pages())
-
-    def _seek_paged(
-        self, endpoint: str, path: str, params: dict[str, str], *, limit: tuple[str, str] | None = None
+    def _paged(
+        self,
+        endpoint: str,
+        path: str,
+        params: dict[str, str],
+        *,
+        seek: bool = False,
+        limit: tuple[str, str] | None = None,
     ) -> list[Any]:
-        """Collection-style paging: body continuationToken → same URL + seekOperation=next + request header."""
+        """Every page's items; each page is its own logical call.
 
-        def pages() -> Iterator[_Page]:
-            token: str | None = None
-            while True:
-                if token:
-                    response = self._call(
-                        endpoint,
-                        "GET",
-                        path,
-                        params={**params, "seekOperation": "next"},
-                        headers={CONTINUATION_HEADER: token},
-                        limit=limit,
-                    )
-                else:
-                    response = self._call(endpoint, "GET", path, params=params or None, limit=limit)
-                page = self._page(response)
-                yield page
-                token = page.continuation
-
-        return self._collect(endpoint, pages())
-
-    @staticmethod
-    def _collect(endpoint: str, pages: Iterator[_Page]) -> list[Any]:
+        Query style (``seek=False``): the response header MS-ContinuationToken (else the body's) goes back as
+        a request header. Collection style (``seek=True``): the body's continuationToken goes back as the
+        request header, on the same URL plus ``seekOperation=next``.
+        """
         items: list[Any] = []
         seen: set[str] = set()
-        for count, page in enumerate(pages, start=1):
+        token: str | None = None
+        while True:
+            headers = {CONTINUATION_HEADER: token} if token else None
+            query = {**params, "seekOperation": "next"} if token and seek else params
+            response = self._call(endpoint, "GET", path, params=query or None, headers=headers, limit=limit)
+            page = self._page(response)
             items.extend(page.items)
-            token = page.continuation
+            token = page.continuation if seek else (response.headers.get(CONTINUATION_HEADER) or page.continuation)
             if not token:
                 return items
-            if token in seen or count >= MAX_PAGES:
+            if token in seen or len(seen) + 1 >= MAX_PAGES:
                 # A repeated token would loop forever; a partial list must not pass for a complete one.
                 raise PartnerCenterError(f"{endpoint}: paging did not advance (continuation token repeated)")
             seen.add(token)
-        return items
 
     @staticmethod
     def _page(response: httpx.Response) -> _Page:
@@ -595,7 +570,7 @@ class PartnerCenterClient:
                         retried += 1
                         continue
                 if response is not None and not is_retryable_status(response.status_code):
-                    raise _error_from_response(response, request_id, correlation_id)
+                    raise _build_error(PartnerCenterError, response, request_id, correlation_id)
 
                 remaining = policy.total_budget - (self._monotonic() - started)
                 delay = policy.backoff(attempts)
@@ -636,9 +611,7 @@ class PartnerCenterClient:
     ) -> PartnerCenterUnavailable:
         prefix = f"gave up after {attempts} attempt(s): "
         if response is not None:
-            built = _build_error(PartnerCenterUnavailable, response, request_id, correlation_id, prefix)
-            assert isinstance(built, PartnerCenterUnavailable)
-            return built
+            return _build_error(PartnerCenterUnavailable, response, request_id, correlation_id, prefix)
         return PartnerCenterUnavailable(
             f"{prefix}{type(error).__name__ if error else 'no answer'}",
             request_id=request_id,

@@ -103,10 +103,6 @@ class RateLimiter:
         self._cond = threading.Condition()
         self._lanes: dict[tuple[str, str], _Lane] = {}
 
-    @property
-    def limits(self) -> RateLimits:
-        return self._limits
-
     def acquire(self, bucket: str, key: str) -> float:
         """Block until a call in ``bucket`` for ``key`` may go; return the seconds waited (by ``clock``).
 

@@ -32,14 +32,14 @@ def _utc(value: datetime | None) -> datetime | None:
 UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
 
 
-def _numeric_code(value: Any) -> Any:
+def numeric_code(value: Any) -> Any:
     # The docs type error codes as strings, real answers send integers ("5" and 5 are the same reason).
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
     return value
 
 
-ErrorCode = Annotated[int | str, BeforeValidator(_numeric_code)]
+ErrorCode = Annotated[int | str, BeforeValidator(numeric_code)]
 
 E = TypeVar("E", bound=StrEnum)
 
