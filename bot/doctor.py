@@ -181,7 +181,7 @@ def _read_fix(status: int | None) -> str:
 def check_partner_center(settings: Settings, verify: str | bool | None) -> list[Line]:
     import httpx
 
-    from bot.partner_center.client import build_partner_center_client
+    from bot.partner_center.client import build_partner_center_client, tls_verify
     from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError
 
     token_name, read_name = "partner center token", "partner center read"
@@ -193,13 +193,9 @@ def check_partner_center(settings: Settings, verify: str | bool | None) -> list[
         ]
     mode = "App+User" if settings.app_plus_user else "App-only"
     calls: list[Any] = []
-    # A CA bundle path becomes an SSLContext (httpx deprecates verify=<str>).
-    tls: ssl.SSLContext | bool = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else (
-        True if verify is None else verify
-    )
     http = httpx.Client(
         timeout=httpx.Timeout(30.0, connect=10.0),
-        verify=tls,
+        verify=tls_verify(verify),
         headers={"User-Agent": "ncebot-doctor"},
     )
     try:
@@ -210,29 +206,28 @@ def check_partner_center(settings: Settings, verify: str | bool | None) -> list[
                 Line(token_name, False, "; ".join(exc.problems), "fix the Partner Center settings"),
                 Line(read_name, False, "not tried", "fix the Partner Center token first"),
             ]
-        tokens = getattr(client, "token_provider", None) or getattr(client, "_tokens", None)
+        tokens = client.token_provider
         authority = urlsplit(settings.partner_center_authority).netloc
         lines: list[Line] = []
-        if tokens is not None:
-            try:
-                tokens.token()
-            except PartnerCenterAuthError as exc:
-                description = _first_line(exc.description)
-                error = f" ({exc.error})" if exc.error else ""
-                return [
-                    Line(token_name, False, f"{mode} sign-in at {authority} failed{error}: {description}",
-                         token_fix(exc.error, exc.description)),
-                    Line(read_name, False, "not tried", "fix the Partner Center token first"),
-                ]
-            except Exception as exc:  # MSAL raises on some unexpected answers (e.g. a 5xx from the authority)
-                return [
-                    Line(token_name, False, f"{mode} sign-in at {authority} failed: {_exc_text(exc)}",
-                         "check PARTNER_CENTER_AUTHORITY and PARTNER_CENTER_TENANT_ID; retry if Entra ID is "
-                         "having an outage"),
-                    Line(read_name, False, "not tried", "fix the Partner Center token first"),
-                ]
-            lines.append(Line(token_name, True, f"{mode} token from {authority} for tenant "
-                                                f"{settings.partner_center_tenant_id}"))
+        try:
+            tokens.token()
+        except PartnerCenterAuthError as exc:
+            description = _first_line(exc.description)
+            error = f" ({exc.error})" if exc.error else ""
+            return [
+                Line(token_name, False, f"{mode} sign-in at {authority} failed{error}: {description}",
+                     token_fix(exc.error, exc.description)),
+                Line(read_name, False, "not tried", "fix the Partner Center token first"),
+            ]
+        except Exception as exc:  # MSAL raises on some unexpected answers (e.g. a 5xx from the authority)
+            return [
+                Line(token_name, False, f"{mode} sign-in at {authority} failed: {_exc_text(exc)}",
+                     "check PARTNER_CENTER_AUTHORITY and PARTNER_CENTER_TENANT_ID; retry if Entra ID is "
+                     "having an outage"),
+                Line(read_name, False, "not tried", "fix the Partner Center token first"),
+            ]
+        lines.append(Line(token_name, True, f"{mode} token from {authority} for tenant "
+                                            f"{settings.partner_center_tenant_id}"))
         try:
             customers = client.list_customers(page_size=500)
         except PartnerCenterAuthError as exc:

@@ -655,6 +655,13 @@ class PartnerCenterClient:
         )
 
 
+def tls_verify(verify: str | bool | None) -> ssl.SSLContext | bool:
+    """httpx ``verify=`` from a CA bundle path or a bool (httpx 0.28 deprecates a path; an SSLContext is the form)."""
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return True if verify is None else verify
+
+
 def build_partner_center_client(
     settings: Settings,
     *,
@@ -677,15 +684,9 @@ def build_partner_center_client(
     assert settings.partner_center_client_secret is not None
     owns_http = http is None
     if http is None:
-        # httpx 0.28 deprecates a CA path for verify=; an SSLContext is the supported form.
-        tls: ssl.SSLContext | bool = (
-            ssl.create_default_context(cafile=verify)
-            if isinstance(verify, str)
-            else (True if verify is None else verify)
-        )
         http = httpx.Client(
             timeout=httpx.Timeout(60.0, connect=10.0),
-            verify=tls,
+            verify=tls_verify(verify),
             headers={"User-Agent": "ncebot"},
         )
     tokens = PartnerCenterTokenProvider(
