@@ -171,6 +171,14 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+def utc_now(clock: Clock) -> datetime:
+    """``clock.now()`` as an aware UTC time: test clocks may hand out naive times, which mean UTC here."""
+    from datetime import UTC
+
+    now = clock.now()
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+
 class SystemClock:
     """Real UTC time."""
 

@@ -44,6 +44,7 @@ from bot.domain import (
     RequestView,
     UserDirectory,
     ValidationOutcome,
+    utc_now,
 )
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
@@ -281,8 +282,7 @@ class Workflow:
             yield session
 
     def _now(self) -> datetime:
-        now = self._clock.now()
-        return now if now.tzinfo else now.replace(tzinfo=UTC)
+        return utc_now(self._clock)
 
     def _read_pc(self, what: str, call: Callable[[], T]) -> T:
         """A Partner Center read, its failures turned into messages for the user."""

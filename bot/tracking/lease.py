@@ -12,11 +12,11 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import Clock
+from bot.domain import Clock, utc_now
 from storage import repositories as store
 
 log = logging.getLogger("ncebot.tracking.lease")
@@ -59,8 +59,7 @@ class DatabaseLease:
         self._held_until: datetime | None = None  # our own view: when our lease runs out
 
     def _now(self) -> datetime:
-        now = self._clock.now()
-        return now if now.tzinfo else now.replace(tzinfo=UTC)
+        return utc_now(self._clock)
 
     def try_acquire(self) -> bool:
         """Take the lease if free or lapsed, or extend ours. True while this process holds it."""

@@ -17,14 +17,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import Clock, MessageRef, Notifier, RequestView
+from bot.domain import Clock, MessageRef, Notifier, RequestView, utc_now
 from storage import tracking as store
 from storage.tracking import OUTBOX_ANNOUNCE, OUTBOX_THREAD, OUTBOX_UPDATE, OutboxRow
 
@@ -32,9 +32,6 @@ log = logging.getLogger("ncebot.tracking.outbox")
 
 METADATA_EVENT_TYPE = "ncebot_post"
 
-
-def _aware(now: datetime) -> datetime:
-    return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
 class Outbox:
@@ -46,7 +43,7 @@ class Outbox:
         self._clock = clock
 
     def _add(self, session: Session | None, **values: Any) -> bool:
-        now = _aware(self._clock.now())
+        now = utc_now(self._clock)
         if session is not None:
             return store.enqueue(session, now=now, **values)
         with self._sessions.begin() as own:
@@ -136,7 +133,7 @@ class OutboxDrainer:
         self._lock = threading.Lock()
 
     def _now(self) -> datetime:
-        return _aware(self._clock.now())
+        return utc_now(self._clock)
 
     # --- the pass ---------------------------------------------------------------------------------------
     def drain(self) -> int:

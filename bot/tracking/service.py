@@ -24,14 +24,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import Clock, Notifier
+from bot.domain import Clock, Notifier, utc_now
 from bot.partner_center.client import PartnerCenterClient
 from bot.settings import Settings
 from bot.tracking.lease import DatabaseLease, LeaseState
@@ -117,8 +117,7 @@ class TrackingService:
         return self.lease.holder_id
 
     def _now(self) -> datetime:
-        now = self._clock.now()
-        return now if now.tzinfo else now.replace(tzinfo=UTC)
+        return utc_now(self._clock)
 
     # --- jobs -------------------------------------------------------------------------------------------------
     def _update_parent(self, request_id: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import SCHEDULE_CANCELLED, Clock, RequestKind, RequestState, RequestView
+from bot.domain import SCHEDULE_CANCELLED, Clock, RequestKind, RequestState, RequestView, utc_now
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
 from bot.partner_center.models import (
@@ -194,8 +194,7 @@ class Tracker:
         self._watched = watched_customers
 
     def _now(self) -> datetime:
-        now = self._clock.now()
-        return now if now.tzinfo else now.replace(tzinfo=UTC)
+        return utc_now(self._clock)
 
     # ============================================================================== migrations of requests
     def poll_migrations(self) -> int:
