@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
@@ -19,25 +20,29 @@ from slack_bolt import App, BoltRequest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.app import HealthCheck, MetricsText
+from bot.http_body import MAX_BODY_BYTES, BodyTooLarge, read_limited_body
 
 log = logging.getLogger(__name__)
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-MAX_BODY_BYTES = 1_000_000
+__all__ = ["MAX_BODY_BYTES", "HttpServer", "build_asgi"]
 
 
 def build_asgi(app: App, *, health: HealthCheck | None = None, metrics: MetricsText | None = None,
-               max_threads: int = 64, slack_events: bool = True) -> Starlette:
+               max_threads: int = 64, slack_events: bool = True,
+               extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
     """``slack_events=False`` leaves ``POST /slack/events`` out: Socket Mode, where the app has no signing secret
-    and an HTTP request claiming to come from Slack must not be dispatched."""
+    and an HTTP request claiming to come from Slack must not be dispatched. ``extra_routes`` are served in both
+    modes (e.g. ``POST /partner-center/webhooks``)."""
     limiter = anyio.CapacityLimiter(max_threads)
 
     async def slack_events_endpoint(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
+        try:
+            body = await read_limited_body(request)
+        except BodyTooLarge:
             return PlainTextResponse("payload too large", status_code=413)
         bolt_request = BoltRequest(
             body=body.decode("utf-8", "replace"),
@@ -70,6 +75,7 @@ def build_asgi(app: App, *, health: HealthCheck | None = None, metrics: MetricsT
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *extra_routes,
     ]
     if slack_events:
         routes.insert(0, Route("/slack/events", slack_events_endpoint, methods=["POST"]))
@@ -87,8 +93,10 @@ class HttpServer:
     ``slack_events=False``: only ``/healthz`` and ``/metrics`` (the ops port of a Socket Mode process)."""
 
     def __init__(self, app: App, host: str = "0.0.0.0", port: int = 3000, *, health: HealthCheck | None = None,
-                 metrics: MetricsText | None = None, slack_events: bool = True) -> None:
-        self.asgi = build_asgi(app, health=health, metrics=metrics, slack_events=slack_events)
+                 metrics: MetricsText | None = None, slack_events: bool = True,
+                 extra_routes: Sequence[BaseRoute] = ()) -> None:
+        self.asgi = build_asgi(app, health=health, metrics=metrics, slack_events=slack_events,
+                               extra_routes=extra_routes)
         self.host = host
         self._requested_port = port
         self._server: uvicorn.Server | None = None

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import timedelta
-from typing import Any
+from datetime import time, timedelta
+from typing import Any, NamedTuple
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,7 +26,7 @@ SECRET_FIELDS = frozenset(
 
 _PRINCIPAL = re.compile(r"^[US][A-Z0-9]+$")
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]+$")
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$", re.ASCII)
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -48,6 +48,24 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
     if not match:
         raise ValueError("expected a duration such as 24h, 90m, 2d or a number of seconds")
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+class RateLimit(NamedTuple):
+    """``count`` calls in any sliding window of ``window`` seconds."""
+
+    count: int
+    window: float
+
+
+def parse_rate_limit(value: str) -> RateLimit:
+    """``100/300s``, ``450/5m``, ``100/300`` → RateLimit(count, window seconds)."""
+    count, sep, window = value.strip().partition("/")
+    if not sep or not count.strip().isascii() or not count.strip().isdigit() or int(count) < 1:
+        raise ValueError(f"expected N/W such as 100/300s (N calls per W), got {value!r}")
+    seconds = parse_duration(window).total_seconds()
+    if seconds <= 0:
+        raise ValueError(f"expected N/W with a window longer than zero, got {value!r}")
+    return RateLimit(int(count), seconds)
 
 
 def _split_ids(value: Any) -> list[str]:
@@ -94,6 +112,16 @@ class Settings(BaseSettings):
     ncebot_poll_interval: int = Field(default=300, ge=1)
     ncebot_notify_channel: str | None = None
 
+    # SPEC §3 (campaigns, deadlines, webhooks). Limits are "N/W" with W a duration (300s, 5m): Microsoft's
+    # documented limits by default, settings so operators can follow Microsoft when they change.
+    partner_center_create_limit: str = "100/300s"
+    partner_center_validate_limit: str = "450/300s"
+    ncebot_digest_time: str = "09:00"  # UTC HH:MM, or "off"
+    ncebot_digest_days: int = Field(default=30, ge=1, le=366)
+    ncebot_reconcile_interval: int = Field(default=3600, ge=1)
+    partner_center_webhook_cert_hosts: str = "3psostorageacct.blob.core.windows.net,www.microsoft.com"
+    ncebot_public_url: str | None = None
+
     @field_validator(
         "slack_bot_token",
         "slack_signing_secret",
@@ -122,6 +150,42 @@ class Settings(BaseSettings):
         if ttl <= timedelta(0):
             raise ValueError("must be longer than zero")
         return ttl
+
+    @field_validator("partner_center_create_limit", "partner_center_validate_limit", mode="before")
+    @classmethod
+    def _rate_limit(cls, value: Any) -> str:
+        parse_rate_limit(str(value))
+        return str(value).strip()
+
+    @field_validator("ncebot_digest_time", mode="before")
+    @classmethod
+    def _digest_time(cls, value: Any) -> str:
+        text = str(value).strip().lower()
+        if text == "off":
+            return text
+        match = re.fullmatch(r"([01][0-9]|2[0-3]):([0-5][0-9])", text)
+        if not match:
+            raise ValueError(f"expected a UTC time HH:MM such as 09:00, or off, got {value!r}")
+        return text
+
+    @field_validator("partner_center_webhook_cert_hosts", mode="before")
+    @classmethod
+    def _cert_hosts(cls, value: Any) -> str:
+        hosts = _split_ids(value)
+        bad = [h for h in hosts if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", h)]
+        if bad:
+            raise ValueError(f"expected a comma list of host or host:port, got {', '.join(bad)}")
+        return ",".join(h.lower() for h in hosts)
+
+    @field_validator("ncebot_public_url", mode="before")
+    @classmethod
+    def _public_url(cls, value: Any) -> str | None:
+        if value is None or str(value).strip() == "":
+            return None
+        text = str(value).strip().rstrip("/")
+        if not re.match(r"^https?://[^\s/]+", text):
+            raise ValueError(f"expected the https base URL of this deployment, got {text!r}")
+        return text
 
     @field_validator("ncebot_approvers", "ncebot_requesters", mode="before")
     @classmethod
@@ -189,6 +253,26 @@ class Settings(BaseSettings):
     @property
     def notify_channel(self) -> str | None:
         return self.ncebot_notify_channel or self.ncebot_approval_channel
+
+    @property
+    def create_limit(self) -> RateLimit:
+        return parse_rate_limit(self.partner_center_create_limit)
+
+    @property
+    def validate_limit(self) -> RateLimit:
+        return parse_rate_limit(self.partner_center_validate_limit)
+
+    @property
+    def digest_time(self) -> time | None:
+        """UTC time of the daily renewal digest; None when ``off``."""
+        if self.ncebot_digest_time == "off":
+            return None
+        hours, minutes = self.ncebot_digest_time.split(":")
+        return time(int(hours), int(minutes))
+
+    @property
+    def webhook_cert_hosts(self) -> list[str]:
+        return _split_ids(self.partner_center_webhook_cert_hosts)
 
     @property
     def socket_mode(self) -> bool:
