@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import time, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,10 +51,11 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
-class RateLimit(NamedTuple):
-    """``count`` calls in any sliding window of ``window`` seconds."""
+@dataclass(frozen=True)
+class RateLimit:
+    """``calls`` in any sliding window of ``window`` seconds."""
 
-    count: int
+    calls: int
     window: float
 
 
