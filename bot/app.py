@@ -1,45 +1,26 @@
-"""Transport-agnostic wiring: ``create_app(settings, deps) -> slack_bolt.App`` (HTTP or Socket Mode)."""
+"""Transport-agnostic wiring: ``create_app(settings, deps) -> slack_bolt.App`` (HTTP or Socket Mode).
+
+Listeners live in ``handlers`` as module-level functions; they find their ``AppDeps`` in Bolt's context, where
+the middleware below puts it. Bolt keeps its own small listener pool (they only ack and queue work); the slow part
+of every listener runs on ``deps.work`` (``bot.work_queue``)."""
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.domain import Clock, DomainError, NotAuthorized, SystemClock
-from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
 from bot.settings import Settings
+from bot.slack.deps import CONTEXT_KEY, AppDeps, HealthCheck, MetricsText
+from bot.slack.replies import friendly_error, report_error, tell_user
+from handlers import register_listeners
 
-if TYPE_CHECKING:
-
-    from bot.workflow import Workflow
-
-log = logging.getLogger(__name__)
-
-HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]
-MetricsText = Callable[[], str]
-
-
-@dataclass
-class AppDeps:
-    """What the listeners need. Built by ``bot.runtime`` (or a test) and passed to ``create_app``."""
-
-    workflow: Workflow
-    slack_client: WebClient
-    clock: Clock = field(default_factory=SystemClock)
-    health: HealthCheck | None = None
-    metrics: MetricsText | None = None
-    process_before_response: bool = False
-    listener_workers: int = 32  # Bolt's default pool has 5 threads: slow work after the ack would delay acks
-    partner_tenant_id: str | None = None  # PartnerTenantId column of the /nce check CSV (PARTNER_CENTER_TENANT_ID)
+# Re-exported: callers written before AppDeps and the replies moved out of this module keep working.
+__all__ = ["AppDeps", "HealthCheck", "MetricsText", "build_slack_client", "create_app", "friendly_error",
+           "report_error", "tell_user"]
 
 
 def build_slack_client(settings: Settings, *, max_retry_count: int = 2) -> WebClient:
@@ -51,8 +32,6 @@ def build_slack_client(settings: Settings, *, max_retry_count: int = 2) -> WebCl
 
 
 def create_app(settings: Settings, deps: AppDeps) -> App:
-    from handlers import register_listeners
-
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = App(
         client=deps.slack_client,
@@ -62,74 +41,17 @@ def create_app(settings: Settings, deps: AppDeps) -> App:
         process_before_response=deps.process_before_response,
         # Socket Mode requests carry no signature; HTTP ones must.
         request_verification_enabled=signing_secret is not None,
-        listener_executor=ThreadPoolExecutor(max_workers=deps.listener_workers, thread_name_prefix="ncebot-listener"),
     )
-    register_listeners(app, deps)
+
+    @app.middleware
+    def provide_deps(context: BoltContext, next: Callable[[], Any]) -> Any:
+        context[CONTEXT_KEY] = deps
+        return next()
+
+    register_listeners(app)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> None:
         report_error(error, body, client)
 
     return app
-
-
-def report_error(error: BaseException, body: dict[str, Any], client: WebClient) -> None:
-    """The one place errors become replies: used by ``@app.error`` and by listeners after their ack."""
-    tell_user(client, body, friendly_error(error))
-
-
-def friendly_error(error: BaseException) -> str:
-    """What the person who acted is told. Never a stack trace, never a secret."""
-    if isinstance(error, NotAuthorized):
-        return f":lock: {error}"
-    if isinstance(error, DomainError):
-        return f":warning: {error}"
-    if isinstance(error, PartnerCenterAuthError):
-        log.error("Partner Center sign-in failed: %s", error)
-        return ":warning: ncebot could not sign in to Partner Center. An administrator should run `ncebot doctor`."
-    if isinstance(error, PartnerCenterUnavailable):
-        return ":hourglass: Partner Center is busy or unreachable right now. Nothing was changed; try again shortly."
-    if isinstance(error, PartnerCenterError):
-        code = f" `{error.code}`" if error.code is not None else ""
-        return f":warning: Partner Center refused it{code}: {error.description}"
-    reference = uuid.uuid4().hex[:8]
-    if isinstance(error, SlackApiError):
-        log.error("Slack API error (ref %s): %s", reference, error.response.get("error"))
-    else:
-        log.exception("unexpected error (ref %s)", reference, exc_info=error)
-    return f":boom: Something went wrong on our side (reference `{reference}`). Nothing was changed."
-
-
-def tell_user(client: WebClient, body: dict[str, Any], text: str) -> None:
-    """Reply privately to whoever sent ``body``: the response_url of a command, an ephemeral in the channel of
-    a click, the modal itself for a click inside a modal, or the channel a modal was opened from. A click on
-    the App Home tab (a ``home`` view: no channel, and not a modal to replace) gets a direct message."""
-    from slack_sdk.webhook import WebhookClient
-
-    from bot.slack.blocks import ModalMetadata, message_modal
-
-    kind = body.get("type")
-    user = (body.get("user") or {}).get("id") or body.get("user_id")
-    try:
-        if body.get("command") and body.get("response_url"):
-            WebhookClient(str(body["response_url"])).send(text=text, response_type="ephemeral")
-            return
-        if kind == "block_actions" and body.get("view") and not body.get("channel") \
-                and body["view"].get("type") != "home":
-            view = body["view"]
-            client.views_update(view_id=view["id"], view=message_modal("ncebot", text))
-            return
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        if kind == "view_submission":
-            channel = ModalMetadata.load((body.get("view") or {}).get("private_metadata")).channel
-        if not user:
-            return
-        if channel:
-            try:
-                client.chat_postEphemeral(channel=channel, user=user, text=text)
-                return
-            except SlackApiError:
-                pass  # not in that channel: fall back to a direct message
-        client.chat_postMessage(channel=user, text=text)
-    except Exception:  # the reply itself failed; log the reason without payload contents
-        log.exception("could not tell the user about an error")

@@ -197,6 +197,7 @@ def build_runtime(
     from bot.slack.membership import SlackMembershipResolver, SlackUserDirectory
     from bot.slack.notifier import SlackNotifier, stored_request_items
     from bot.tracking import Outbox, OutboxNotifier, TrackingService
+    from bot.work_queue import WorkQueue
     from bot.workflow import Workflow, WorkflowPolicy
     from storage.db import make_session_factory
     from storage.migrate import head_revision
@@ -258,9 +259,12 @@ def build_runtime(
     health.add("scheduler", scheduler_check(scheduler_running))
     health.add("lease", lease_check(tracking.lease_state))
 
+    work = WorkQueue()  # sized in bot/work_queue.py (not a setting: README's settings table is the contract)
+    closers.append(work.close)  # closed before the Partner Center client and the database it uses
     deps = AppDeps(workflow=workflow, slack_client=client, clock=clock, health=health, metrics=metrics.render,
                    # the PartnerTenantId column of /nce check
-                   partner_tenant_id=sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id)
+                   partner_tenant_id=sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id,
+                   work=work)
     app = create_app(settings, deps)
     return Runtime(settings=settings, app=app, deps=deps, partner_center=partner_center, closers=closers,
                    metrics=metrics, health=health, tracking=tracking, sandbox=sandbox,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, TypeVar
 
+from cachetools import TTLCache
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import (
@@ -249,6 +251,7 @@ class Workflow:
     # A bulk request sends its creates one after another through the client limiter (100 per 5 minutes), so
     # its claim must outlast them all, or another replica's resume would pick up operations still queued here.
     SUBMIT_LEASE_PER_OPERATION = timedelta(seconds=3)
+    CUSTOMER_NAME_TTL = 600.0  # seconds a customer's display name is reused
 
     def __init__(
         self,
@@ -270,6 +273,8 @@ class Workflow:
         self._policy = policy
         self._clock = clock
         self._directory = directory
+        self._names_lock = threading.Lock()
+        self._customer_names: TTLCache[str, str] = TTLCache(maxsize=1024, ttl=self.CUSTOMER_NAME_TTL)
 
     @property
     def policy(self) -> WorkflowPolicy:
@@ -357,12 +362,16 @@ class Workflow:
         base = next((s for s in subs if s.id.lower() == subscription_id.lower()), None)
         if base is None:
             raise NotFound(f"Subscription {subscription_id} was not found for customer {customer_id}.")
+        self._require_legacy(base, subscription_id)
+        return base, subs
+
+    @staticmethod
+    def _require_legacy(base: Subscription, subscription_id: str) -> None:
         if base.is_nce or not base.is_legacy:
             raise InvalidInput(
                 f"Subscription {subscription_id} is not a legacy subscription (it is already New Commerce).",
                 field="subscription",
             )
-        return base, subs
 
     @staticmethod
     def _descendants(base: Subscription, subs: Sequence[Subscription]) -> list[Subscription]:
@@ -475,10 +484,20 @@ class Workflow:
         )
 
     def _customer_name(self, customer_id: str) -> str | None:
+        """The customer's display name, from a short-lived cache (names rarely change; every validate, request
+        and report shows one, and ``GET /customers/{id}`` is throttled). A failed read is not cached."""
+        key = customer_id.strip().lower()
+        with self._names_lock:
+            name = self._customer_names.get(key)
+        if name is not None:
+            return name
         try:
-            return self._pc.get_customer(customer_id).display_name
+            name = self._pc.get_customer(customer_id).display_name
         except Exception:
             return None
+        with self._names_lock:
+            self._customer_names[key] = name
+        return name
 
     def _validate(
         self, customer_id: str, base: Subscription, subs: Sequence[Subscription], options: ChangeOptions
@@ -486,13 +505,17 @@ class Workflow:
         addon_ids = self._select_addons(base, subs, options)
         body = self._migration_body(base.id, options, addon_ids)
         answer = self._read_pc("validation", lambda: self._pc.validate_migration(customer_id, body))
+        return self._outcome(customer_id, base, answer, addon_ids), addon_ids
+
+    def _outcome(self, customer_id: str, base: Subscription, answer: MigrationValidation,
+                 addon_ids: Sequence[str]) -> ValidationOutcome:
         addons_ok = all(a.is_eligible for a in answer.add_on_migrations)
         reasons = tuple(
             EligibilityReason(subscription_id=sid, code=err.code, description=err.description)
             for sid, err in answer.all_errors
         )
         end = answer.custom_term_end_date
-        outcome = ValidationOutcome(
+        return ValidationOutcome(
             customer_id=customer_id,
             subscription_id=base.id,
             eligible=bool(answer.is_eligible and addons_ok),
@@ -509,15 +532,43 @@ class Workflow:
             subscription_name=base.name,
             customer_name=self._customer_name(customer_id),
         )
-        return outcome, addon_ids
 
     def validate(self, customer_id: str, subscription_id: str, options: ChangeOptions) -> ValidationOutcome:
+        """``/nce validate``: two Partner Center calls (the customer's name aside, which is cached): GET the
+        subscription, then validate it. With ``addons=all`` the body lists no add-ons and Partner Center answers
+        for every active add-on (nested ones too) in ``addOnMigrations``, as it does for BAM; an explicit list is
+        sent as given and Partner Center checks it (900262: not an add-on of this subscription, or inactive)."""
         customer_id = self._guid(customer_id, "customer")
         subscription_id = self._guid(subscription_id, "subscription")
         options = self._check_options(options)
-        base, subs = self._subscription_context(customer_id, subscription_id)
-        outcome, _ = self._validate(customer_id, base, subs, options)
-        return outcome
+        try:
+            base = self._read_pc("reading the subscription",
+                                 lambda: self._pc.get_subscription(customer_id, subscription_id))
+        except NotFound as exc:
+            raise NotFound(f"Subscription {subscription_id} was not found for customer {customer_id}.") from exc
+        self._require_legacy(base, subscription_id)
+        if options.addons == "all":
+            addon_ids: list[str] | None = None
+        elif options.addons == "none":
+            addon_ids = []
+        else:
+            addon_ids = []
+            for raw in options.addons:
+                addon_id = self._guid(raw, "addons")
+                if addon_id.lower() not in {a.lower() for a in addon_ids}:
+                    addon_ids.append(addon_id)
+        body = self._migration_body(base.id, options, addon_ids or [])
+        if addon_ids is None:
+            body = body.model_copy(update={"add_on_migrations": None})  # Partner Center answers for all of them
+        try:
+            answer = self._read_pc("validation", lambda: self._pc.validate_migration(customer_id, body))
+        except PartnerCenterProblem as exc:
+            if str(exc.code) == "900262":  # an explicit add-on that is not one of this subscription's
+                raise InvalidInput(exc.description or str(exc), field="addons") from exc
+            raise
+        chosen = addon_ids if addon_ids is not None else [
+            a.current_subscription_id for a in answer.add_on_migrations if a.current_subscription_id]
+        return self._outcome(customer_id, base, answer, chosen)
 
     # --- /nce check -----------------------------------------------------------------------------------
     def check_customer(self, customer_id: str, *, partner_tenant_id: str | None = None) -> CheckReport:

@@ -1,20 +1,17 @@
-"""Slack listeners only: parse input, call the workflow, render Block Kit. No business rules here."""
+"""Slack listeners only: parse input, call the workflow, render Block Kit. No business rules here.
+
+Listeners are module-level functions (tests can import them); they find their ``AppDeps`` in Bolt's context."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from slack_bolt import App
 
-if TYPE_CHECKING:
-    from bot.app import AppDeps
+from handlers import actions, commands, home, options, views
 
 
-def register_listeners(app: App, deps: AppDeps) -> None:
-    from handlers import actions, commands, home, options, views
-
-    commands.register(app, deps)
-    actions.register(app, deps)
-    views.register(app, deps)
-    options.register(app, deps)
-    home.register(app, deps)
+def register_listeners(app: App) -> None:
+    commands.register(app)
+    actions.register(app)
+    views.register(app)
+    options.register(app)
+    home.register(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.domain import ChangeOptions, InvalidInput, RequestKind
@@ -13,12 +13,12 @@ from bot.slack import blocks as ui
 from bot.slack import ids
 from bot.slack.blocks import ModalMetadata
 from bot.slack.commands import require_guid
+from bot.slack.deps import app_deps
 from bot.slack.forms import read_options_leniently
-from handlers.common import confirm_request, ephemeral_reply, guarded
+from handlers.common import after_ack, confirm_request, ephemeral_reply, guarded
 from handlers.home import is_home_click, publish_home_after
 
 if TYPE_CHECKING:
-    from bot.app import AppDeps
     from bot.workflow import DecisionResult
 
 
@@ -32,15 +32,14 @@ def _action(body: dict[str, Any]) -> dict[str, Any]:
     return dict((body.get("actions") or [{}])[0])
 
 
-def register(app: App, deps: AppDeps) -> None:
+@guarded
+def approve_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    deps = app_deps(context)
     wf = deps.workflow
+    user, channel = _clicker(body)
+    request_id = str(_action(body).get("value") or "")
 
-    @app.action(ids.APPROVE_ACTION)
-    @guarded
-    def approve_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        user, channel = _clicker(body)
-        request_id = str(_action(body).get("value") or "")
+    def work() -> None:
         if is_home_click(body):
             # From the App Home tab: no channel, no message. The workflow's notifier edits the request message
             # in the approval channel; the clicker sees the outcome on the refreshed tab (refusals: by DM).
@@ -50,71 +49,99 @@ def register(app: App, deps: AppDeps) -> None:
         if result.outcome == "vote_recorded":
             ephemeral_reply(client, user, channel)(_approval_notice(result), None)
 
-    @app.action(ids.REJECT_ACTION)
-    @guarded
-    def reject_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        user, channel = _clicker(body)
-        request_id = str(_action(body).get("value") or "")
-        wf.can_decide(request_id, user)  # refusals → error handler → ephemeral
+    after_ack(deps, ack, body, client, work)
+
+
+@guarded
+def reject_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    deps = app_deps(context)
+    wf = deps.workflow
+    user, channel = _clicker(body)
+    request_id = str(_action(body).get("value") or "")
+
+    def work() -> None:
+        wf.can_decide(request_id, user)  # refusals → report_error → ephemeral
         meta = ModalMetadata(kind="reject", channel=channel, request=request_id,
                              message_ts=(body.get("message") or {}).get("ts"),
                              origin="home" if is_home_click(body) else None)
         client.views_open(trigger_id=body["trigger_id"], view=ui.reject_modal(wf.get_request(request_id), meta))
 
-    @app.action(ids.SCHEDULE_UPDATE_ACTION)
-    @guarded
-    def schedule_update_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        _user, channel = _clicker(body)
-        customer, schedule = _schedule_value(_action(body))
-        meta = ModalMetadata(kind="reschedule", channel=channel, customer=customer, schedule=schedule)
-        client.views_open(trigger_id=body["trigger_id"], view=ui.reschedule_modal(meta))
+    after_ack(deps, ack, body, client, work)
 
-    @app.action(ids.SCHEDULE_CANCEL_ACTION)
-    @guarded
-    def schedule_cancel_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        user, channel = _clicker(body)
-        customer, schedule = _schedule_value(_action(body))
-        request = wf.request_change(kind=RequestKind.CANCEL, requester=user, customer_id=customer,
-                                    schedule_id=schedule)
+
+@guarded
+def schedule_update_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    _user, channel = _clicker(body)
+    customer, schedule = _schedule_value(_action(body))
+    meta = ModalMetadata(kind="reschedule", channel=channel, customer=customer, schedule=schedule)
+    after_ack(app_deps(context), ack, body, client,
+              lambda: client.views_open(trigger_id=body["trigger_id"], view=ui.reschedule_modal(meta)))
+
+
+@guarded
+def schedule_cancel_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    deps = app_deps(context)
+    user, channel = _clicker(body)
+    customer, schedule = _schedule_value(_action(body))
+
+    def work() -> None:
+        request = deps.workflow.request_change(kind=RequestKind.CANCEL, requester=user, customer_id=customer,
+                                               schedule_id=schedule)
         confirm_request(client, request, ephemeral_reply(client, user, channel))
 
-    @app.action(ids.CUSTOMER_SELECT)
-    @guarded
-    def customer_picked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    after_ack(deps, ack, body, client, work)
+
+
+@guarded
+def customer_picked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    view = body.get("view") or {}
+    meta = ModalMetadata.load(view.get("private_metadata"))
+    selected = _action(body).get("selected_option") or {}
+    customer = selected.get("value")
+    if view.get("callback_id") not in (ids.MIGRATE_MODAL, ids.SCHEDULE_MODAL) or not customer:
         ack()
-        view = body.get("view") or {}
-        meta = ModalMetadata.load(view.get("private_metadata"))
-        if view.get("callback_id") not in (ids.MIGRATE_MODAL, ids.SCHEDULE_MODAL):
-            return
-        selected = _action(body).get("selected_option") or {}
-        customer = selected.get("value")
-        if not customer:
-            return
-        name = (selected.get("text") or {}).get("text")
-        meta = replace(meta, customer=str(customer), customer_name=name, subscription=None)
-        nodes = wf.legacy_subscriptions(meta.customer or "")
+        return
+    name = (selected.get("text") or {}).get("text")
+    meta = replace(meta, customer=str(customer), customer_name=name, subscription=None)
+    deps = app_deps(context)
+
+    def work() -> None:
+        nodes = deps.workflow.legacy_subscriptions(meta.customer or "")
         client.views_update(view_id=view["id"], hash=view.get("hash"),
                             view=ui.change_modal(meta.kind, meta, subscriptions=nodes,
                                                  options=_current_options(view, meta.kind)))
 
-    @app.action(ids.SUBSCRIPTION_SELECT)
-    @guarded
-    def subscription_picked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    after_ack(deps, ack, body, client, work)
+
+
+@guarded
+def subscription_picked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    view = body.get("view") or {}
+    meta = ModalMetadata.load(view.get("private_metadata"))
+    selected = (_action(body).get("selected_option") or {}).get("value")
+    if not selected or not meta.customer:
         ack()
-        view = body.get("view") or {}
-        meta = ModalMetadata.load(view.get("private_metadata"))
-        selected = (_action(body).get("selected_option") or {}).get("value")
-        if not selected or not meta.customer:
-            return
-        customer = meta.customer
-        meta = replace(meta, subscription=str(selected))
-        nodes = wf.legacy_subscriptions(customer)
+        return
+    customer = meta.customer
+    meta = replace(meta, subscription=str(selected))
+    deps = app_deps(context)
+
+    def work() -> None:
+        nodes = deps.workflow.legacy_subscriptions(customer)
         client.views_update(view_id=view["id"], hash=view.get("hash"),
                             view=ui.change_modal(meta.kind, meta, subscriptions=nodes,
                                                  options=_current_options(view, meta.kind)))
+
+    after_ack(deps, ack, body, client, work)
+
+
+def register(app: App) -> None:
+    app.action(ids.APPROVE_ACTION)(approve_clicked)
+    app.action(ids.REJECT_ACTION)(reject_clicked)
+    app.action(ids.SCHEDULE_UPDATE_ACTION)(schedule_update_clicked)
+    app.action(ids.SCHEDULE_CANCEL_ACTION)(schedule_cancel_clicked)
+    app.action(ids.CUSTOMER_SELECT)(customer_picked)
+    app.action(ids.SUBSCRIPTION_SELECT)(subscription_picked)
 
 
 def _approval_notice(result: DecisionResult) -> str:

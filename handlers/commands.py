@@ -1,28 +1,33 @@
-"""``/nce``: ack at once, then parse, call the workflow and answer with respond() (ephemeral)."""
+"""``/nce``: ack at once, then (on the work queue) parse, call the workflow and answer with respond()."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.slack import ids
 from bot.slack.commands import parse_command
-from handlers.common import guarded, open_modal_for, respond_reply, run_command
-
-if TYPE_CHECKING:
-    from bot.app import AppDeps
+from bot.slack.deps import app_deps
+from handlers.common import after_ack, guarded, open_modal_for, respond_reply, run_command
 
 
-def register(app: App, deps: AppDeps) -> None:
-    @app.command(ids.COMMAND)
-    @guarded
-    def nce_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
-        cmd = parse_command(str(body.get("text") or ""))  # InvalidInput → the app's error handler
+@guarded
+def nce_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext) -> None:
+    deps = app_deps(context)
+
+    def work() -> None:
+        cmd = parse_command(str(body.get("text") or ""))  # InvalidInput → report_error → response_url
         channel = body.get("channel_id")
         if cmd.needs_modal:
             open_modal_for(deps, cmd, client, str(body.get("trigger_id") or ""), channel)
             return
         run_command(deps, cmd, str(body["user_id"]), respond_reply(respond), client, channel=channel)
+
+    # Busy: the ack's own body answers (Slack shows a command's ack text privately to the user).
+    after_ack(deps, ack, body, client, work, ack_busy=lambda text: ack(text=text, response_type="ephemeral"))
+
+
+def register(app: App) -> None:
+    app.command(ids.COMMAND)(nce_command)

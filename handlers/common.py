@@ -1,12 +1,14 @@
-"""Shared listener helpers: how to answer, and the subcommand runner used by /nce and the lookup modal."""
+"""Shared listener helpers: how to answer, the hand-off of slow work to the work queue, and the subcommand
+runner used by /nce and the lookup modal."""
 
 from __future__ import annotations
 
 import functools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
+from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -15,16 +17,14 @@ from bot.partner_center.errors import PartnerCenterError
 from bot.slack import blocks as ui
 from bot.slack.blocks import ModalMetadata
 from bot.slack.commands import NceCommand
+from bot.slack.deps import AppDeps
+from bot.slack.replies import Reply, busy_text, friendly_error, report_error, tell_user
+from bot.work_queue import QueueFull
 from bot.workflow import NothingEligible
 from handlers.reports import run_audit, run_check
 
-if TYPE_CHECKING:
-    from bot.app import AppDeps
-
 log = logging.getLogger(__name__)
 
-# reply(text, blocks) answers the person privately.
-Reply = Callable[[str, list[dict[str, Any]] | None], None]
 
 CHANGE_KINDS = {
     "migrate": RequestKind.MIGRATE,
@@ -38,7 +38,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def guarded(fn: F) -> F:
-    """Route a listener's errors to ``bot.app.report_error`` itself, acking first if it had not.
+    """Route a listener's errors to ``report_error`` itself, acking first if it had not.
 
     Bolt (1.30, process_before_response=False) resets ``ack.response`` when a listener raises after acking,
     and a fast failure then turns the HTTP answer into a 404 after 3 s. Listeners therefore never raise.
@@ -50,8 +50,6 @@ def guarded(fn: F) -> F:
         try:
             return fn(**kwargs)
         except Exception as exc:
-            from bot.app import report_error
-
             ack = kwargs.get("ack")
             if ack is not None and getattr(ack, "response", None) is None:
                 ack()
@@ -59,6 +57,47 @@ def guarded(fn: F) -> F:
             return None
 
     return wrapper  # type: ignore[return-value]
+
+
+def after_ack(deps: AppDeps, ack: Ack | None, body: dict[str, Any], client: WebClient, job: Callable[[], object],
+              *, ack_now: Callable[[], object] | None = None, ack_busy: Callable[[str], object] | None = None,
+              ) -> None:
+    """Ack at once and run ``job`` (the slow part: Partner Center, Slack, the database) on the work queue, so
+    Bolt's listener threads only ever ack. The job's errors reach the user through ``report_error``.
+
+    A place in the queue is reserved BEFORE the ack, so a full queue is answered in the ack itself when the
+    listener can (``ack_busy(text)``: a command's ephemeral text, a modal's update); otherwise (``ack_busy``
+    None: a button) the ack is plain and the user is told privately at once. ``ack_now``: the ack to send when
+    the job was queued (default ``ack()``). ``ack`` None: Bolt acked already (events)."""
+    try:
+        ticket = deps.work.reserve()
+    except QueueFull as full:
+        text = busy_text(full.ahead)
+        log.warning("work queue full (%d jobs ahead): a request was turned away", full.ahead)
+        if ack_busy is not None:
+            ack_busy(text)
+            return
+        if ack is not None:
+            ack()
+        if body.get("user") or body.get("user_id"):
+            tell_user(client, body, text)
+        return
+    try:
+        if ack_now is not None:
+            ack_now()
+        elif ack is not None:
+            ack()
+    except BaseException:
+        ticket.release()
+        raise
+
+    def run() -> None:
+        try:
+            job()
+        except Exception as exc:
+            report_error(exc, body, client)
+
+    ticket.submit(run)
 
 
 def respond_reply(respond: Callable[..., Any]) -> Reply:
@@ -177,8 +216,6 @@ def open_modal_for(deps: AppDeps, cmd: NceCommand, client: WebClient, trigger_id
         try:
             nodes = deps.workflow.legacy_subscriptions(cmd.customer_id)
         except (DomainError, PartnerCenterError) as exc:
-            from bot.app import friendly_error
-
             client.views_update(view_id=view["id"], hash=view["hash"],
                                 view=ui.message_modal("ncebot", friendly_error(exc)))
             return

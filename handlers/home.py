@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.slack import blocks as ui
 from bot.slack import ids
-
-if TYPE_CHECKING:
-    from bot.app import AppDeps
+from bot.slack.deps import AppDeps, app_deps
+from bot.slack.replies import friendly_error
+from handlers.common import after_ack
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,6 @@ def publish_home(deps: AppDeps, client: WebClient, user: str, notice: str | None
     """Build ``user``'s home view from the workflow and publish it, ``notice`` (the outcome of a click made on
     the tab) at the top. A failure to read (database, Partner Center, Slack user groups) publishes a short
     explanation instead; a failure to publish is logged, never raised."""
-    from bot.app import friendly_error
-
     wf = deps.workflow
     try:
         view = ui.home_view(user, wf.pending_requests(), wf.requests_by(user, ui.HOME_MINE_LISTED + 1),
@@ -51,11 +49,14 @@ def is_home_click(body: dict[str, Any]) -> bool:
             and (body.get("view") or {}).get("type") == "home")
 
 
-def register(app: App, deps: AppDeps) -> None:
-    @app.event(ids.HOME_OPENED_EVENT)
-    def home_opened(event: dict[str, Any], client: WebClient) -> None:
-        # Events are acked by Bolt before listeners run; this one never raises (publish_home logs).
-        user = event.get("user")
-        if event.get("tab") != "home" or not user:
-            return  # the Messages tab, or a malformed event
-        publish_home(deps, client, str(user))
+def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """Events are acked by Bolt before listeners run; the tab is built on the work queue (a full queue: the tab
+    keeps what it showed, and the next opening tries again). Never raises (publish_home logs)."""
+    user = event.get("user")
+    if event.get("tab") != "home" or not user:
+        return  # the Messages tab, or a malformed event
+    after_ack(app_deps(context), None, {}, client, lambda: publish_home(app_deps(context), client, str(user)))
+
+
+def register(app: App) -> None:
+    app.event(ids.HOME_OPENED_EVENT)(home_opened)

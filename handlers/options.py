@@ -7,13 +7,13 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
 from bot.slack import ids
 from bot.slack.blocks import customer_options
+from bot.slack.deps import AppDeps, app_deps
 
 if TYPE_CHECKING:
-    from bot.app import AppDeps
     from bot.partner_center.models import Customer
 
 log = logging.getLogger(__name__)
@@ -39,14 +39,24 @@ class CustomerCache:
         return customers
 
 
-def register(app: App, deps: AppDeps) -> None:
-    cache = CustomerCache(deps)
+def _cache(deps: AppDeps) -> CustomerCache:
+    """One cache per app (kept in ``deps.listener_state``)."""
+    cache = deps.listener_state.get("customers")
+    if not isinstance(cache, CustomerCache):
+        cache = deps.listener_state.setdefault("customers", CustomerCache(deps))
+    return cache
 
-    @app.options(ids.CUSTOMER_SELECT)
-    def load_customers(ack: Ack, body: dict[str, Any]) -> None:
-        try:
-            found = customer_options(cache.get(), str(body.get("value") or ""))
-        except Exception:  # an empty list beats a broken select; the reason is logged
-            log.exception("could not load customers for the picker")
-            found = []
-        ack(options=found)
+
+def load_customers(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """The answer IS the ack here (Slack shows the options it carries), so this listener reads Partner Center
+    before acking, from a 60-second cache; the only listener that does."""
+    try:
+        found = customer_options(_cache(app_deps(context)).get(), str(body.get("value") or ""))
+    except Exception:  # an empty list beats a broken select; the reason is logged
+        log.exception("could not load customers for the picker")
+        found = []
+    ack(options=found)
+
+
+def register(app: App) -> None:
+    app.options(ids.CUSTOMER_SELECT)(load_customers)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.slack import blocks as ui
-
-if TYPE_CHECKING:
-    from bot.app import AppDeps
-    from handlers.common import Reply
+from bot.slack.deps import AppDeps
+from bot.slack.replies import Reply
 
 log = logging.getLogger(__name__)
 

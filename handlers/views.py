@@ -1,11 +1,12 @@
-"""Modal submissions: check the fields (errors on the right input block), ack, then call the workflow."""
+"""Modal submissions: check the fields (errors on the right input block), ack, then call the workflow on the
+work queue."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.domain import DomainError
@@ -14,12 +15,11 @@ from bot.slack import blocks as ui
 from bot.slack import ids
 from bot.slack.blocks import ModalMetadata
 from bot.slack.commands import NceCommand
+from bot.slack.deps import AppDeps, app_deps
 from bot.slack.forms import FormErrors, read_change_form, read_lookup_form, read_reason
-from handlers.common import CHANGE_KINDS, confirm_request, ephemeral_reply, guarded, run_command
+from bot.slack.replies import friendly_error
+from handlers.common import CHANGE_KINDS, after_ack, confirm_request, ephemeral_reply, guarded, run_command
 from handlers.home import publish_home_after
-
-if TYPE_CHECKING:
-    from bot.app import AppDeps
 
 T = TypeVar("T")
 
@@ -44,86 +44,117 @@ def _read_form(ack: Ack, read: Callable[[], T]) -> T | None:
         return None
 
 
-def register(app: App, deps: AppDeps) -> None:
+def _today(deps: AppDeps) -> Any:
+    return deps.clock.now().date()
+
+
+def _busy_modal(ack: Ack) -> Callable[[str], object]:
+    """A full work queue, answered in a submission's own ack: the modal shows why nothing happened."""
+    return lambda text: ack(response_action="update", view=ui.message_modal("ncebot", text))
+
+
+@guarded
+def change_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+                     context: BoltContext) -> None:
+    deps = app_deps(context)
     wf = deps.workflow
-
-    def today() -> Any:
-        return deps.clock.now().date()
-
-    @app.view(ids.MIGRATE_MODAL)
-    @app.view(ids.SCHEDULE_MODAL)
-    @guarded
-    def change_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        meta = ModalMetadata.load(view.get("private_metadata"))
-        kind = meta.kind or ("schedule" if view.get("callback_id") == ids.SCHEDULE_MODAL else "migrate")
-        form = _read_form(ack, lambda: read_change_form(_values(view), kind=kind, addon_ids=_addon_ids(view),
-                                                        today=today()))
-        if form is None:
-            return
-        user = str(body["user"]["id"])
-        assert form.customer_id and form.subscription_id
-        if kind == "validate":
-            ack(response_action="update", view=ui.loading_modal(kind, meta))
+    meta = ModalMetadata.load(view.get("private_metadata"))
+    kind = meta.kind or ("schedule" if view.get("callback_id") == ids.SCHEDULE_MODAL else "migrate")
+    form = _read_form(ack, lambda: read_change_form(_values(view), kind=kind, addon_ids=_addon_ids(view),
+                                                    today=_today(deps)))
+    if form is None:
+        return
+    user = str(body["user"]["id"])
+    customer_id, subscription_id = form.customer_id, form.subscription_id
+    assert customer_id and subscription_id
+    if kind == "validate":
+        def validate() -> None:
             try:
-                outcome = wf.validate(form.customer_id, form.subscription_id, form.options)
+                outcome = wf.validate(customer_id, subscription_id, form.options)
                 text = "\n\n".join(b["text"]["text"] for b in ui.validation_blocks(outcome))
             except (DomainError, PartnerCenterError) as exc:
-                from bot.app import friendly_error
-
                 text = friendly_error(exc)
             client.views_update(view_id=view["id"], view=ui.message_modal("Validation", text))
-            return
-        ack()
-        request = wf.request_change(kind=CHANGE_KINDS[kind], requester=user, customer_id=form.customer_id,
-                                    subscription_id=form.subscription_id, options=form.options)
+
+        after_ack(deps, ack, body, client, validate, ack_busy=_busy_modal(ack),
+                  ack_now=lambda: ack(response_action="update", view=ui.loading_modal(kind, meta)))
+        return
+
+    def change() -> None:
+        request = wf.request_change(kind=CHANGE_KINDS[kind], requester=user, customer_id=customer_id,
+                                    subscription_id=subscription_id, options=form.options)
         confirm_request(client, request, ephemeral_reply(client, user, meta.channel))
 
-    @app.view(ids.RESCHEDULE_MODAL)
-    @guarded
-    def reschedule_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        meta = ModalMetadata.load(view.get("private_metadata"))
-        form = _read_form(ack, lambda: read_change_form(_values(view), kind="reschedule", today=today()))
-        if form is None:
-            return
-        ack()
-        user = str(body["user"]["id"])
-        assert form.customer_id
-        request = wf.request_change(kind=CHANGE_KINDS["reschedule"], requester=user, customer_id=form.customer_id,
-                                    schedule_id=form.schedule_id, options=form.options)
+    after_ack(deps, ack, body, client, change, ack_busy=_busy_modal(ack))
+
+
+@guarded
+def reschedule_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+                         context: BoltContext) -> None:
+    deps = app_deps(context)
+    meta = ModalMetadata.load(view.get("private_metadata"))
+    form = _read_form(ack, lambda: read_change_form(_values(view), kind="reschedule", today=_today(deps)))
+    if form is None:
+        return
+    user = str(body["user"]["id"])
+    customer_id = form.customer_id
+    assert customer_id
+
+    def change() -> None:
+        request = deps.workflow.request_change(kind=CHANGE_KINDS["reschedule"], requester=user,
+                                               customer_id=customer_id, schedule_id=form.schedule_id,
+                                               options=form.options)
         confirm_request(client, request, ephemeral_reply(client, user, meta.channel))
 
-    @app.view(ids.LOOKUP_MODAL)
-    @guarded
-    def lookup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        meta = ModalMetadata.load(view.get("private_metadata"))
-        form = _read_form(ack, lambda: read_lookup_form(_values(view), kind=meta.kind))
-        if form is None:
-            return
-        ack()
-        user = str(body["user"]["id"])
-        cmd = NceCommand(
-            name=meta.kind,
-            customer_id=form.customer_id,
-            schedule_id=form.object_id if meta.kind == "cancel" else None,
-            migration_id=form.object_id if meta.kind == "status" else None,
-        )
-        run_command(deps, cmd, user, ephemeral_reply(client, user, meta.channel), client, channel=meta.channel)
+    after_ack(deps, ack, body, client, change, ack_busy=_busy_modal(ack))
 
-    @app.view(ids.REJECT_MODAL)
-    @guarded
-    def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        meta = ModalMetadata.load(view.get("private_metadata"))
-        reason = _read_form(ack, lambda: read_reason(_values(view)))
-        if reason is None:
-            return
-        ack()
-        user = str(body["user"]["id"])
 
-        def reject() -> str:
-            result = wf.reject(meta.request or "", user, reason)
-            return f":no_entry_sign: You rejected request `{result.request.id}`."
+@guarded
+def lookup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+                     context: BoltContext) -> None:
+    deps = app_deps(context)
+    meta = ModalMetadata.load(view.get("private_metadata"))
+    form = _read_form(ack, lambda: read_lookup_form(_values(view), kind=meta.kind))
+    if form is None:
+        return
+    user = str(body["user"]["id"])
+    cmd = NceCommand(
+        name=meta.kind,
+        customer_id=form.customer_id,
+        schedule_id=form.object_id if meta.kind == "cancel" else None,
+        migration_id=form.object_id if meta.kind == "status" else None,
+    )
+    after_ack(deps, ack, body, client, lambda: run_command(deps, cmd, user, ephemeral_reply(client, user, meta.channel),
+                                                           client, channel=meta.channel),
+              ack_busy=_busy_modal(ack))
 
+
+@guarded
+def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+                     context: BoltContext) -> None:
+    deps = app_deps(context)
+    meta = ModalMetadata.load(view.get("private_metadata"))
+    reason = _read_form(ack, lambda: read_reason(_values(view)))
+    if reason is None:
+        return
+    user = str(body["user"]["id"])
+
+    def reject() -> str:
+        result = deps.workflow.reject(meta.request or "", user, reason)
+        return f":no_entry_sign: You rejected request `{result.request.id}`."
+
+    def work() -> None:
         if meta.origin == "home":  # the Reject button of the App Home tab: the outcome shows on the tab
             publish_home_after(deps, client, user, reject)
             return
         ephemeral_reply(client, user, meta.channel)(reject(), None)
+
+    after_ack(deps, ack, body, client, work, ack_busy=_busy_modal(ack))
+
+
+def register(app: App) -> None:
+    app.view(ids.MIGRATE_MODAL)(change_submitted)
+    app.view(ids.SCHEDULE_MODAL)(change_submitted)
+    app.view(ids.RESCHEDULE_MODAL)(reschedule_submitted)
+    app.view(ids.LOOKUP_MODAL)(lookup_submitted)
+    app.view(ids.REJECT_MODAL)(reject_submitted)

@@ -1,0 +1,50 @@
+"""``AppDeps``: what the Slack listeners need, built by the composition root (``bot.runtime``) or a test.
+
+Its own module so that ``handlers`` and ``bot.app`` both import it without importing each other. Listeners get
+it from Bolt's ``context`` (``app_deps(context)``); ``bot.app.create_app`` puts it there with a middleware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk import WebClient
+
+from bot.domain import Clock, SystemClock
+from bot.work_queue import WorkQueue
+
+if TYPE_CHECKING:
+    from slack_bolt import BoltContext
+
+    from bot.workflow import Workflow
+
+HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]
+MetricsText = Callable[[], str]
+
+CONTEXT_KEY = "ncebot_deps"
+
+
+@dataclass
+class AppDeps:
+    """What the listeners need. ``work``: the bounded queue that runs everything slow after the ack (Partner
+    Center, Slack Web API, the database), so Bolt's own small pool only acks."""
+
+    workflow: Workflow
+    slack_client: WebClient
+    clock: Clock = field(default_factory=SystemClock)
+    health: HealthCheck | None = None
+    metrics: MetricsText | None = None
+    process_before_response: bool = False
+    partner_tenant_id: str | None = None  # PartnerTenantId column of the /nce check CSV (PARTNER_CENTER_TENANT_ID)
+    work: WorkQueue = field(default_factory=WorkQueue)
+    listener_state: dict[str, Any] = field(default_factory=dict)  # per-app state of listeners (e.g. caches)
+
+
+def app_deps(context: BoltContext | dict[str, Any]) -> AppDeps:
+    """The ``AppDeps`` that ``create_app`` put into Bolt's context."""
+    deps = context.get(CONTEXT_KEY)
+    if not isinstance(deps, AppDeps):
+        raise RuntimeError("AppDeps missing from the Bolt context: build the app with bot.app.create_app")
+    return deps
