@@ -102,6 +102,6 @@ def test_served_by_the_http_server_as_its_health_callable() -> None:
             assert bad.json()["checks"]["database"] == {"ok": False, "detail": "unreachable"}
             scrape = await client.get("/metrics")
             assert scrape.headers["content-type"] == CONTENT_TYPE
-            assert "ncebot_poll_lag_seconds 3\n" in scrape.text
+            assert "ncebot_poll_lag_seconds 3.0\n" in scrape.text
 
     anyio.run(scenario)

@@ -131,7 +131,7 @@ def test_metrics_families_after_real_activity(runtime: Runtime, standin: SlackSt
     assert sum(metric_samples(text, "ncebot_partner_center_retries_total").values()) == 2
     assert list(metric_samples(text, "ncebot_poll_lag_seconds")) == [""]
     errors = metric_samples(text, "ncebot_slack_api_errors_total")
-    assert errors == {'{method="chat.postMessage",error="channel_not_found"}': 1}, errors
+    assert errors == {'{error="channel_not_found",method="chat.postMessage"}': 1}, errors  # labels sorted by name
 
 
 def test_healthz_is_503_when_the_database_is_unreachable_or_the_scheduler_stopped(
@@ -202,7 +202,8 @@ def test_slack_api_errors_are_counted(runtime: Runtime, standin: SlackStandIn) -
     with pytest.raises(SlackApiError):
         runtime.deps.slack_client.chat_postMessage(channel="", text="nowhere")
     assert runtime.metrics is not None
-    assert runtime.metrics.slack_api_errors.value(method="chat.postMessage", error="channel_not_found") == 1
+    assert runtime.metrics.value("ncebot_slack_api_errors_total", method="chat.postMessage",
+                                 error="channel_not_found") == 1
 
 
 def test_socket_mode_ops_server_serves_health_but_not_slack_events(runtime: Runtime, standin: SlackStandIn) -> None:
