@@ -34,7 +34,7 @@ from bot.partner_center.models import (
     Subscription,
     numeric_code,
 )
-from bot.partner_center.retry import RETRYABLE_EXCEPTIONS, RetryPolicy, is_retryable_status, parse_retry_after
+from bot.partner_center.retry import RETRYABLE_EXCEPTIONS, RetryPolicy, Transient, is_retryable_status, retrying
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -62,6 +62,16 @@ class CallRecord:
     duration: float
     request_id: str
     correlation_id: str
+
+
+@dataclass
+class _Tally:
+    """What one logical call did so far (for its CallRecord)."""
+
+    attempts: int = 0
+    throttled: int = 0
+    retried: int = 0
+    status: int | None = None
 
 
 @dataclass
@@ -516,82 +526,86 @@ class PartnerCenterClient:
         correlation_id = correlation_id or str(uuid.uuid4())
         content = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         url = self._base_url + path
-        policy = self._retry
         started = self._monotonic()
-        attempts = throttled = retried = 0
-        status: int | None = None
+        tally = _Tally()
         reauthenticated = False
-        try:
-            while True:
-                attempts += 1
-                admission = None
-                if self._limiter is not None and limit is not None:
-                    admission, _ = self._limiter.admit(*limit)
-                request_headers = {
-                    "Authorization": f"Bearer {self._tokens.token()}",
-                    "Accept": "application/json",
-                    "MS-RequestId": request_id,
-                    "MS-CorrelationId": correlation_id,
-                    "MS-PartnerCenter-Application": self._application_name,
-                }
-                if content is not None:
-                    request_headers["Content-Type"] = "application/json"
-                if headers:
-                    request_headers.update(headers)
-                attempt_started = self._monotonic()
-                error: Exception | None = None
-                response: httpx.Response | None = None
-                try:
-                    response = self._http.request(method, url, params=params, content=content, headers=request_headers)
-                except RETRYABLE_EXCEPTIONS as exc:
-                    error = exc
-                except httpx.HTTPError as exc:
-                    # Not transient (bad URL, protocol misuse): one error family for callers, no retry.
-                    raise PartnerCenterError(
-                        f"request failed: {type(exc).__name__}",
-                        request_id=request_id,
-                        correlation_id=correlation_id,
-                    ) from exc
+
+        def attempt() -> httpx.Response:
+            nonlocal reauthenticated
+            tally.attempts += 1
+            admission = None
+            if self._limiter is not None and limit is not None:
+                admission, _ = self._limiter.admit(*limit)
+            request_headers = {
+                "Authorization": f"Bearer {self._tokens.token()}",
+                "Accept": "application/json",
+                "MS-RequestId": request_id,
+                "MS-CorrelationId": correlation_id,
+                "MS-PartnerCenter-Application": self._application_name,
+            }
+            if content is not None:
+                request_headers["Content-Type"] = "application/json"
+            if headers:
+                request_headers.update(headers)
+            attempt_started = self._monotonic()
+            error: Exception | None = None
+            response: httpx.Response | None = None
+            try:
+                response = self._http.request(method, url, params=params, content=content, headers=request_headers)
+            except RETRYABLE_EXCEPTIONS as exc:
+                error = exc
+            except httpx.HTTPError as exc:
+                # Not transient (bad URL, protocol misuse): one error family for callers, no retry.
+                raise PartnerCenterError(
+                    f"request failed: {type(exc).__name__}",
+                    request_id=request_id,
+                    correlation_id=correlation_id,
+                ) from exc
+            finally:
                 if admission is not None:
                     admission.done()  # count the window from the answer: the server stamped it before then
-                status = response.status_code if response is not None else None
-                self._log_attempt(
-                    endpoint, method, path, status, attempts, attempt_started, request_id, correlation_id, error
-                )
+            tally.status = response.status_code if response is not None else None
+            self._log_attempt(
+                endpoint, method, path, tally.status, tally.attempts, attempt_started, request_id, correlation_id,
+                error,
+            )
+            if response is None:
+                raise Transient(None, error)
+            if 200 <= response.status_code < 300:
+                return response
+            if response.status_code == 401 and not reauthenticated:
+                invalidate = getattr(self._tokens, "invalidate", None)
+                if callable(invalidate):
+                    # A token revoked or expired early: one fresh token, one more try.
+                    invalidate()
+                    reauthenticated = True
+                    raise Transient(response, reauth=True)
+            if response.status_code == 429:
+                tally.throttled += 1
+            if not is_retryable_status(response.status_code):
+                raise _build_error(PartnerCenterError, response, request_id, correlation_id)
+            raise Transient(response)
 
-                if response is not None and 200 <= response.status_code < 300:
-                    return response
-                if response is not None and response.status_code == 401 and not reauthenticated:
-                    invalidate = getattr(self._tokens, "invalidate", None)
-                    if callable(invalidate):
-                        # A token revoked or expired early: one fresh token, one more try.
-                        invalidate()
-                        reauthenticated = True
-                        retried += 1
-                        continue
-                if response is not None and not is_retryable_status(response.status_code):
-                    raise _build_error(PartnerCenterError, response, request_id, correlation_id)
+        def count_retry() -> None:
+            tally.retried += 1
 
-                remaining = policy.total_budget - (self._monotonic() - started)
-                delay = policy.backoff(attempts)
-                if response is not None and response.status_code == 429:
-                    throttled += 1
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                    if retry_after is not None:
-                        delay = retry_after
-                if attempts >= policy.max_attempts or delay > remaining:
-                    raise self._unavailable(response, error, request_id, correlation_id, attempts)
-                self._sleep(delay)
-                retried += 1
+        try:
+            for each in retrying(self._retry, sleep=self._sleep, elapsed=lambda: self._monotonic() - started,
+                                 on_retry=count_retry):
+                with each:
+                    return attempt()
+            raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
+        except Transient as last:  # the loop gave up
+            raise self._unavailable(last.response, last.error, request_id, correlation_id, tally.attempts) from None
         finally:
             if self._on_call is not None:
                 record = CallRecord(
                     endpoint=endpoint,
                     method=method,
-                    status=status,
-                    attempts=attempts,
-                    throttled=throttled,
-                    retried=retried,
+                    status=tally.status,
+                    attempts=tally.attempts,
+                    throttled=tally.throttled,
+                    retried=tally.retried,
                     duration=self._monotonic() - started,
                     request_id=request_id,
                     correlation_id=correlation_id,
