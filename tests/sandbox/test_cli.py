@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 EXPECTED = [
     "PARTNER_CENTER_BASE_URL",
@@ -22,6 +23,7 @@ EXPECTED = [
 ]
 
 
+@pytest.mark.slow  # starts a process
 def test_ncebot_sandbox_prints_exactly_the_seven_settings_and_serves() -> None:
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(

@@ -113,6 +113,7 @@ def test_env_file_is_read(tmp_path: Path) -> None:
     assert s.approvers == ["U0FROMFILE"] and s.port == 4000
 
 
+@pytest.mark.slow  # starts a process
 def test_cli_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "NCEBOT_", "PARTNER_CENTER_"))}
     env.update({"SLACK_BOT_TOKEN": SECRET, "PORT": "-1", "NCEBOT_POLL_INTERVAL": "often", "DATABASE_URL":

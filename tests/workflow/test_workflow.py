@@ -354,6 +354,7 @@ def test_watch_list_is_idempotent(make_workflow: WorkflowFactory) -> None:
         wf.watch("contoso", "U1")
 
 
+@pytest.mark.slow  # starts a process
 def test_crash_during_submission_is_resumed_without_a_second_migration(
     make_workflow: WorkflowFactory, sandbox: SandboxServer, clock: SettableClock, database_url: str,
     session_factory: sessionmaker[Session],
