@@ -5,47 +5,31 @@ It serves ``http://127.0.0.1:<port>/api/<method>`` (pass :attr:`SlackStandIn.bas
 and answers ``response_url`` posts. Nothing here talks to the real Slack.
 
 Socket Mode: give it an app-level token (``app_token="xapp-…"``) and ``apps.connections.open`` hands out
-``ws://127.0.0.1:<port>/link/?ticket=…`` URLs, served on the same port by a small RFC 6455 server written here
-(no dependency): it greets each connection with ``hello``, answers pings, honours close frames, delivers the
-envelopes a test sends with :meth:`SlackStandIn.socket_mode_send` and records the app's acks
+``ws://127.0.0.1:<ws port>/link/?ticket=…`` URLs, served by the ``websockets`` library's sync server
+(:mod:`sandbox.socket_mode`): it greets each connection with ``hello``, answers pings, honours close frames,
+delivers the envelopes a test sends with :meth:`SlackStandIn.socket_mode_send` and records the app's acks
 (:attr:`SlackStandIn.socket_mode_acks`). It speaks what ``slack_sdk.socket_mode.builtin`` (Bolt's default
 ``SocketModeHandler``) expects.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import email.parser
 import email.policy
-import hashlib
 import itertools
 import json
-import socket
-import struct
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = [
-    "Message",
-    "SlackCall",
-    "SlackStandIn",
-    "SocketModeAck",
-    "SocketModeConnection",
-    "StoredFile",
-    "StoredView",
-    "WebSocketFrame",
-    "WebSocketProtocolError",
-    "ws_accept_key",
-    "ws_encode_frame",
-    "ws_read_frame",
-]
+from sandbox.socket_mode import SOCKET_MODE_TYPES, SocketModeAck, SocketModeConnection, SocketModeState
+
+__all__ = ["SOCKET_MODE_TYPES", "Message", "SlackCall", "SlackStandIn", "SocketModeAck", "SocketModeConnection",
+           "StoredFile", "StoredView"]
 
 _HIDDEN = "***"
 
@@ -114,165 +98,6 @@ class _Failure:
     error: str
 
 
-# --- WebSocket framing (RFC 6455 §5), server side ------------------------------------------------------------
-
-OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-_DATA_OPCODES = (OP_CONTINUATION, OP_TEXT, OP_BINARY)
-_CONTROL_OPCODES = (OP_CLOSE, OP_PING, OP_PONG)
-_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_WS_MAX_MESSAGE = 16 * 1024 * 1024
-SOCKET_MODE_TYPES = ("slash_commands", "interactive", "events_api")
-
-
-class WebSocketProtocolError(Exception):
-    """A frame the peer must not send; ``code`` is the close code to answer with (1002, 1009)."""
-
-    def __init__(self, message: str, code: int = 1002) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass(frozen=True)
-class WebSocketFrame:
-    fin: bool
-    opcode: int
-    payload: bytes  # unmasked
-    masked: bool
-
-
-def ws_accept_key(key: str) -> str:
-    """``Sec-WebSocket-Accept`` for a client's ``Sec-WebSocket-Key`` (RFC 6455 §4.2.2)."""
-    return base64.b64encode(hashlib.sha1((key.strip() + _WS_GUID).encode("ascii")).digest()).decode("ascii")
-
-
-def _apply_mask(data: bytes, mask: bytes) -> bytes:
-    if not data:
-        return b""
-    repeated = (mask * (len(data) // 4 + 1))[: len(data)]
-    return (int.from_bytes(data, "big") ^ int.from_bytes(repeated, "big")).to_bytes(len(data), "big")
-
-
-def ws_encode_frame(opcode: int, payload: bytes = b"", *, mask: bytes | None = None, fin: bool = True) -> bytes:
-    """One frame: 7-bit, 16-bit (126) or 64-bit (127) length; masked with ``mask`` (4 bytes) if given.
-    A server sends unmasked frames; clients mask theirs."""
-    if mask is not None and len(mask) != 4:
-        raise ValueError("a masking key is 4 bytes")
-    mask_bit = 0x80 if mask is not None else 0
-    head = bytearray([(0x80 if fin else 0) | (opcode & 0x0F)])
-    n = len(payload)
-    if n <= 125:
-        head.append(mask_bit | n)
-    elif n <= 0xFFFF:
-        head.append(mask_bit | 126)
-        head += struct.pack("!H", n)
-    else:
-        head.append(mask_bit | 127)
-        head += struct.pack("!Q", n)
-    if mask is None:
-        return bytes(head) + payload
-    return bytes(head) + mask + _apply_mask(payload, mask)
-
-
-def _read_exact(read: Callable[[int], bytes], n: int) -> bytes:
-    chunks, got = [], 0
-    while got < n:
-        chunk = read(n - got)
-        if not chunk:
-            raise EOFError(f"connection closed inside a frame ({got} of {n} bytes)")
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
-def ws_read_frame(read: Callable[[int], bytes], *, max_size: int = _WS_MAX_MESSAGE) -> WebSocketFrame | None:
-    """Read one frame with ``read(n)`` (a socket's ``recv`` or a buffered ``read``; short reads are fine).
-    ``None`` on a clean EOF before the frame; ``EOFError`` inside one; :class:`WebSocketProtocolError` for a
-    frame RFC 6455 forbids (reserved bits, unknown opcode, fragmented or long control frame, oversize)."""
-    first = read(1)
-    if not first:
-        return None
-    b1 = first[0]
-    b2 = _read_exact(read, 1)[0]
-    if b1 & 0x70:
-        raise WebSocketProtocolError("reserved bits set without an extension")
-    fin, opcode = bool(b1 & 0x80), b1 & 0x0F
-    if opcode not in _DATA_OPCODES + _CONTROL_OPCODES:
-        raise WebSocketProtocolError(f"unknown opcode {opcode:#x}")
-    masked, length = bool(b2 & 0x80), b2 & 0x7F
-    if length == 126:
-        length = struct.unpack("!H", _read_exact(read, 2))[0]
-    elif length == 127:
-        length = struct.unpack("!Q", _read_exact(read, 8))[0]
-        if length >> 63:
-            raise WebSocketProtocolError("64-bit length with the most significant bit set")
-    if opcode in _CONTROL_OPCODES and (length > 125 or not fin):
-        raise WebSocketProtocolError("control frames are unfragmented and carry at most 125 bytes")
-    if length > max_size:
-        raise WebSocketProtocolError(f"frame of {length} bytes is too big", code=1009)
-    mask = _read_exact(read, 4) if masked else None
-    payload = _read_exact(read, length)
-    return WebSocketFrame(fin=fin, opcode=opcode, payload=_apply_mask(payload, mask) if mask else payload,
-                          masked=masked)
-
-
-@dataclass(frozen=True)
-class SocketModeAck:
-    """A message the app sent back over Socket Mode for an envelope: ``{"envelope_id", "payload"?}``."""
-
-    envelope_id: str
-    payload: dict[str, Any] | None
-    at: float
-    latency: float | None  # seconds since the envelope was sent (None: an envelope this stand-in never sent)
-    connection: int
-    raw: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class SocketModeConnection:
-    """What the stand-in knows about one WebSocket connection (a snapshot)."""
-
-    id: int
-    ticket: str
-    opened_at: float
-    open: bool
-    closed_at: float | None = None
-    close_code: int | None = None  # the code of the close frame received from the client, if any
-    close_reason: str = ""
-    pings: int = 0  # pings received from the client (each answered with a pong)
-    pongs: int = 0  # pongs received (answers to socket_mode_ping)
-    messages: int = 0  # text messages received
-
-
-class _SocketModeLink:
-    """One server-side WebSocket connection: sends are serialized; ``info`` is the recorded state."""
-
-    def __init__(self, conn_id: int, sock: socket.socket, ticket: str) -> None:
-        self.sock = sock
-        self.info = SocketModeConnection(id=conn_id, ticket=ticket, opened_at=time.time(), open=True)
-        self._send_lock = threading.Lock()
-        self.close_sent = False
-
-    def send(self, opcode: int, payload: bytes = b"") -> None:
-        with self._send_lock:
-            if self.close_sent:
-                raise ConnectionError("this WebSocket connection is closing")
-            if opcode == OP_CLOSE:
-                self.close_sent = True
-            self.sock.sendall(ws_encode_frame(opcode, payload))
-
-    def send_json(self, message: Mapping[str, Any]) -> None:
-        self.send(OP_TEXT, json.dumps(message).encode("utf-8"))
-
-    def send_close(self, code: int = 1000, reason: str = "") -> None:
-        """Send a close frame unless one was sent already (the connection ends when the peer answers/leaves)."""
-        with contextlib.suppress(ConnectionError, OSError):
-            self.send(OP_CLOSE, struct.pack("!H", code) + reason.encode("utf-8")[:123])
-
-    def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-
-
 class SlackStandIn:
     """The Slack Web API on ``127.0.0.1:<port 0>``.
 
@@ -319,12 +144,7 @@ class SlackStandIn:
         self._ts_base = int(time.time())
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        # Socket Mode
-        self._tickets: set[str] = set()
-        self._links: list[_SocketModeLink] = []
-        self._sent_envelopes: dict[str, float] = {}  # envelope_id → sent at
-        self._acks: list[SocketModeAck] = []
-        self._ws_messages: list[dict[str, Any]] = []  # every other text message received
+        self._socket_mode = SocketModeState(self._lock, self._hello)
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> SlackStandIn:
@@ -340,14 +160,12 @@ class SlackStandIn:
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="slack-standin", daemon=True)
         self._thread.start()
+        if self.app_token is not None:
+            self._socket_mode.start(self._host)
         return self
 
     def stop(self) -> None:
-        with self._lock:
-            links = [link for link in self._links if link.info.open]
-        for link in links:  # "going away", then drop the socket so the handler threads end
-            link.send_close(1001, "server stopping")
-            link.abort()
+        self._socket_mode.stop()
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
@@ -469,9 +287,9 @@ class SlackStandIn:
             self._files.clear()
             self._events.clear()
             self._failures.clear()
-            self._sent_envelopes.clear()
-            self._acks.clear()
-            self._ws_messages.clear()
+            self._socket_mode.sent_envelopes.clear()
+            self._socket_mode.acks.clear()
+            self._socket_mode.messages.clear()
 
     def transcript(self) -> list[str]:
         """The recorded conversation as readable lines: who said what, where, in which thread, which buttons."""
@@ -505,28 +323,28 @@ class SlackStandIn:
             lines.append(line)
         return lines
 
-    # --- Socket Mode ---------------------------------------------------------------------------------------
+    # --- Socket Mode (sandbox/socket_mode.py) ----------------------------------------------------------
     @property
     def socket_mode_connections(self) -> list[SocketModeConnection]:
         """Every WebSocket connection so far, oldest first (snapshots; ``open`` tells which are live)."""
         with self._lock:
-            return [link.info for link in self._links]
+            return [link.info for link in self._socket_mode.links]
 
     @property
     def socket_mode_acks(self) -> list[SocketModeAck]:
         """Acks received (``{"envelope_id", "payload"?}`` messages), in arrival order."""
         with self._lock:
-            return list(self._acks)
+            return list(self._socket_mode.acks)
 
     def socket_mode_ack(self, envelope_id: str) -> SocketModeAck | None:
         with self._lock:
-            return next((ack for ack in self._acks if ack.envelope_id == envelope_id), None)
+            return next((ack for ack in self._socket_mode.acks if ack.envelope_id == envelope_id), None)
 
     @property
     def socket_mode_messages(self) -> list[dict[str, Any]]:
         """Text messages received that were not acks (none expected from a Bolt app)."""
         with self._lock:
-            return list(self._ws_messages)
+            return list(self._socket_mode.messages)
 
     def socket_mode_send(self, payload_type: str, payload: Mapping[str, Any], *, retry_attempt: int = 0,
                          retry_reason: str = "") -> str:
@@ -535,101 +353,38 @@ class SlackStandIn:
         ``payload_type``: ``slash_commands`` (payload: the command's fields), ``interactive`` (the interaction
         payload) or ``events_api`` (the event callback). Slack accepts a response payload in the ack of the
         first two only. RuntimeError if no connection is open."""
-        if payload_type not in SOCKET_MODE_TYPES:
-            raise ValueError(f"payload_type must be one of {SOCKET_MODE_TYPES}")
-        envelope_id = str(uuid.uuid4())
-        envelope: dict[str, Any] = {"envelope_id": envelope_id, "type": payload_type, "payload": dict(payload),
-                                    "accepts_response_payload": payload_type != "events_api"}
-        if payload_type == "events_api":
-            envelope.update(retry_attempt=retry_attempt, retry_reason=retry_reason)
-        link = self._newest_link()
-        with self._lock:
-            self._sent_envelopes[envelope_id] = time.time()
-        link.send_json(envelope)
-        return envelope_id
+        return self._socket_mode.send_envelope(payload_type, payload, retry_attempt=retry_attempt,
+                                               retry_reason=retry_reason)
 
     def socket_mode_disconnect(self, reason: str = "refresh_requested") -> None:
         """Send ``{"type": "disconnect"}``: the app is expected to open a new connection (then this one closes)."""
-        self._newest_link().send_json({"type": "disconnect", "reason": reason,
-                                       "debug_info": {"host": "standin-applink"}})
+        self._socket_mode.newest_link().send_json({"type": "disconnect", "reason": reason,
+                                                   "debug_info": {"host": "standin-applink"}})
 
     def socket_mode_ping(self, payload: bytes = b"standin") -> None:
         """Ping the newest open connection; its pong is counted in ``SocketModeConnection.pongs``."""
-        self._newest_link().send(OP_PING, payload)
+        self._socket_mode.newest_link().ping(payload)
 
     def socket_mode_close(self, code: int = 1000, reason: str = "") -> None:
-        """Close every open connection from the server side (a close frame; the client should leave)."""
-        with self._lock:
-            links = [link for link in self._links if link.info.open]
-        for link in links:
-            link.send_close(code, reason)
-
-    def _newest_link(self) -> _SocketModeLink:
-        with self._lock:
-            for link in reversed(self._links):
-                if link.info.open and not link.close_sent:
-                    return link
-        raise RuntimeError("no Socket Mode connection is open")
+        """Close every open connection from the server side (the closing handshake)."""
+        self._socket_mode.close_all(code, reason)
 
     def _open_socket_mode(self, token: str) -> dict[str, Any]:
-        """apps.connections.open: app-level token only; a single-use ticket in a ws:// URL on this port."""
+        """apps.connections.open: app-level token only; a single-use ticket in a ws:// URL of the WebSocket
+        server (its own port, same host)."""
         if not token:
             return {"ok": False, "error": "not_authed"}
         if self.app_token is None or token != self.app_token:
             wrong_type = token == self.bot_token or not token.startswith("xapp-")
             return {"ok": False, "error": "not_allowed_token_type" if wrong_type else "invalid_auth"}
-        ticket = uuid.uuid4().hex
-        with self._lock:
-            self._tickets.add(ticket)
-        ws_root = self.root_url.replace("http://", "ws://", 1)
-        return {"ok": True, "url": f"{ws_root}/link/?ticket={ticket}&app_id={self.app_id}"}
+        ticket = self._socket_mode.issue_ticket()
+        host = urlsplit(self.root_url).hostname
+        return {"ok": True,
+                "url": f"ws://{host}:{self._socket_mode.port}/link/?ticket={ticket}&app_id={self.app_id}"}
 
-    def _take_ticket(self, ticket: str) -> bool:
-        with self._lock:
-            if ticket in self._tickets:
-                self._tickets.remove(ticket)
-                return True
-            return False
-
-    def _link_opened(self, sock: socket.socket, ticket: str) -> _SocketModeLink:
-        with self._lock:
-            link = _SocketModeLink(len(self._links) + 1, sock, ticket)
-            self._links.append(link)
-            return link
-
-    def _link_update(self, link: _SocketModeLink, **changes: Any) -> None:
-        with self._lock:
-            link.info = replace(link.info, **changes)
-
-    def _link_count(self, link: _SocketModeLink, what: str) -> None:
-        with self._lock:
-            link.info = replace(link.info, **{what: getattr(link.info, what) + 1})
-
-    def _hello(self) -> dict[str, Any]:
-        with self._lock:
-            live = sum(1 for link in self._links if link.info.open)
+    def _hello(self, live: int) -> dict[str, Any]:
         return {"type": "hello", "num_connections": live, "connection_info": {"app_id": self.app_id},
                 "debug_info": {"host": "standin-applink", "build_number": 1, "approximate_connection_time": 18060}}
-
-    def _ws_received(self, link: _SocketModeLink, text: str) -> None:
-        self._link_count(link, "messages")
-        try:
-            message = json.loads(text)
-        except ValueError:
-            message = {"unparsed": text}
-        if not isinstance(message, dict):
-            message = {"unparsed": text}
-        with self._lock:
-            envelope_id = message.get("envelope_id")
-            if isinstance(envelope_id, str):
-                now = time.time()
-                sent = self._sent_envelopes.get(envelope_id)
-                payload = message.get("payload")
-                self._acks.append(SocketModeAck(
-                    envelope_id=envelope_id, payload=payload if isinstance(payload, dict) else None, at=now,
-                    latency=None if sent is None else now - sent, connection=link.info.id, raw=message))
-            else:
-                self._ws_messages.append(message)
 
     # --- internals (called by the request handler) -------------------------------------------------------
     def _next_ts(self) -> str:
@@ -895,9 +650,6 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def do_GET(self) -> None:
-        if self.headers.get("Upgrade", "").strip().lower() == "websocket":
-            self._websocket()
-            return
         self._handle()
 
     def do_POST(self) -> None:
@@ -952,91 +704,6 @@ class _Handler(BaseHTTPRequestHandler):
                 result = {"ok": False, "error": "invalid_arguments", "detail": type(exc).__name__}
         owner._record(SlackCall(method, safe_params, headers, time.time(), 200, result))
         self._send(200, "application/json", json.dumps(result).encode())
-
-    # --- Socket Mode: the WebSocket side of /link/ -------------------------------------------------------
-    def _websocket(self) -> None:
-        owner = self.owner
-        self.close_connection = True  # after the upgrade (or its refusal) this socket is not HTTP any more
-        url = urlsplit(self.path)
-        ticket = dict(parse_qsl(url.query)).get("ticket", "")
-        key = self.headers.get("Sec-WebSocket-Key", "")
-        upgrade_ok = "upgrade" in self.headers.get("Connection", "").lower() and self.command == "GET"
-        if url.path.rstrip("/") != "/link" or not upgrade_ok or not key:
-            self._send(400, "text/plain", b"bad WebSocket handshake")
-            return
-        if self.headers.get("Sec-WebSocket-Version", "").strip() != "13":
-            self._send(426, "text/plain", b"unsupported WebSocket version", {"Sec-WebSocket-Version": "13"})
-            return
-        if not owner._take_ticket(ticket):
-            self._send(401, "application/json", b'{"ok":false,"error":"invalid_ticket"}')
-            return
-        self.send_response(101, "Switching Protocols")
-        self.send_header("Upgrade", "websocket")
-        self.send_header("Connection", "Upgrade")
-        self.send_header("Sec-WebSocket-Accept", ws_accept_key(key))
-        self.end_headers()
-        self.wfile.flush()
-        link = owner._link_opened(self.connection, ticket)
-        try:
-            link.send_json(owner._hello())
-            self._websocket_loop(link)
-        except (OSError, ConnectionError):
-            pass
-        finally:
-            owner._link_update(link, open=False, closed_at=time.time())
-            link.abort()
-
-    def _websocket_loop(self, link: _SocketModeLink) -> None:
-        owner = self.owner
-        message: bytearray | None = None  # a fragmented text/binary message being reassembled
-        message_opcode = OP_TEXT
-        while True:
-            try:
-                frame = ws_read_frame(self.rfile.read)
-            except WebSocketProtocolError as exc:
-                link.send_close(exc.code, str(exc))
-                return
-            except EOFError:
-                return
-            if frame is None:
-                return
-            if not frame.masked:  # RFC 6455 §5.1: a server closes on an unmasked client frame
-                link.send_close(1002, "client frames must be masked")
-                return
-            if frame.opcode == OP_PING:
-                owner._link_count(link, "pings")
-                link.send(OP_PONG, frame.payload)
-            elif frame.opcode == OP_PONG:
-                owner._link_count(link, "pongs")
-            elif frame.opcode == OP_CLOSE:
-                code = struct.unpack("!H", frame.payload[:2])[0] if len(frame.payload) >= 2 else 1005
-                reason = frame.payload[2:].decode("utf-8", "replace")
-                owner._link_update(link, close_code=code, close_reason=reason)
-                link.send_close(code if code != 1005 else 1000)  # echo, unless we started the closing handshake
-                return
-            else:
-                if frame.opcode == OP_CONTINUATION:
-                    if message is None:
-                        link.send_close(1002, "continuation without a message")
-                        return
-                    message += frame.payload
-                else:
-                    if message is not None:
-                        link.send_close(1002, "new message inside a fragmented one")
-                        return
-                    message, message_opcode = bytearray(frame.payload), frame.opcode
-                if len(message) > _WS_MAX_MESSAGE:
-                    link.send_close(1009, "message too big")
-                    return
-                if frame.fin:
-                    data, message = bytes(message), None
-                    if message_opcode == OP_TEXT:
-                        try:
-                            text = data.decode("utf-8")
-                        except UnicodeDecodeError:
-                            link.send_close(1007, "text message is not UTF-8")
-                            return
-                        owner._ws_received(link, text)
 
     def _send(self, status: int, content_type: str, body: bytes, extra: Mapping[str, str] | None = None) -> None:
         self.send_response(status)
