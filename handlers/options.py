@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
+from cachetools import TTLCache
 from slack_bolt import Ack, App, BoltContext
 
 from bot.slack import ids
@@ -24,18 +24,17 @@ class CustomerCache:
 
     def __init__(self, deps: AppDeps, ttl: float = 60.0) -> None:
         self._deps = deps
-        self._ttl = ttl
         self._lock = threading.Lock()
-        self._at = 0.0
-        self._customers: list[Customer] | None = None
+        self._cache: TTLCache[str, list[Customer]] = TTLCache(maxsize=1, ttl=ttl)
 
     def get(self) -> list[Customer]:
         with self._lock:
-            if self._customers is not None and time.monotonic() - self._at < self._ttl:
-                return self._customers
-        customers = self._deps.workflow.list_customers()
+            customers = self._cache.get("all")
+        if customers is not None:
+            return customers
+        customers = self._deps.workflow.list_customers()  # outside the lock: a slow read must not queue others
         with self._lock:
-            self._customers, self._at = customers, time.monotonic()
+            self._cache["all"] = customers
         return customers
 
 
