@@ -260,11 +260,12 @@ def build_runtime(
     health.add("lease", lease_check(tracking.lease_state))
 
     work = WorkQueue()  # sized in bot/work_queue.py (not a setting: README's settings table is the contract)
-    closers.append(work.close)  # closed before the Partner Center client and the database it uses
+    triggers = WorkQueue(workers=4, backlog=64, name="ncebot-trigger")
+    closers.extend((work.close, triggers.close))  # closed before the Partner Center client and the database
     deps = AppDeps(workflow=workflow, slack_client=client, clock=clock, health=health, metrics=metrics.render,
                    # the PartnerTenantId column of /nce check
                    partner_tenant_id=sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id,
-                   work=work)
+                   work=work, triggers=triggers)
     app = create_app(settings, deps)
     return Runtime(settings=settings, app=app, deps=deps, partner_center=partner_center, closers=closers,
                    metrics=metrics, health=health, tracking=tracking, sandbox=sandbox,

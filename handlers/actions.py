@@ -66,7 +66,7 @@ def reject_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: B
                              origin="home" if is_home_click(body) else None)
         client.views_open(trigger_id=body["trigger_id"], view=ui.reject_modal(wf.get_request(request_id), meta))
 
-    after_ack(deps, ack, body, client, work)
+    after_ack(deps, ack, body, client, work, trigger=True)  # database and Slack only: the 3-second lane
 
 
 @guarded
@@ -75,7 +75,7 @@ def schedule_update_clicked(ack: Ack, body: dict[str, Any], client: WebClient, c
     customer, schedule = _schedule_value(_action(body))
     meta = ModalMetadata(kind="reschedule", channel=channel, customer=customer, schedule=schedule)
     after_ack(app_deps(context), ack, body, client,
-              lambda: client.views_open(trigger_id=body["trigger_id"], view=ui.reschedule_modal(meta)))
+              lambda: client.views_open(trigger_id=body["trigger_id"], view=ui.reschedule_modal(meta)), trigger=True)
 
 
 @guarded

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.domain import InvalidInput
 from bot.slack import ids
 from bot.slack.commands import parse_command
 from bot.slack.deps import app_deps
@@ -16,17 +17,28 @@ from handlers.common import after_ack, guarded, open_modal_for, respond_reply, r
 @guarded
 def nce_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext) -> None:
     deps = app_deps(context)
+    channel = body.get("channel_id")
+    try:
+        cmd = parse_command(str(body.get("text") or ""))  # pure: parsed here to choose the lane
+    except InvalidInput as wrong:
+        problem = wrong
+
+        def explain() -> None:
+            raise problem  # → report_error → response_url, like any other failure after the ack
+
+        after_ack(deps, ack, body, client, explain)
+        return
 
     def work() -> None:
-        cmd = parse_command(str(body.get("text") or ""))  # InvalidInput → report_error → response_url
-        channel = body.get("channel_id")
         if cmd.needs_modal:
             open_modal_for(deps, cmd, client, str(body.get("trigger_id") or ""), channel)
             return
         run_command(deps, cmd, str(body["user_id"]), respond_reply(respond), client, channel=channel)
 
-    # Busy: the ack's own body answers (Slack shows a command's ack text privately to the user).
-    after_ack(deps, ack, body, client, work, ack_busy=lambda text: ack(text=text, response_type="ephemeral"))
+    # Busy: the ack's own body answers (Slack shows a command's ack text privately to the user). A command with
+    # missing arguments opens a modal (its trigger id lasts 3 s): the trigger lane, never behind Partner Center.
+    after_ack(deps, ack, body, client, work, ack_busy=lambda text: ack(text=text, response_type="ephemeral"),
+              trigger=cmd.needs_modal)
 
 
 def register(app: App) -> None:

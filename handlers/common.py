@@ -61,16 +61,19 @@ def guarded(fn: F) -> F:
 
 def after_ack(deps: AppDeps, ack: Ack | None, body: dict[str, Any], client: WebClient, job: Callable[[], object],
               *, ack_now: Callable[[], object] | None = None, ack_busy: Callable[[str], object] | None = None,
-              ) -> None:
+              trigger: bool = False) -> None:
     """Ack at once and run ``job`` (the slow part: Partner Center, Slack, the database) on the work queue, so
     Bolt's listener threads only ever ack. The job's errors reach the user through ``report_error``.
 
     A place in the queue is reserved BEFORE the ack, so a full queue is answered in the ack itself when the
     listener can (``ack_busy(text)``: a command's ephemeral text, a modal's update); otherwise (``ack_busy``
     None: a button) the ack is plain and the user is told privately at once. ``ack_now``: the ack to send when
-    the job was queued (default ``ack()``). ``ack`` None: Bolt acked already (events)."""
+    the job was queued (default ``ack()``). ``ack`` None: Bolt acked already (events). ``trigger``: the job opens
+    a modal with the request's trigger id (valid 3 s), so it runs on ``deps.triggers``, which Partner Center work
+    never occupies."""
+    queue = deps.triggers if trigger else deps.work
     try:
-        ticket = deps.work.reserve()
+        ticket = queue.reserve()
     except QueueFull as full:
         text = busy_text(full.ahead)
         log.warning("work queue full (%d jobs ahead): a request was turned away", full.ahead)
@@ -204,23 +207,33 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
 
 
 def open_modal_for(deps: AppDeps, cmd: NceCommand, client: WebClient, trigger_id: str, channel: str | None) -> None:
-    """Missing arguments: open the matching modal FIRST (trigger ids expire in 3 s), then load its content."""
+    """Missing arguments: open the matching modal FIRST (trigger ids expire in 3 s; this runs on the trigger
+    lane), then load its content from Partner Center on the work queue."""
     meta = ModalMetadata(kind=cmd.name, channel=channel, customer=cmd.customer_id,
                          subscription=cmd.subscription_id, schedule=cmd.schedule_id)
     if cmd.name in ("migrate", "validate", "schedule"):
-        if cmd.customer_id is None:
+        customer_id = cmd.customer_id
+        if customer_id is None:
             client.views_open(trigger_id=trigger_id, view=ui.change_modal(cmd.name, meta, options=cmd.options))
             return
         opened = client.views_open(trigger_id=trigger_id, view=ui.loading_modal(cmd.name, meta))
         view = opened["view"]
-        try:
-            nodes = deps.workflow.legacy_subscriptions(cmd.customer_id)
-        except (DomainError, PartnerCenterError) as exc:
+
+        def fill() -> None:
+            try:
+                nodes = deps.workflow.legacy_subscriptions(customer_id)
+            except (DomainError, PartnerCenterError) as exc:
+                client.views_update(view_id=view["id"], hash=view["hash"],
+                                    view=ui.message_modal("ncebot", friendly_error(exc)))
+                return
             client.views_update(view_id=view["id"], hash=view["hash"],
-                                view=ui.message_modal("ncebot", friendly_error(exc)))
-            return
-        client.views_update(view_id=view["id"], hash=view["hash"],
-                            view=ui.change_modal(cmd.name, meta, subscriptions=nodes, options=cmd.options))
+                                view=ui.change_modal(cmd.name, meta, subscriptions=nodes, options=cmd.options))
+
+        try:
+            deps.work.submit(fill)
+        except QueueFull as full:
+            client.views_update(view_id=view["id"], hash=view["hash"],
+                                view=ui.message_modal("ncebot", busy_text(full.ahead)))
     elif cmd.name == "reschedule":
         client.views_open(trigger_id=trigger_id, view=ui.reschedule_modal(meta, cmd.options))
     else:

@@ -29,7 +29,8 @@ CONTEXT_KEY = "ncebot_deps"
 @dataclass
 class AppDeps:
     """What the listeners need. ``work``: the bounded queue that runs everything slow after the ack (Partner
-    Center, Slack Web API, the database), so Bolt's own small pool only acks."""
+    Center, Slack Web API, the database), so Bolt's own small pool only acks; ``triggers``: the same for the
+    modal openings that must happen within 3 s of the click or command."""
 
     workflow: Workflow
     slack_client: WebClient
@@ -39,6 +40,9 @@ class AppDeps:
     process_before_response: bool = False
     partner_tenant_id: str | None = None  # PartnerTenantId column of the /nce check CSV (PARTNER_CENTER_TENANT_ID)
     work: WorkQueue = field(default_factory=WorkQueue)
+    # Jobs that open a modal with a trigger id (valid 3 s): Slack calls and database reads only, never Partner
+    # Center, so they never wait behind slow work.
+    triggers: WorkQueue = field(default_factory=lambda: WorkQueue(workers=4, backlog=64, name="ncebot-trigger"))
     listener_state: dict[str, Any] = field(default_factory=dict)  # per-app state of listeners (e.g. caches)
 
 

@@ -6,6 +6,7 @@ Real signed HTTP into the real Bolt app; Partner Center is the sandbox with its 
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -117,3 +118,23 @@ def test_validate_makes_two_partner_center_calls_and_caches_the_customer_name(sl
     env.requester.command(VALIDATE, user=REQUESTER)
     wait_for(lambda: _answers(env, REQUESTER, "is eligible") == 2)
     assert made() == {"get_subscription": 1, "validate": 1}  # the customer's name came from the cache
+
+
+def test_modals_open_at_once_while_partner_center_work_waits(slack_env: Any) -> None:
+    env = slack_env(work=WorkQueue(workers=1, backlog=10))
+    env.sandbox.state.set_faults({"latency": 2.0})
+    try:
+        busy = [f"UBUSY{i:05d}" for i in range(3)]
+        for user in busy:  # about 12 s of Partner Center work, one job at a time
+            assert env.requester.command(VALIDATE, user=user).status_code == 200
+        assert env.requester.command(f"migrate {known.CONTOSO}").status_code == 200  # a modal, then its content
+        [opened] = wait_for(lambda: env.standin.calls_to("views.open"))
+        # the modal (its trigger id lasts 3 s) did not wait behind the validates: none of them has answered yet
+        assert sum(_answers(env, u, "is eligible") for u in busy) == 0
+        assert ids.LOADING_MODAL in json.dumps(opened.params)
+        # its content came later, from the work queue, after the validates ahead of it
+        updates = lambda: env.standin.calls_to("views.update")  # noqa: E731
+        wait_for(lambda: any(known.ELIGIBLE_SIMPLE in json.dumps(c.params) for c in updates()), timeout=60)
+        assert all(_answers(env, u, "is eligible") == 1 for u in busy)
+    finally:
+        env.sandbox.state.clear_faults()
