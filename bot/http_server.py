@@ -53,19 +53,20 @@ def build_asgi(app: App, *, health: HealthCheck | None = None, metrics: MetricsT
             log.warning("refused a Slack request: 413 body over %d bytes", MAX_BODY_BYTES)
             return PlainTextResponse("payload too large", status_code=413)
         headers = dict(request.headers)  # lower-case names; one value each, as Slack sends them
+        verdict: BoltRequest | Refused | Replayed
         if gate is None:
-            verdict: BoltRequest | Refused | Replayed = Refused(401, "no signing secret configured")
-        else:
-            verdict = await anyio.to_thread.run_sync(gate.admit, headers, body, str(request.url.query),
-                                                     limiter=limiter)
+            verdict = Refused(401, "no signing secret configured")
+        else:  # the signature in the event loop (no I/O); the rest, which uses the database, in a worker thread
+            refused = gate.authenticate(headers, body)
+            verdict = refused if refused is not None else await anyio.to_thread.run_sync(
+                gate.accept, headers, body, str(request.url.query), limiter=limiter)
         if isinstance(verdict, Refused):
             log.warning("refused a Slack request: %d %s (%s)", verdict.status, verdict.reason, describe(body, headers))
             return PlainTextResponse(_REFUSED_TEXT.get(verdict.status, "refused"), status_code=verdict.status)
         if isinstance(verdict, Replayed):
             log.warning("ignored a replayed Slack request (%s)", describe(body, headers))
             return Response(status_code=200)
-        bolt_request = verdict
-        bolt_response = await anyio.to_thread.run_sync(app.dispatch, bolt_request, limiter=limiter)
+        bolt_response = await anyio.to_thread.run_sync(app.dispatch, verdict, limiter=limiter)
         return Response(
             content=bolt_response.body,
             status_code=bolt_response.status,

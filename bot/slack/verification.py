@@ -175,7 +175,9 @@ class DatabaseReplayGuard:
 
 
 class SlackRequestGate:
-    """Steps 1 to 3 for one request; :meth:`admit` is called in a worker thread (step 3 uses the database)."""
+    """Step 1 is :meth:`authenticate` (no I/O: run in the event loop, so forged requests never take a worker
+    thread or a database connection); steps 2 and 3 are :meth:`accept` (in a worker thread: step 3 uses the
+    database), only for a request that passed step 1."""
 
     def __init__(self, signing_secret: str, replay_guard: ReplayGuard, *, now: Callable[[], float] = time.time,
                  ) -> None:
@@ -183,10 +185,10 @@ class SlackRequestGate:
         self._replays = replay_guard
         self._now = now
 
-    def admit(self, headers: Mapping[str, str], body: bytes, query: str = "") -> BoltRequest | Refused | Replayed:
-        refused = authenticate(self._secret, headers, body, self._now())
-        if refused is not None:
-            return refused
+    def authenticate(self, headers: Mapping[str, str], body: bytes) -> Refused | None:
+        return authenticate(self._secret, headers, body, self._now())
+
+    def accept(self, headers: Mapping[str, str], body: bytes, query: str = "") -> BoltRequest | Refused | Replayed:
         request = to_bolt_request(body, headers, query)
         if isinstance(request, Refused):
             return request
