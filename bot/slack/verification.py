@@ -99,29 +99,29 @@ _STRING_FIELDS = ("type", "response_url", "trigger_id", "command", "text", "user
 
 
 def payload_problem(body: Any) -> str | None:
-    """Step 2: None when ``body`` (as Bolt parsed it) is shaped like something Slack sends; else what is wrong."""
+    """Step 2: None when ``body`` (as Bolt parsed it) is shaped like something Slack sends; else what is wrong.
+    ``null`` stays allowed where Slack sends it for an absent value (``"enterprise": null``)."""
     if not isinstance(body, dict) or not body:
         return "the payload is not a JSON object"
     for name in _OBJECT_FIELDS:
-        if name in body and not isinstance(body[name], dict):
+        if body.get(name) is not None and not isinstance(body[name], dict):
             return f"`{name}` is not an object"
     for name in _STRING_FIELDS:
-        if name in body and not isinstance(body[name], str):
+        if body.get(name) is not None and not isinstance(body[name], str):
             return f"`{name}` is not a string"
     user = body.get("user")
     if user is not None and not (isinstance(user, str) or (isinstance(user, dict) and isinstance(user.get("id"), str))):
         return "`user` is neither an id nor an object with one"
-    for name in ("authorizations", "response_urls"):
+    for name in ("authorizations", "response_urls", "actions"):
         if name in body and not (isinstance(body[name], list) and all(isinstance(x, dict) for x in body[name])):
             return f"`{name}` is not a list of objects"
-    if body.get("type") == "block_actions" or "actions" in body:
-        actions = body.get("actions")
-        if not (isinstance(actions, list) and actions
-                and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)):
-            return "`actions` is not a non-empty list of actions"
+    if body.get("type") == "block_actions" and not (
+        body.get("actions") and all(isinstance(a.get("action_id"), str) for a in body["actions"])
+    ):
+        return "`actions` is not a non-empty list of actions with an `action_id`"
     if body.get("type") in ("view_submission", "view_closed") and not isinstance(body.get("view"), dict):
         return "a view payload without a `view`"
-    if "event" in body and not isinstance(body["event"].get("type"), str):
+    if isinstance(body.get("event"), dict) and not isinstance(body["event"].get("type"), str):
         return "an event without a `type`"
     return None
 

@@ -149,6 +149,24 @@ def test_a_verified_request_still_gets_its_answer(slack_env: Any) -> None:
     assert wait_for(lambda: env.standin.calls_to("response_url"))
 
 
+def test_payloads_shaped_as_slack_sends_them_pass_the_shape_check(slack_env: Any) -> None:
+    """Slack sends ``null`` for absent values (``"enterprise": null``): that is not junk."""
+    env = slack_env(required_approvals=2)
+    env.requester.command(f"migrate {known.CONTOSO} {known.ELIGIBLE_SIMPLE}")
+    message = wait_for(lambda: env.request_messages())[0]
+    request_id = next(e["value"] for b in message.blocks if b["type"] == "actions" for e in b["elements"])
+    click = {"type": "block_actions", "user": {"id": APPROVER, "username": "abe", "team_id": "TSTANDIN1"},
+             "api_app_id": "ASTANDIN1", "token": "legacy", "trigger_id": "5.trigger",
+             "team": {"id": "TSTANDIN1", "domain": "standin"}, "enterprise": None, "is_enterprise_install": False,
+             "container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel},
+             "channel": {"id": message.channel, "name": "nce-approvals"},
+             "message": {"type": "message", "ts": message.ts, "text": "", "blocks": []}, "state": {"values": {}},
+             "actions": [{"action_id": ids.APPROVE_ACTION, "block_id": "b", "value": request_id, "type": "button",
+                          "action_ts": "1.2"}]}
+    assert env.requester.interactive(click).status_code == 200
+    assert wait_for(lambda: any("recorded" in r for r in env.replies_to(APPROVER)))
+
+
 def junk_payloads() -> dict[str, tuple[bytes, str]]:
     form, js = "application/x-www-form-urlencoded", "application/json"
 
