@@ -142,6 +142,35 @@ def test_unauthenticated_requests_get_401_and_cause_nothing(
     assert env.workflow.pending_requests() == []
 
 
+def test_the_error_handler_does_not_answer_a_request_that_skipped_the_gate(
+    slack_standin: Any, canary: Canary, tmp_path: Any
+) -> None:
+    """Defence in depth: a request handed to Bolt without passing the gate (here straight to ``app.dispatch``),
+    whose timestamp makes Bolt's own verifier raise, reaches ``@app.error``, which must not reply to it."""
+    from slack_bolt import BoltRequest
+
+    from bot.runtime import build_runtime
+    from bot.settings import load_settings
+    from tests.fixtures.slack import BOT_TOKEN
+
+    settings = load_settings({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                              "SLACK_API_URL": slack_standin.base_url, "PARTNER_CENTER_SANDBOX": "true",
+                              "DATABASE_URL": f"sqlite:///{tmp_path / 'ncebot.db'}",
+                              "NCEBOT_APPROVAL_CHANNEL": APPROVAL_CHANNEL, "NCEBOT_APPROVERS": APPROVER},
+                             env_file=None, require_run=True)
+    runtime = build_runtime(settings)
+    try:
+        for body in forged_bodies(canary.url).values():
+            request = BoltRequest(body=body.decode(), headers={"x-slack-request-timestamp": ["abc"],
+                                                               "x-slack-signature": ["v0=" + "0" * 64]})
+            assert runtime.app.dispatch(request).status >= 400
+        time.sleep(0.5)
+    finally:
+        runtime.close()
+    assert canary.hits == []
+    assert slack_standin.calls == []
+
+
 def test_a_verified_request_still_gets_its_answer(slack_env: Any) -> None:
     """The gate lets Slack's own requests through (the replies still come, through the stand-in)."""
     env = slack_env()
