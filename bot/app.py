@@ -6,21 +6,25 @@ of every listener runs on ``deps.work`` (``bot.work_queue``)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.settings import Settings
 from bot.slack.deps import CONTEXT_KEY, AppDeps, HealthCheck, MetricsText
 from bot.slack.replies import friendly_error, report_error, tell_user
+from bot.slack.verification import VERIFIED, DatabaseReplayGuard, SlackRequestGate
 from handlers import register_listeners
 
 # Re-exported: callers written before AppDeps and the replies moved out of this module keep working.
-__all__ = ["AppDeps", "HealthCheck", "MetricsText", "build_slack_client", "create_app", "friendly_error",
-           "report_error", "tell_user"]
+__all__ = ["AppDeps", "HealthCheck", "MetricsText", "NcebotApp", "build_slack_client", "create_app",
+           "friendly_error", "is_verified", "report_error", "tell_user"]
+
+log = logging.getLogger(__name__)
 
 
 def build_slack_client(settings: Settings, *, max_retry_count: int = 2) -> WebClient:
@@ -31,9 +35,21 @@ def build_slack_client(settings: Settings, *, max_retry_count: int = 2) -> WebCl
     return client
 
 
-def create_app(settings: Settings, deps: AppDeps) -> App:
+class NcebotApp(App):
+    """Bolt's App plus the gate that ``POST /slack/events`` runs BEFORE Bolt sees anything
+    (:class:`bot.slack.verification.SlackRequestGate`; None without a signing secret: Socket Mode)."""
+
+    gate: SlackRequestGate | None = None
+
+
+def is_verified(request: BoltRequest) -> bool:
+    """Did this request pass the gate (HTTP) or come over the authenticated Socket Mode connection?"""
+    return request.mode == "socket_mode" or request.context.get(VERIFIED) is True
+
+
+def create_app(settings: Settings, deps: AppDeps) -> NcebotApp:
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    app = App(
+    app = NcebotApp(
         client=deps.slack_client,
         signing_secret=signing_secret,
         token_verification_enabled=False,
@@ -42,6 +58,10 @@ def create_app(settings: Settings, deps: AppDeps) -> App:
         # Socket Mode requests carry no signature; HTTP ones must.
         request_verification_enabled=signing_secret is not None,
     )
+    # Bolt logs a refused request's whole body at INFO; the gate refuses those before Bolt, and this keeps it so.
+    logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
+    if signing_secret is not None:
+        app.gate = SlackRequestGate(signing_secret, DatabaseReplayGuard(deps.workflow.session_factory))
 
     @app.middleware
     def provide_deps(context: BoltContext, next: Callable[[], Any]) -> Any:
@@ -51,7 +71,10 @@ def create_app(settings: Settings, deps: AppDeps) -> App:
     register_listeners(app)
 
     @app.error
-    def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> None:
+    def on_error(error: Exception, body: dict[str, Any], client: WebClient, request: BoltRequest) -> None:
+        if not is_verified(request):  # never reply (response_url, DM) on behalf of a request nobody vouched for
+            log.warning("error on an unverified request, not answered: %s", type(error).__name__)
+            return
         report_error(error, body, client)
 
     return app
