@@ -63,7 +63,6 @@ from bot.partner_center.models import (
     ScheduleStatus,
     Subscription,
     SubscriptionStatus,
-    is_guid,
 )
 from bot.reports import (
     REASON_BASE,
@@ -460,10 +459,8 @@ class Workflow:
         by_id = {d.id.lower(): d for d in descendants}
         chosen: list[str] = []
         for raw in options.addons:
-            addon_id = raw.strip()
-            if not is_guid(addon_id):
-                raise InvalidInput(f"add-on id {addon_id!r} is not a GUID", field="addons")
-            found = by_id.get(addon_id.lower())
+            addon_id = require_guid(raw, "addons")
+            found = by_id.get(addon_id)
             if found is None:
                 raise InvalidInput(f"{addon_id} is not an add-on of subscription {base.id}", field="addons")
             if found.id not in chosen:
