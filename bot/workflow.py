@@ -26,6 +26,8 @@ from typing import Any, Literal, NoReturn, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.access import Access
+from bot.access import Unapprovable as Unapprovable  # re-exported: raised by request_change
 from bot.domain import (
     AlreadyDecided,
     ChangeOptions,
@@ -78,7 +80,6 @@ from bot.reports import (
 )
 from bot.rules import (
     TERMS,
-    approval_shortfall,
     check_end_choice,
     check_end_date,
     check_quantity,
@@ -87,7 +88,6 @@ from bot.rules import (
     is_request_id,
     parse_billing,
     parse_term,
-    possible_approvers,
     require_guid,
 )
 from storage import repositories as repo
@@ -234,14 +234,6 @@ class NotPosted(DomainError):
         self.reason = reason
 
 
-class Unapprovable(DomainError):
-    """The approval rules leave nobody who could approve this request: refused before anything is stored."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(f"This request could never be approved: {why}. Nothing was requested; ask an "
-                         "administrator to fix the approval settings (`ncebot doctor` shows them).")
-
-
 def _term_end(sub: Subscription) -> date | None:
     """The subscription's current term end (``commitmentEndDate``), the last day a schedule may target."""
     end = sub.commitment_end_date or sub.commitment_end_date_time
@@ -300,6 +292,7 @@ class Workflow:
         self._pc = partner_center
         self._notifier = notifier
         self._membership = membership
+        self._access = Access(membership, policy)
         self._policy = policy
         self._clock = clock
         self._directory = directory
@@ -341,55 +334,8 @@ class Workflow:
     def _guid(value: str | None, field: str) -> str:
         return require_guid(value, field)
 
-    def _group_members(self, group: str) -> frozenset[str]:
-        """``members(group)``; any failure of the resolver is :class:`MembershipUnconfirmed` (fail closed)."""
-        try:
-            return self._membership.members(group)
-        except MembershipUnconfirmed:
-            raise
-        except Exception as exc:
-            logger.warning("could not resolve members of user group %s", group, exc_info=True)
-            raise MembershipUnconfirmed(group) from exc
-
     def _is_member(self, user: str, principals: Sequence[str]) -> bool:
-        """Listed directly or in a group. A group that cannot be read now makes the answer unknown: unless another
-        entry already says yes, :class:`MembershipUnconfirmed` is raised instead of a wrong "no"."""
-        if user in principals:
-            return True
-        unconfirmed: MembershipUnconfirmed | None = None
-        for principal in principals:
-            if principal.startswith("S"):
-                try:
-                    if user in self._group_members(principal):
-                        return True
-                except MembershipUnconfirmed as exc:
-                    unconfirmed = unconfirmed or exc
-        if unconfirmed is not None:
-            raise unconfirmed
-        return False
-
-    def _authorize_requester(self, user: str, what: str = "ask for changes") -> None:
-        if self._policy.requesters and not self._is_member(user, self._policy.requesters):
-            raise NotAuthorized(f"Only people listed in NCEBOT_REQUESTERS may {what}.")
-
-    def _check_approvable(self, requester: str) -> None:
-        """Refuse up front a request nobody could approve (e.g. 2 approvals required, 2 approvers, one of them the
-        requester, self-approval off). Groups count with their current members; when a group cannot be read the
-        check is skipped (the click-time check still holds)."""
-        users: set[str] = set()
-        for principal in self._policy.approvers:
-            if principal.startswith("S"):
-                try:
-                    users |= self._group_members(principal)
-                except MembershipUnconfirmed:
-                    return
-            else:
-                users.add(principal)
-        possible = possible_approvers(users, requester, allow_self_approval=self._policy.allow_self_approval)
-        why = approval_shortfall(self._policy.required_approvals, possible,
-                                 allow_self_approval=self._policy.allow_self_approval)
-        if why is not None:
-            raise Unapprovable(why)
+        return self._access.is_member(user, principals)
 
     def _post_in_thread(self, view: RequestView, key: str, text: str) -> None:
         self._notify("post_in_thread", lambda: self._notifier.post_in_thread(view, key, text))
@@ -796,10 +742,10 @@ class Workflow:
         schedule_id: str | None = None,
         options: ChangeOptions = ChangeOptions(),
     ) -> RequestView:
-        self._authorize_requester(requester)
+        self._access.authorize_requester(requester)
         customer_id = self._guid(customer_id, "customer")
         options = self._check_options(options)
-        self._check_approvable(requester)
+        self._access.check_approvable(requester)
         now = self._now()
         plan = self._prepare(kind, customer_id, subscription_id, schedule_id, options, now)
 
@@ -1582,7 +1528,7 @@ class Workflow:
 
     # --- watch list -----------------------------------------------------------------------------------
     def watch(self, customer_id: str, user: str) -> None:
-        self._authorize_requester(user, "watch customers")
+        self._access.authorize_requester(user, "watch customers")
         customer_id = self._guid(customer_id, "customer").lower()
         now = self._now()
         with self._tx() as session:
@@ -1590,7 +1536,7 @@ class Workflow:
                 repo.append_audit(session, customer_id=customer_id, actor=user, action="watch", at=now)
 
     def unwatch(self, customer_id: str, user: str) -> None:
-        self._authorize_requester(user, "stop watching customers")
+        self._access.authorize_requester(user, "stop watching customers")
         customer_id = self._guid(customer_id, "customer").lower()
         now = self._now()
         with self._tx() as session:
