@@ -9,10 +9,10 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.domain import ChangeOptions, InvalidInput, RequestKind
+from bot.rules import require_guid
 from bot.slack import blocks as ui
 from bot.slack import ids
 from bot.slack.blocks import ModalMetadata
-from bot.slack.commands import require_guid
 from bot.slack.deps import app_deps
 from bot.slack.forms import read_options_leniently
 from handlers.common import after_ack, confirm_request, ephemeral_reply, guarded
