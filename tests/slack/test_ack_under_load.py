@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from bot.slack import ids
+from bot.slack.blocks import ModalMetadata
 from bot.work_queue import WorkQueue
 from sandbox import known
 from tests.fixtures.slack import APPROVAL_CHANNEL, APPROVER, REQUESTER, SlackEnv, wait_for
@@ -89,7 +91,8 @@ def test_a_full_queue_answers_a_modal_submission_in_its_ack(slack_env: Any) -> N
     env.sandbox.state.set_faults({"latency": 2.0})
     try:
         assert env.requester.command(VALIDATE, user="UFIRST0001").text == ""  # occupies the only worker
-        view = {"callback_id": ids.REJECT_MODAL, "private_metadata": "{}", "id": "VREJECT1"}
+        meta = ModalMetadata(kind="reject", channel=APPROVAL_CHANNEL, request=uuid.uuid4().hex)
+        view = {"callback_id": ids.REJECT_MODAL, "private_metadata": meta.dump(), "id": "VREJECT1"}
         values = {ids.REASON_BLOCK: {ids.REASON_INPUT: {"type": "plain_text_input", "value": "not now"}}}
         answer = env.requester.view_submission(view, values, user=APPROVER)
         assert answer.status_code == 200
