@@ -15,6 +15,7 @@ import re
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -422,6 +423,9 @@ class Faults:
     throttle_path: str | None = None
     commit_then_timeout: float = 0.0  # create commits, then the answer is delayed this many real seconds
     commit_then_timeout_next: int | None = None  # only the next N creates (None = every create)
+    webhook_bad_signature: int = 0  # the next N webhook deliveries carry a signature of other bytes
+    webhook_wrong_cert_host: int = 0  # … name a certificate URL on another host (localhost)
+    webhook_drop: int = 0  # … are not sent at all
 
     def update(self, values: dict[str, Any]) -> None:
         known = {f.name for f in fields(self)}
@@ -507,6 +511,8 @@ class SandboxState:
         self.data_path = Path(data) if data else DEFAULT_DATA
         self.clock = clock or SandboxClock(time_scale)
         self._overrides = settings or {}
+        # (event name, customer id, "migration" | "schedule", id): set by sandbox.webhooks to send deliveries.
+        self.emit_hook: Callable[[str, str, str, str], None] | None = None
         self.load()
 
     # ----------------------------------------------------------------------------------- loading
@@ -1004,6 +1010,7 @@ class SandboxState:
             sub.status = "suspended"
             sub.migrating = migration.id
         self.migrations[migration.id] = migration
+        self._emit("new-commerce-migration-created", customer.id, "migration", migration.id)
         return migration
 
     def get_migration(self, customer_id: str, migration_id: str) -> dict[str, Any]:
@@ -1181,12 +1188,14 @@ class SandboxState:
                 )
                 item.new_sub_id = new.id
                 customer.subs[new.id] = new
+        self._emit(f"new-commerce-migration-{m.status.lower()}", m.customer_id, "migration", m.id)
         if m.schedule_id and m.schedule_id in self.schedules and m.status == "Failed":
             schedule = self.schedules[m.schedule_id]
             schedule.status = "Failed"
             schedule.error_code = m.error_code
             schedule.error_description = m.error_description
             schedule.modified = at
+            self._emit("new-commerce-migration-schedule-failed", m.customer_id, "schedule", schedule.id)
 
     # ----------------------------------------------------------------------------------- schedules
 
@@ -1326,6 +1335,7 @@ class SandboxState:
             schedule.error_code = exc.code
             schedule.error_description = exc.description
             schedule.modified = at
+            self._emit("new-commerce-migration-schedule-failed", schedule.customer_id, "schedule", schedule.id)
             return
         migration = self._start_migration(
             customer,
@@ -1406,7 +1416,20 @@ class SandboxState:
         self.refresh()
         return moment
 
+    def _emit(self, event: str, customer_id: str, kind: str, item_id: str) -> None:
+        if self.emit_hook is not None:
+            self.emit_hook(event, customer_id, kind, item_id)
+
     # ----------------------------------------------------------------------------------- faults
+
+    def take_fault(self, name: str) -> bool:
+        """Consume one count of a "next N" fault (``webhook_drop``…); True when it applies now."""
+        with self.lock:
+            left = getattr(self.faults, name)
+            if left > 0:
+                setattr(self.faults, name, left - 1)
+                return True
+            return False
 
     def set_faults(self, values: dict[str, Any]) -> None:
         with self.lock:
