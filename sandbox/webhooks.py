@@ -128,6 +128,7 @@ class Identity:
     leaf: x509.Certificate
     intermediate: x509.Certificate
     key: rsa.RSAPrivateKey
+    intermediate_key: rsa.RSAPrivateKey
 
 
 @dataclass
@@ -159,7 +160,7 @@ class WebhookHub:
                 leaf, key = mint_certificate("pcnotifications-dispatch.sandbox.invalid",
                                              organisation="Microsoft Corporation", issuer=(inter, inter_key),
                                              ca_issuers_url=self.base_url + ISSUER_PATH)
-                self._identity = Identity(leaf=leaf, intermediate=inter, key=key)
+                self._identity = Identity(leaf=leaf, intermediate=inter, key=key, intermediate_key=inter_key)
             return self._identity
 
     def certificate_file(self, name: str) -> bytes | None:

@@ -23,6 +23,7 @@ import logging
 import re
 import ssl
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,11 +74,13 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
     if b"-----BEGIN" not in data:
         return [x509.load_der_x509_certificate(data)]
     out: list[x509.Certificate] = []
-    for block in _PEM_BLOCK.findall(data):
-        try:
-            out.append(x509.load_pem_x509_certificate(block))
-        except ValueError:
-            continue
+    with warnings.catch_warnings():  # old roots in system bundles trip deprecation warnings (e.g. serial 0)
+        warnings.simplefilter("ignore")
+        for block in _PEM_BLOCK.findall(data):
+            try:
+                out.append(x509.load_pem_x509_certificate(block))
+            except ValueError:
+                continue
     return out
 
 
