@@ -554,6 +554,8 @@ class SandboxState:
             # Microsoft documents no paging for a customer's subscriptions; very large tenants are UNCONFIRMED.
             # The sandbox pages them like /customers so that clients prove they follow a continuation token.
             self.subscriptions_page_size = int(settings.get("subscriptions_page_size", 25))
+            # Migration and schedule lists without PageSize: 300 per page (small values prove paging is followed).
+            self.list_page_size = int(settings.get("list_page_size", 300))
 
             self.offers: dict[str, Offer] = {}
             for offer_id, offer in (raw.get("offers") or {}).items():
@@ -1037,7 +1039,7 @@ class SandboxState:
             if led_raw.lower() not in ("true", "false"):
                 raise bad_request("IsMicrosoftLed must be true or false.")
             led = led_raw.lower() == "true"
-        size_raw = query.get("pagesize", "300")
+        size_raw = query.get("pagesize", str(self.list_page_size))
         try:
             size = int(size_raw)
         except ValueError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -73,17 +74,21 @@ def parse_event(body: bytes) -> WebhookEvent:
 
 
 class WebhookProcessor:
-    """Moves requests on migration events, on a small pool of worker threads (never the HTTP thread)."""
+    """Moves requests on migration events, on worker threads (never the HTTP thread). One customer's events are
+    handled one at a time, in the order they arrived (a schedule's migration created, then failed); different
+    customers' in parallel."""
 
-    def __init__(self, reconciler: Callable[[], Reconciler], *, workers: int = 2) -> None:
+    def __init__(self, reconciler: Callable[[], Reconciler], *, workers: int = 4) -> None:
         self._reconciler = reconciler
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ncebot-webhook")
+        self._lanes = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ncebot-webhook-{n}")
+                       for n in range(workers)]
 
     def submit(self, event: WebhookEvent) -> bool:
         """Queue a migration event; False (ignored) for any other event."""
         if event.name not in MIGRATION_EVENTS:
             return False
-        self._pool.submit(self.handle, event)
+        lane = zlib.crc32((event.customer_id or "").encode()) % len(self._lanes)
+        self._lanes[lane].submit(self.handle, event)
         return True
 
     def handle(self, event: WebhookEvent) -> None:
@@ -102,7 +107,8 @@ class WebhookProcessor:
             log.exception("webhook %s: handling failed (the next reconciliation catches up)", event.name)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        for lane in self._lanes:
+            lane.shutdown(wait=True, cancel_futures=False)
 
 
 def webhook_route(verifier: WebhookVerifier, processor: WebhookProcessor, metrics: Metrics | None = None) -> Route:
