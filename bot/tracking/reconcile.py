@@ -87,7 +87,7 @@ class Reconciler:
         work = self._migration_work(customer_id)
         if not work:
             return 0
-        now = self._tracker._now()
+        now = self._tracker.now()
         with self._sessions() as session:
             tracked = store.tracked_items(session, MIGRATION, [i.lower() for _, ids in work for i in ids])
 

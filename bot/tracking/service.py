@@ -105,7 +105,6 @@ class TrackingService:
             clock=clock,
             interval=self.interval,
             notify_channel=settings.notify_channel,
-            requests=workflow.requests,
             watched_customers=workflow.watched_customers,
             on_commit=self.wake_drainer,
         )
@@ -199,9 +198,9 @@ class TrackingService:
                     scheduler.reschedule_job(job_id, trigger=IntervalTrigger(seconds=seconds, timezone=UTC))
         return active
 
-    def _webhook_mode(self) -> bool:
+    def _webhook_mode(self) -> None:
+        """(Not lease work: ``run_once`` still reports False on a standby.)"""
         self.refresh_webhook_mode()
-        return True
 
     def jobs(self) -> dict[str, JobSpec]:
         poll = float(self.interval.total_seconds())

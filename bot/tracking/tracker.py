@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -183,7 +183,6 @@ class Tracker:
         clock: Clock,
         interval: timedelta,
         notify_channel: str | None,
-        requests: Callable[[Sequence[RequestState]], list[RequestView]],
         watched_customers: Callable[[], list[str]],
         on_commit: Callable[[], None] | None = None,
     ) -> None:
@@ -193,12 +192,11 @@ class Tracker:
         self._clock = clock
         self.interval = interval
         self.notify_channel = notify_channel
-        self._requests = requests
         self._watched = watched_customers
         self.on_commit = on_commit
         self.reconciler = Reconciler(self, session_factory, partner_center)
 
-    def _now(self) -> datetime:
+    def now(self) -> datetime:
         return utc_now(self._clock)
 
     # ============================================================================== migrations of requests
@@ -219,7 +217,7 @@ class Tracker:
         """Bring one migration of a request up to date from ``listed`` (its row in the customer's list) or a GET.
         Events are fetched and posted only when its status changed. True when it changed (settle the request);
         ``force``: even if its backoff says it is not due (a webhook named it)."""
-        now = self._now()
+        now = self.now()
         with self._sessions.begin() as session:
             tracked = store.ensure_tracked(
                 session, kind=MIGRATION, item_id=migration_id, request_id=view.id, customer_id=view.customer_id,
@@ -239,7 +237,7 @@ class Tracker:
         legacy_status: str | None = None
         if migration.status == MigrationStatus.FAILED:
             legacy_status = self._legacy_status(view.customer_id, migration.current_subscription_id)
-        now = self._now()
+        now = self.now()
         requester = None if many else view.requester
         with self._sessions.begin() as session:
             for event in events:
@@ -290,7 +288,7 @@ class Tracker:
 
     def settle(self, view: RequestView, ids: list[str], *, many: bool) -> None:
         """Move the request to processing / completed / failed from what its migrations did (conditional)."""
-        now = self._now()
+        now = self.now()
         with self._sessions.begin() as session:
             row = repo.get_request(session, view.id, refresh=True)
             if row is None:
@@ -351,7 +349,7 @@ class Tracker:
 
     def check_schedule(self, view: RequestView, schedule_id: str, listed: MigrationSchedule | None = None) -> None:
         """Bring a schedule request up to date from ``listed`` (its row in the customer's list) or a GET."""
-        now = self._now()
+        now = self.now()
         with self._sessions.begin() as session:
             tracked = store.ensure_tracked(
                 session, kind=SCHEDULE, item_id=schedule_id, request_id=view.id, customer_id=view.customer_id,
@@ -367,7 +365,7 @@ class Tracker:
         ):
             legacy_status = self._legacy_status(view.customer_id, schedule.current_subscription_id or
                                                 view.subscription_id)
-        now = self._now()
+        now = self.now()
         with self._sessions.begin() as session:
             # "sending" too: a cancel whose answer was lost (crash, timeout) was still made by ncebot.
             ops = store.schedule_operations(session, schedule_id, statuses=("sent", "sending"))
@@ -529,6 +527,8 @@ class Tracker:
                                              self._schedule_announcement(customer_id, schedule, status),
                                              session=session):
                         announced += 1
+        if announced and self.on_commit is not None:
+            self.on_commit()
         return announced
 
     @staticmethod

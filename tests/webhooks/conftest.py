@@ -22,7 +22,10 @@ from sandbox import known
 from sandbox.server import SandboxServer
 from sandbox.slack_api import SlackStandIn
 from sandbox.webhooks import signed_headers
-from tests.fixtures.slack import APPROVAL_CHANNEL, APPROVER, BOT_TOKEN, REQUESTER, SIGNING_SECRET
+from storage.tracking import outbox_rows
+from tests.fixtures.slack import APPROVAL_CHANNEL, APPROVER, BOT_TOKEN, REQUESTER, SIGNING_SECRET, wait_for
+
+DRAIN_TICK = 30.0
 
 
 def free_port() -> int:
@@ -45,13 +48,26 @@ class WebhookEnv:
         return self.server.url + WEBHOOK_PATH
 
     def migrate(self, subscription: str = known.ELIGIBLE_SIMPLE, customer: str = known.CONTOSO) -> RequestView:
-        """A migration request, approved and submitted (through the real workflow)."""
+        """A migration request, approved and submitted (through the real workflow), its thread posts drained."""
         workflow = self.runtime.deps.workflow
         view = workflow.request_change(kind=RequestKind.MIGRATE, requester=REQUESTER, customer_id=customer,
                                        subscription_id=subscription)
         done = workflow.approve(view.id, APPROVER).request
         assert done.migration_id, done
+        self.drain()
         return done
+
+    def drain(self) -> None:
+        """Wake the outbox drainer (the workflow's own posts do not) and wait until the outbox is empty."""
+        tracking = self.runtime.tracking
+        assert tracking is not None and self.runtime.session_factory is not None
+        tracking.wake_drainer()
+
+        def empty() -> bool:
+            with self.runtime.session_factory() as session:  # type: ignore[misc]
+                return not outbox_rows(session, ("pending", "sending"))
+
+        wait_for(empty, timeout=15)
 
     def request(self, view: RequestView) -> RequestView:
         return self.runtime.deps.workflow.get_request(view.id)
@@ -102,7 +118,9 @@ def webhook_env_factory(
             "NCEBOT_PUBLIC_URL": f"http://127.0.0.1:{port}",
             **overrides,
         })
-        runtime = build_runtime(load_settings(env, env_file=None, require_run=True), post_spacing=0.0)
+        # The outbox's own tick is 30 s here: a post within seconds proves the drainer was woken by the commit.
+        runtime = build_runtime(load_settings(env, env_file=None, require_run=True), post_spacing=0.0,
+                                drain_seconds=DRAIN_TICK)
         server = runtime.http_server("127.0.0.1", port).start()
         runtime.closers.append(server.stop)
         runtime.start_background()
