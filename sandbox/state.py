@@ -581,6 +581,7 @@ class SandboxState:
                 self.customers[cid] = customer
 
             self.migrations: dict[str, Migration] = {}
+            self._due: tuple[tuple[int, int, timedelta], datetime | None] | None = None
             self.schedules: dict[str, Schedule] = {}
             self.idempotency: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
             self.limiter = RateLimiter()
@@ -1091,7 +1092,8 @@ class SandboxState:
                 raise bad_request(f"{name} {value!r} is not a GUID.")
         now = self.now()
         out: list[dict[str, Any]] = []
-        for m in self.migrations.values():
+        named = self.migrations.get(mid.lower()) if mid else None
+        for m in ([named] if named else []) if mid else self.migrations.values():
             if m.customer_id != customer.id:
                 continue
             if mid and m.id != mid.lower():
@@ -1146,9 +1148,16 @@ class SandboxState:
                 if schedule.status == "Created" and schedule.due() <= now:
                     self._execute_schedule(schedule)
             done_after = timedelta(seconds=self.lifecycle["completed"])
+            # Skip the scan while nothing can be due (refresh runs before every request; 50k migrations in flight
+            # would make each request sort them all). Any new migration or lifecycle change invalidates it.
+            key = (id(self.migrations), len(self.migrations), done_after)
+            if self._due is not None and self._due[0] == key and (self._due[1] is None or now < self._due[1]):
+                return
             for m in sorted(self.migrations.values(), key=lambda m: m.started):
                 if m.status == "Processing" and m.started + done_after <= now:
                     self._finish(m, m.started + done_after)
+            due = [m.started + done_after for m in self.migrations.values() if m.status == "Processing"]
+            self._due = (key, min(due) if due else None)
 
     def _finish(self, m: Migration, at: datetime) -> None:
         customer = self.customers[m.customer_id]
