@@ -99,6 +99,7 @@ class Reconciler:
             return 0  # every item backed off: not even the list call
         listed = {m.id.lower(): m for m in self._pc.query_migrations(customer_id=customer_id) if m.id}
         checked = changed_any = 0
+        unchanged: list[store.TrackedView] = []
         for view, ids in work:
             many = len(ids) > 1
             changed = False
@@ -106,13 +107,23 @@ class Reconciler:
                 if not due(migration_id):
                     continue
                 checked += 1
-                # Not in the list (yet): one GET for it rather than guessing.
-                changed = self._tracker.check_migration(view, migration_id, many=many,
-                                                        listed=listed.get(migration_id.lower())) or changed
+                migration = listed.get(migration_id.lower())
+                row = tracked.get(migration_id.lower())
+                if (migration is not None and row is not None and row.status is not None and not migration.is_final
+                        and str(getattr(migration.status, "value", migration.status)).lower() == row.status.lower()):
+                    unchanged.append(row)  # only its backoff moves: batched below
+                    continue
+                # New, changed, or not in the list (yet: one GET for it rather than guessing).
+                changed = self._tracker.check_migration(view, migration_id, many=many, listed=migration) or changed
             finished = all((t := tracked.get(i.lower())) is not None and t.done for i in ids)
             if changed or finished:
                 self._tracker.settle(view, ids, many=many)
                 changed_any += 1
+        if unchanged:  # one transaction for the customer's unchanged items, not two per item
+            with self._sessions.begin() as session:
+                for row in unchanged:
+                    store.update_tracked(session, row.id, last_checked_at=now, slow_checks=row.slow_checks + 1,
+                                         next_check_at=self._tracker.next_check(row, now))
         if changed_any:
             self._committed()
         return checked
