@@ -68,12 +68,14 @@ def _sandbox(conn: Connection, customers: int, migrations: int) -> None:
             return
 
 
-def _seed_database(url: str, migrations: list[tuple[str, str, str]]) -> None:
+def _seed_database(url: str, migrations: list[tuple[str, str, str]], *, tracked: bool = False) -> None:
+    """One processing request per migration; ``tracked``: also as already seen Processing (steady state)."""
     from sqlalchemy import insert
 
     from storage.db import make_session_factory
     from storage.migrate import upgrade
     from storage.models import ChangeRequest
+    from storage.tracking import TrackedItem
 
     upgrade(url)
     sessions = make_session_factory(url)
@@ -82,15 +84,20 @@ def _seed_database(url: str, migrations: list[tuple[str, str, str]]) -> None:
              "subscription_id": sid, "options": {}, "requester": "UBENCH0001", "required_approvals": 1,
              "created_at": now, "expires_at": now + timedelta(days=1), "migration_id": mid, "updated_at": now,
              "version": 1} for cid, sid, mid in migrations]
+    items = [{"kind": "migration", "item_id": r["migration_id"], "request_id": r["id"], "customer_id":
+              r["customer_id"], "status": "Processing", "done": 0, "first_seen_at": now, "processing_since": now,
+              "slow_checks": 0} for r in rows] if tracked else []
     with sessions.begin() as session:
         for start in range(0, len(rows), 5000):
             session.execute(insert(ChangeRequest), rows[start:start + 5000])
+            if items:
+                session.execute(insert(TrackedItem), items[start:start + 5000])
     bind = sessions.kw.get("bind")
     if bind is not None:
         bind.dispose()
 
 
-def measure(size: int, customers: int) -> dict[str, Any]:
+def measure(size: int, customers: int, steady: bool = False) -> dict[str, Any]:
     """One size, in this process (the parent runs it in a child process)."""
     from bot.domain import SystemClock
     from bot.partner_center.client import CallRecord, build_partner_center_client
@@ -105,7 +112,7 @@ def measure(size: int, customers: int) -> dict[str, Any]:
     info = parent.recv()
     folder = Path(tempfile.mkdtemp(prefix="ncebot-bench-"))
     url = f"sqlite:///{folder / 'bench.db'}"
-    _seed_database(url, info["migrations"])
+    _seed_database(url, info["migrations"], tracked=steady)
     calls: Counter[str] = Counter()
 
     def count(record: CallRecord) -> None:
@@ -118,7 +125,7 @@ def measure(size: int, customers: int) -> dict[str, Any]:
     tracker = Tracker(session_factory=sessions, partner_center=pc, outbox=Outbox(sessions, clock), clock=clock,
                       interval=timedelta(seconds=300), notify_channel=None, watched_customers=list)
     passes: list[dict[str, Any]] = []
-    for name in ("first sight", "unchanged", "all completed"):
+    for name in ("unchanged",) if steady else ("first sight", "unchanged", "all completed"):
         if name == "all completed":
             parent.send("advance")
             parent.recv()
@@ -140,14 +147,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,50000")
     parser.add_argument("--customers", type=int, default=CUSTOMERS)
+    parser.add_argument("--steady", action="store_true",
+                        help="only the unchanged pass, on migrations already seen Processing (the steady state)")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(measure(args.child, args.customers)))
+        print(json.dumps(measure(args.child, args.customers, args.steady)))
         return
     for size in (int(s) for s in args.sizes.split(",")):
         out = subprocess.run([sys.executable, "-m", "bench.reconcile", "--child", str(size), "--customers",
-                              str(args.customers)], capture_output=True, text=True, check=True)
+                              str(args.customers), *(["--steady"] if args.steady else [])],
+                             capture_output=True, text=True, check=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"{size} in-flight migrations over {result['customers']} customers, peak RSS "
               f"{result['peak_rss_mb']} MB")

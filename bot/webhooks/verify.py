@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -145,7 +146,7 @@ class WebhookVerifier:
         self._allowed = {hp for hp in (_host_port(h) for h in allowed_hosts if h.strip()) if hp is not None}
         cafile = trust_file()
         if trust_pem is None:
-            trust_pem = open(cafile, "rb").read() if cafile else b""  # noqa: SIM115 - read once at start
+            trust_pem = Path(cafile).read_bytes() if cafile else b""  # read once, at start
         roots = load_certificates(trust_pem) if trust_pem else []
         self._store = Store(roots) if roots else None
         context = ssl.create_default_context(cadata=trust_pem.decode("ascii", "ignore")) if roots else \
