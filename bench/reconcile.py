@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 CUSTOMERS = 500
+LIFETIME = 7 * 86400.0  # sandbox seconds a migration runs: nothing completes while a pass is timed
 E3 = "796b6b5f-613c-4e24-a17c-eba730d49c02"
 
 
@@ -41,6 +42,7 @@ def _sandbox(conn: Connection, customers: int, migrations: int) -> None:
     state = server.state
     made: list[tuple[str, str, str]] = []
     with state.lock:
+        state.lifecycle.update(created=LIFETIME / 3, provisioned=LIFETIME / 2, completed=LIFETIME)
         anchor = state.clock.start
         now = state.now()
         for c in range(customers):
@@ -58,7 +60,7 @@ def _sandbox(conn: Connection, customers: int, migrations: int) -> None:
     while True:
         command = conn.recv()
         if command == "advance":
-            server.advance(180)
+            server.advance(LIFETIME)
             conn.send("ok")
         elif command == "counts":
             conn.send(dict(state.counts))
