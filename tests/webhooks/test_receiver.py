@@ -13,6 +13,7 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 
 from bot.domain import ChangeOptions, RequestKind, RequestState
+from bot.tracking.scheduler import JOB_POLL_MIGRATIONS, JOB_POLL_SCHEDULES, JOB_POLL_WATCHED
 from bot.webhooks.registration import main_args, register, run_webhooks
 from sandbox import known
 from sandbox.webhooks import ISSUER_PATH, mint_certificate, sandbox_root, sign, signed_headers
@@ -38,6 +39,10 @@ def test_signed_delivery_posts_the_completion_within_seconds_while_polling_is_sl
     # The registration read at start and hourly: it points here, so polling becomes an hourly reconciliation.
     assert env.runtime.tracking.refresh_webhook_mode() is True
     assert env.runtime.tracking.interval == timedelta(seconds=3600)
+    scheduler = env.runtime.tracking.scheduler
+    assert scheduler is not None
+    for job_id in (JOB_POLL_MIGRATIONS, JOB_POLL_SCHEDULES, JOB_POLL_WATCHED):
+        assert scheduler.get_job(job_id).trigger.interval == timedelta(seconds=3600), job_id
     view = env.migrate()
     assert view.migration_id
     env.sandbox.advance(180)  # Partner Center completes the migration and sends new-commerce-migration-completed
@@ -286,3 +291,13 @@ def test_socket_mode_ops_server_serves_the_webhook_too(webhook_env: WebhookEnv) 
         wait_for(lambda: _completed(env.thread_texts(view), view.migration_id or "?"), timeout=WEBHOOK_BOUND)
     finally:
         ops.stop()
+
+
+def test_registration_is_read_at_start(webhook_env: WebhookEnv) -> None:
+    env = webhook_env
+    tracking = env.runtime.tracking
+    assert tracking is not None and tracking.interval == timedelta(seconds=300)  # nothing registered yet
+    register(env.runtime.partner_center, env.url)
+    tracking.stop(release=False)
+    tracking.start()  # a restart reads the registration at once, not an hour later
+    wait_for(lambda: tracking.webhooks_active and tracking.interval == timedelta(seconds=3600), timeout=10)
