@@ -116,3 +116,23 @@ def test_the_ncebot_command_runs_it(pc_sandbox: SandboxServer, monkeypatch: pyte
     assert "no webhook registration" in capsys.readouterr().out
     assert main(["webhooks", "register", "--url", HERE_URL]) == 0
     assert pc_sandbox.webhooks.registration is not None
+
+
+def test_doctor_prints_the_webhooks_line(pc_sandbox: SandboxServer, slack_standin: Any, tmp_path: Any) -> None:
+    from bot.doctor import run_doctor
+    from storage.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'doctor.db'}"
+    upgrade(url)
+    slack_standin.channels["CDOCTOR001"] = "nce-approvals"
+    env = _env(pc_sandbox, NCEBOT_PUBLIC_URL=HERE, SLACK_BOT_TOKEN=slack_standin.bot_token,
+               SLACK_SIGNING_SECRET="doctor-signing-secret", SLACK_API_URL=slack_standin.base_url,
+               DATABASE_URL=url, NCEBOT_APPROVAL_CHANNEL="CDOCTOR001", NCEBOT_APPROVERS="UDOCTOR001")
+    out = io.StringIO()
+    run_doctor(env, out, verify=pc_sandbox.ca_path)
+    lines = [line for line in out.getvalue().splitlines() if "webhooks:" in line]
+    assert len(lines) == 1 and f"not registered to {HERE_URL}" in lines[0] and "webhooks register" in lines[0]
+    assert _run(pc_sandbox, "register", NCEBOT_PUBLIC_URL=HERE)[0] == 0
+    out = io.StringIO()
+    assert run_doctor(env, out, verify=pc_sandbox.ca_path) == 0, out.getvalue()
+    assert "registered to this deployment" in out.getvalue()
