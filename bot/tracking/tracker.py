@@ -65,6 +65,11 @@ def _day(moment: datetime | None) -> str:
     return moment.astimezone(UTC).date().isoformat() if moment else "?"
 
 
+def escaped(text: object) -> str:
+    """Partner Center's free text made inert for Slack mrkdwn (``&``, ``<``, ``>``: no mentions, no links)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def sentence(text: str) -> str:
     """``text`` ending in exactly one full stop (Partner Center descriptions often end with one already)."""
     text = text.rstrip()
@@ -74,7 +79,7 @@ def sentence(text: str) -> str:
 
 
 def event_text(migration_id: str, event: MigrationEvent, *, with_id: bool = False) -> str:
-    name = _value(event.event_name) or "event"
+    name = escaped(_value(event.event_name) or "event")
     human = EVENT_TEXT.get(name, "Partner Center reported a migration event.")
     where = f" (migration `{migration_id}`)" if with_id else ""
     return f"`{name}` at {_when(event.created_time)}{where}: {human}"
@@ -120,10 +125,8 @@ def completed_text(requester: str | None, migration: Migration) -> str:
 def failed_text(requester: str | None, migration: Migration, legacy_status: str | None) -> str:
     who = f"<@{requester}> " if requester else ""
     code = migration.error_code if migration.error_code is not None else "unknown"
-    description = migration.error_description or "no description"
-    return f"{who}:x: Migration `{migration.id}` failed: {sentence(f'{code}: {description}')} " + failure_next_step(
-        legacy_status
-    )
+    reason = sentence(f"{escaped(code)}: {escaped(migration.error_description or 'no description')}")
+    return f"{who}:x: Migration `{migration.id}` failed: {reason} " + failure_next_step(legacy_status)
 
 
 _SCHEDULE_FIELDS = ("targetDate", "migrateOnRenewal", "quantity", "termDuration", "billingCycle")
@@ -416,7 +419,8 @@ class Tracker:
                 description = schedule.error_description or "Partner Center reported the schedule failed"
                 self._outbox.thread(
                     view.id, f"schedule-failed:{schedule_id.lower()}",
-                    f"<@{view.requester}> :x: Schedule `{schedule_id}` failed: {sentence(f'{code}: {description}')} "
+                    f"<@{view.requester}> :x: Schedule `{schedule_id}` failed: "
+                    f"{sentence(f'{escaped(code)}: {escaped(description)}')} "
                     + schedule_failure_next_step(legacy_status),
                     session=session, message=message,
                 )
@@ -542,7 +546,7 @@ class Tracker:
             text += (f". New NCE subscription `{migration.new_commerce_subscription_id or '?'}`, "
                      f"term ends {_day(migration.subscription_end_date)}")
         elif migration.status == MigrationStatus.FAILED:
-            text += f": {migration.error_code}: {migration.error_description or 'no description'}"
+            text += f": {escaped(migration.error_code)}: {escaped(migration.error_description or 'no description')}"
         else:
             text += f" (started {_when(migration.started_time)})"
         return sentence(text)
@@ -556,5 +560,5 @@ class Tracker:
             f"`{schedule.current_subscription_id or '?'}` ({when}): *{status}*"
         )
         if schedule.error_code is not None:
-            text += f": {schedule.error_code}: {schedule.error_description or 'no description'}"
+            text += f": {escaped(schedule.error_code)}: {escaped(schedule.error_description or 'no description')}"
         return sentence(text)

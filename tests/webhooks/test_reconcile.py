@@ -18,6 +18,9 @@ from tests.workflow.conftest import SettableClock  # noqa: F401 - used by tracki
 
 E3 = "796b6b5f-613c-4e24-a17c-eba730d49c02"  # Office 365 E3 (legacy, with an NCE equivalent)
 PER_CUSTOMER = (14, 13, 13)  # 40 migrations over 3 customers
+HOSTILE_CUSTOMER = str(uuid.uuid5(uuid.NAMESPACE_URL, "reconcile-hostile"))
+HOSTILE_SUB = str(uuid.uuid5(uuid.NAMESPACE_URL, "reconcile-hostile-sub"))
+HOSTILE_TEXT = "<!channel> failed & see <https://evil.example|here>"
 
 
 def _seed(path: Path) -> dict[str, list[str]]:
@@ -33,6 +36,12 @@ def _seed(path: Path) -> dict[str, list[str]]:
                                "billing_cycle": "monthly", "created": "-400d", "term_end": "+120d"} for s in subs],
         })
         layout[customer] = subs
+    data["customers"].append({
+        "id": HOSTILE_CUSTOMER, "company_name": "Hostile text",
+        "subscriptions": [{"id": HOSTILE_SUB, "offer_id": E3, "quantity": 1, "created": "-400d", "term_end": "+120d",
+                           "migration_outcome": {"status": "failed", "error_code": 900225,
+                                                 "error_description": HOSTILE_TEXT}}],
+    })
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return layout
 
@@ -101,3 +110,17 @@ def test_list_paging_is_followed(tracking_env: TrackingEnv) -> None:  # noqa: F8
     assert env.sandbox.state.counts.get("query_migrations", 0) - before == 3  # 3 + 3 + 1
     assert env.sandbox.state.counts.get("get_migration", 0) == 0
     assert all(node.workflow.get_request(v.id).state is RequestState.COMPLETED for v in views)
+
+
+def test_partner_center_text_reaches_slack_inert(tracking_env: TrackingEnv) -> None:  # noqa: F811
+    env = tracking_env
+    node = env.node()
+    view = env.approved(node, RequestKind.MIGRATE, HOSTILE_CUSTOMER, HOSTILE_SUB)
+    env.advance_sandbox(180)
+    node.service.tracker.poll_migrations()
+    while node.service.drainer.drain():
+        pass
+    failed = [t for t in env.thread_texts(view) if ":x: Migration" in t]
+    assert len(failed) == 1, env.thread_texts(view)
+    assert "&lt;!channel&gt; failed &amp; see &lt;https://evil.example|here&gt;" in failed[0]
+    assert "<!channel>" not in failed[0] and "<https://evil" not in failed[0]
