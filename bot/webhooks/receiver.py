@@ -121,10 +121,12 @@ def webhook_route(verifier: WebhookVerifier, processor: WebhookProcessor, metric
         sender = request.client.host if request.client else "?"
         try:
             await anyio.to_thread.run_sync(verifier.verify, headers, body)
-        except WebhookRejected as exc:
-            log.warning("webhook rejected from %s: %s (%s)", sender, exc.reason, exc.detail)
+        except Exception as exc:  # WebhookRejected, or a certificate the libraries choke on: refused all the same
+            reason, detail = ((exc.reason, exc.detail) if isinstance(exc, WebhookRejected)
+                              else ("verification_error", type(exc).__name__))
+            log.warning("webhook rejected from %s: %s (%s)", sender, reason, detail)
             if metrics is not None:
-                metrics.observe_webhook_rejected(exc.reason)
+                metrics.observe_webhook_rejected(reason)
             return PlainTextResponse("unauthorized", status_code=401)
         try:
             event = parse_event(body)
