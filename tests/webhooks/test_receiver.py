@@ -276,6 +276,16 @@ def test_unparsable_resource_reconciles_that_customer_at_once(webhook_env: Webho
     assert env.sandbox.state.counts.get("query_migrations", 0) > before  # the customer's list, not a guess
 
 
+def test_resource_without_a_customer_reconciles_everyone(webhook_env: WebhookEnv) -> None:
+    env = webhook_env
+    view = env.migrate()
+    env.sandbox.advance(180)
+    body = json.dumps({"EventName": COMPLETED, "ResourceUri": "urn:something-else",
+                       "ResourceChangeUtcDate": "2026-01-01T00:00:00Z"}).encode()
+    assert env.post(body, env.signed(body)).status_code == 200
+    wait_for(lambda: _completed(env.thread_texts(view), view.migration_id or "?"), timeout=WEBHOOK_BOUND)
+
+
 def test_socket_mode_ops_server_serves_the_webhook_too(webhook_env: WebhookEnv) -> None:
     """In Socket Mode only /healthz, /metrics and the webhook are served over HTTP (no /slack/events)."""
     env = webhook_env
