@@ -311,3 +311,22 @@ def test_registration_is_read_at_start(webhook_env: WebhookEnv) -> None:
     tracking.stop(release=False)
     tracking.start()  # a restart reads the registration at once, not an hour later
     wait_for(lambda: tracking.webhooks_active and tracking.interval == timedelta(seconds=3600), timeout=10)
+
+
+def test_sandbox_faults_bad_signature_and_wrong_host_are_refused(webhook_env: WebhookEnv) -> None:
+    env = webhook_env
+    register(env.runtime.partner_center, env.url)
+    hub = env.sandbox.webhooks
+    env.sandbox.state.set_faults({"webhook_bad_signature": 1})
+    view = env.migrate()
+    created = wait_for(lambda: [d for d in hub.deliveries if d["event"] == "new-commerce-migration-created"])
+    assert created[0]["status"] == 401
+    env.sandbox.state.set_faults({"webhook_wrong_cert_host": 1})
+    env.sandbox.advance(180)
+    completed = wait_for(lambda: [d for d in hub.deliveries if d["event"] == COMPLETED])
+    assert completed[0]["status"] == 401
+    metrics = env.metrics()
+    assert 'reason="bad_signature"' in metrics and 'reason="certificate_url_not_allowed"' in metrics
+    time.sleep(1.0)
+    assert not _completed(env.thread_texts(view), view.migration_id or "?")
+    assert env.request(view).state is not RequestState.COMPLETED
