@@ -98,6 +98,12 @@ class Metrics:
         self.slack_api_errors = self.counter(
             "ncebot_slack_api_errors_total", "Slack Web API errors by method and error code.", ["method", "error"]
         )
+        self.webhook_rejected = self.counter(
+            "ncebot_webhook_rejected_total", "Partner Center webhook deliveries refused (401), by reason.", ["reason"]
+        )
+        self.webhook_accepted = self.counter(
+            "ncebot_webhook_accepted_total", "Verified Partner Center webhook deliveries, by event.", ["event"]
+        )
 
     # --- registering series (for any module that has this runtime's Metrics) ----------------------------
 
@@ -144,6 +150,12 @@ class Metrics:
 
     def observe_slack_api_error(self, method: str, error: str) -> None:
         self.slack_api_errors.labels(method=method, error=error or "unknown").inc()
+
+    def observe_webhook_rejected(self, reason: str) -> None:
+        self.webhook_rejected.labels(reason=reason).inc()
+
+    def observe_webhook_accepted(self, event: str) -> None:
+        self.webhook_accepted.labels(event=event).inc()
 
     def set_poll_lag(self, seconds: float) -> None:
         self.poll_lag.set(max(float(seconds), 0.0))
