@@ -21,6 +21,8 @@ SLOW_FILES = (
     "tests/reports/",
     "tests/sandbox/",
     "tests/tracking/",
+    "tests/webhooks/test_receiver.py",  # signed deliveries over HTTP
+    "tests/webhooks/test_reconcile.py",  # reconciliation against the sandbox
     "tests/slack/test_",  # the signed-HTTP tests; the files in FAST_FILES are fast
     "tests/ops/test_doctor.py",
     "tests/ops/test_health.py",
