@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from sandbox import deadlines
 from sandbox.clock import SandboxClock
 from sandbox.errors import ApiError, bad_request, no_relationship, subscription_not_found
 
@@ -239,6 +240,8 @@ class Subscription:
             body["promotionId"] = self.promotion_id
         if self.migrated_from:
             body["migratedFromSubscriptionId"] = self.migrated_from
+        if nce:
+            body.update(deadlines.deadline_fields(self))
         return {k: v for k, v in body.items() if v is not None}
 
 
@@ -548,6 +551,9 @@ class SandboxState:
             # Microsoft documents no paging for a customer's subscriptions; very large tenants are UNCONFIRMED.
             # The sandbox pages them like /customers so that clients prove they follow a continuation token.
             self.subscriptions_page_size = int(settings.get("subscriptions_page_size", 25))
+            # Microsoft-led migrations at term end + 1 day (sandbox/deadlines.py); off for fixed-scenario data.
+            self.microsoft_led_enabled = bool(settings.get("microsoft_led_migrations", True))
+            self.subscription_patches: list[dict[str, Any]] = []
 
             self.offers: dict[str, Offer] = {}
             for offer_id, offer in (raw.get("offers") or {}).items():
@@ -1136,6 +1142,7 @@ class SandboxState:
             for schedule in sorted(self.schedules.values(), key=lambda s: s.due()):
                 if schedule.status == "Created" and schedule.due() <= now:
                     self._execute_schedule(schedule)
+            deadlines.microsoft_led_due(self, now)
             done_after = timedelta(seconds=self.lifecycle["completed"])
             for m in sorted(self.migrations.values(), key=lambda m: m.started):
                 if m.status == "Processing" and m.started + done_after <= now:
@@ -1350,18 +1357,22 @@ class SandboxState:
             base = self.subscription(customer, subscription_id)
             if base.migrating or base.status != "active" or base.is_nce:
                 raise bad_request(f"Subscription {base.id} is not an active legacy subscription.")
-            now = self.now()
-            subs = [base, *self.descendants(customer, base.id, active=True)]
-            items = []
-            for sub in subs:
-                # Microsoft-led migrations move to a 1-year term keeping billing plan and seats.
-                item = self.make_item(sub, {"term": "P1Y"} if microsoft_led else {})
-                if item.billing == "triennial":
-                    item.billing = "annual"
-                item.end_date = add_months(now, 12) if microsoft_led else sub.term_end
-                items.append(item)
-            migration = self._start_migration(customer, items, now, microsoft_led=microsoft_led, source="external")
-            return migration.to_json()
+            return self.microsoft_led_migration(customer, base, self.now(), microsoft_led=microsoft_led).to_json()
+
+    def microsoft_led_migration(
+        self, customer: Customer, base: Subscription, at: datetime, *, microsoft_led: bool = True
+    ) -> Migration:
+        """Start a migration made outside any client: Microsoft-led (1-year term, same seats and billing plan,
+        triennial billing becomes annual) or a partner's portal migration (same term)."""
+        subs = [base, *self.descendants(customer, base.id, active=True)]
+        items = []
+        for sub in subs:
+            item = self.make_item(sub, {"term": "P1Y"} if microsoft_led else {})
+            if item.billing == "triennial":
+                item.billing = "annual"
+            item.end_date = add_months(at, 12) if microsoft_led else sub.term_end
+            items.append(item)
+        return self._start_migration(customer, items, at, microsoft_led=microsoft_led, source="external")
 
     def summary(self) -> dict[str, Any]:
         with self.lock:
@@ -1387,6 +1398,7 @@ class SandboxState:
                     }
                     for m in self.migrations.values()
                 ],
+                "subscriptionPatches": list(self.subscription_patches),
                 "schedules": [
                     {
                         "id": s.id,
