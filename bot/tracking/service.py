@@ -109,6 +109,7 @@ class TrackingService:
             monotonic=monotonic,
         )
         self.scheduler: BackgroundScheduler | None = None
+        self.extra_jobs: dict[str, tuple[Callable[[], object], float]] = {}  # add_job (e.g. SPEC §10 deadlines)
         self._last_poll: datetime | None = None
         self._lock = threading.Lock()
 
@@ -154,8 +155,13 @@ class TrackingService:
     def _resume(self) -> None:
         self.workflow.resume_interrupted_submissions()
 
+    def add_job(self, name: str, func: Callable[[], object], seconds: float) -> None:
+        """Another lease-holder job (before ``start``); it runs after the built-in ones in ``run_once``."""
+        self.extra_jobs[name] = (func, seconds)
+
     def jobs(self) -> dict[str, JobSpec]:
         poll = float(self.interval.total_seconds())
+        extra = {name: JobSpec(self._gated(name, func), seconds) for name, (func, seconds) in self.extra_jobs.items()}
         return {
             JOB_RESUME_SUBMISSIONS: JobSpec(self._gated(JOB_RESUME_SUBMISSIONS, self._resume), poll),
             JOB_EXPIRE_PENDING: JobSpec(self._gated(JOB_EXPIRE_PENDING, self._expire), self.expiry_seconds),
@@ -163,6 +169,7 @@ class TrackingService:
             JOB_POLL_MIGRATIONS: JobSpec(self._gated(JOB_POLL_MIGRATIONS, self._poll_migrations), poll),
             JOB_POLL_WATCHED: JobSpec(self._gated(JOB_POLL_WATCHED, self.tracker.poll_watched), poll),
             JOB_DRAIN_OUTBOX: JobSpec(self._gated(JOB_DRAIN_OUTBOX, self.drainer.drain), self.drain_seconds),
+            **extra,
         }
 
     # --- lifecycle --------------------------------------------------------------------------------------------
