@@ -27,7 +27,7 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.deadlines import window
+from bot.deadlines import end_dates, window
 from bot.domain import (
     AlreadyDecided,
     ChangeOptions,
@@ -354,6 +354,12 @@ class Workflow:
             return SubscriptionNode(sub, tuple(build(c, seen) for c in kids))
 
         return [build(s, frozenset()) for s in sorted(roots, key=_by_name)]
+
+    def custom_term_end_dates(self, customer_id: str, term: str | None) -> list[date]:
+        """The valid customTermEndDate values for a new term of this customer (SPEC §10)."""
+        customer_id = self._guid(customer_id, "customer")
+        return self._read_pc("reading the valid end dates", lambda: end_dates.valid_end_dates(self._pc, customer_id,
+                                                                                                term))
 
     def _subscription_context(self, customer_id: str, subscription_id: str) -> tuple[Subscription, list[Subscription]]:
         subs = self._read_pc("listing subscriptions", lambda: self._pc.list_subscriptions(customer_id))
@@ -851,6 +857,10 @@ class Workflow:
             if kind is RequestKind.SCHEDULE:
                 self._check_timing(options, today, required=True)
             base, subs = self._subscription_context(customer_id, subscription_id)
+            if options.end_date is not None:  # SPEC §10: only Partner Center's aligned dates
+                term = options.term or (str(getattr(base.term_duration, "value", base.term_duration) or "") or None)
+                self._read_pc("reading the valid end dates", lambda: end_dates.check_end_date(
+                    self._pc, customer_id, term, options.end_date or today))
             if kind is RequestKind.SCHEDULE:
                 existing = self._read_pc(
                     "listing schedules",

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.domain import DomainError, RequestKind, RequestView
 from bot.partner_center.errors import PartnerCenterError
 from bot.slack import blocks as ui
+from bot.slack import deadline_blocks as dui
 from bot.slack.blocks import ModalMetadata
 from bot.slack.commands import NceCommand
 from bot.workflow import NothingEligible
@@ -182,8 +183,9 @@ def open_modal_for(deps: AppDeps, cmd: NceCommand, client: WebClient, trigger_id
             client.views_update(view_id=view["id"], hash=view["hash"],
                                 view=ui.message_modal("ncebot", friendly_error(exc)))
             return
-        client.views_update(view_id=view["id"], hash=view["hash"],
-                            view=ui.change_modal(cmd.name, meta, subscriptions=nodes, options=cmd.options))
+        modal = ui.change_modal(cmd.name, meta, subscriptions=nodes, options=cmd.options)
+        modal = dui.offer_end_dates(deps.workflow, modal, cmd.customer_id, cmd.options)  # SPEC §10 aligned dates
+        client.views_update(view_id=view["id"], hash=view["hash"], view=modal)
     elif cmd.name == "reschedule":
         client.views_open(trigger_id=trigger_id, view=ui.reschedule_modal(meta, cmd.options))
     else:

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 
 from bot.deadlines.renewals import RenewalEntry, RenewalReport
 from bot.deadlines.watcher import WindowNotice
+from bot.domain import ChangeOptions, DomainError
+from bot.partner_center.errors import PartnerCenterError
 from bot.slack import ids
 from bot.slack.blocks import Block, ModalMetadata, button, context, plain, section
+from bot.slack.forms import KEEP_END
 from storage.deadlines import WindowView
+
+if TYPE_CHECKING:
+    from bot.workflow import Workflow
 
 MAX_BUTTON_ROWS = 5  # a campaign summary with more windows lists them without buttons
 MAX_LINES = 20
@@ -194,3 +201,42 @@ def digest_blocks(report: RenewalReport, *, first: int = 10) -> tuple[str, list[
 
 def _value(value: object) -> str:
     return str(getattr(value, "value", value) or "")
+
+
+# --- aligned end dates ------------------------------------------------------------------------------------
+
+MAX_END_DATES = 99  # a static select holds 100 options, one is "keep the current end"
+
+
+def with_end_dates(view: Block, dates: Sequence[date] | None, chosen: date | None = None) -> Block:
+    """The change modal with its free end-date picker replaced by the valid aligned end dates (and "keep the
+    current end"). ``dates`` None (Partner Center could not say): the view as it was."""
+    if dates is None:
+        return view
+    keep = {"text": plain("Keep the current end", 75), "value": KEEP_END}
+    choices = [keep] + [{"text": plain(d.strftime("%a %d %b %Y"), 75), "value": d.isoformat()}
+                        for d in list(dates)[:MAX_END_DATES]]
+    element: Block = {"type": "static_select", "action_id": ids.END_DATE_INPUT, "options": choices,
+                      "initial_option": next((c for c in choices if chosen and c["value"] == chosen.isoformat()),
+                                             keep)}
+    blocks = []
+    for block in view.get("blocks") or []:
+        if block.get("block_id") == ids.END_DATE_BLOCK:
+            block = {**block, "element": element, "optional": True, "label": plain("Aligned term end date"),
+                     "hint": plain("Only the dates Partner Center accepts: month ends and this customer's NCE end "
+                                   "dates.")}
+        blocks.append(block)
+    return {**view, "blocks": blocks}
+
+
+def offer_end_dates(workflow: Workflow, view: Block, customer_id: str | None,
+                    options: ChangeOptions | None = None) -> Block:
+    """``with_end_dates`` for the change modal once a customer is chosen (the free picker stays when Partner
+    Center cannot be read: the workflow still checks the date)."""
+    if not customer_id:
+        return view
+    try:
+        dates: list[date] | None = workflow.custom_term_end_dates(customer_id, options.term if options else None)
+    except (DomainError, PartnerCenterError):
+        dates = None
+    return with_end_dates(view, dates, options.end_date if options else None)

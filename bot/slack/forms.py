@@ -45,9 +45,14 @@ def text_value(values: Values, block_id: str, action_id: str) -> str | None:
     return str(value).strip() if value and str(value).strip() else None
 
 
+KEEP_END = "keep"  # the end-date picker's "keep the current end" option (bot.slack.deadline_blocks)
+
+
 def date_value(values: Values, block_id: str, action_id: str) -> date | None:
-    value = _element(values, block_id, action_id).get("selected_date")
-    return date.fromisoformat(value) if value else None
+    """A datepicker's date, or a date picked from a static select of ISO dates (the aligned end dates)."""
+    element = _element(values, block_id, action_id)
+    value = element.get("selected_date") or (element.get("selected_option") or {}).get("value")
+    return date.fromisoformat(value) if value and value != KEEP_END else None
 
 
 def checked(values: Values, block_id: str, action_id: str, flag: str) -> bool:
