@@ -145,11 +145,16 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
     elif name == "schedules":
         assert cmd.customer_id
         schedules = wf.list_schedules(cmd.customer_id, cmd.subscription_id)
-        reply(f"{len(schedules)} schedule(s) of {cmd.customer_id}", ui.schedules_blocks(cmd.customer_id, schedules))
+        led = [s.id for s in schedules if s.microsoft_led and s.id]
+        reply(f"{len(schedules)} schedule(s) of {cmd.customer_id}",
+              dui.mark_microsoft_led(ui.schedules_blocks(cmd.customer_id, schedules), led))
     elif name == "status":
         assert cmd.customer_id and cmd.migration_id
         status = wf.migration_status(cmd.customer_id, cmd.migration_id)
-        reply(f"Migration {cmd.migration_id}: {status.migration.status}", ui.status_blocks(cmd.customer_id, status))
+        led = [status.migration.id or cmd.migration_id] if status.migration.microsoft_led else []
+        who = "Microsoft-led migration" if led else "Migration"
+        reply(f"{who} {cmd.migration_id}: {status.migration.status}",
+              dui.mark_microsoft_led(ui.status_blocks(cmd.customer_id, status), led))
     elif name == "pending":
         pending = wf.pending_requests()
         reply(f"{len(pending)} request(s) waiting for a decision", ui.pending_blocks(pending))

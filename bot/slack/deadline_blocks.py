@@ -240,3 +240,24 @@ def offer_end_dates(workflow: Workflow, view: Block, customer_id: str | None,
     except (DomainError, PartnerCenterError):
         dates = None
     return with_end_dates(view, dates, options.end_date if options else None)
+
+
+# --- Microsoft-led migrations seen ------------------------------------------------------------------------
+
+MICROSOFT_LED = ":office: *Microsoft-led*"
+
+
+def mark_microsoft_led(blocks: list[Block], led_ids: Sequence[str]) -> list[Block]:
+    """Label the sections about Microsoft-led schedules or migrations (``microsoftLed``) in a rendered list."""
+    wanted = [f"`{i}`" for i in led_ids if i]
+    if not wanted:
+        return blocks
+    out: list[Block] = []
+    for block in blocks:
+        text = (block.get("text") or {}).get("text") if block.get("type") == "section" else None
+        hit = next((w for w in wanted if text and w in text), None)
+        if text and hit:
+            first, sep, rest = text.partition("\n")
+            block = {**block, "text": {**block["text"], "text": f"{first} · {MICROSOFT_LED}{sep}{rest}"}}
+        out.append(block)
+    return out
