@@ -126,3 +126,24 @@ def test_after_the_window_reduce_and_cancel_are_refused_with_the_reason(tracking
                                          subscription_id=new_sub, options=options)
     assert env.sandbox.state.subscription_patches == []
     assert json.dumps(env.sandbox.state.summary()["subscriptionPatches"]) == "[]"
+
+
+def test_a_bulk_request_gets_one_summary_of_its_deadlines(tracking_env: TrackingEnv) -> None:
+    env = tracking_env
+    node = _node(env)
+    asked = node.workflow.request_change(kind=RequestKind.BULK, requester=REQUESTER, customer_id=known.CONTOSO)
+    view = node.workflow.approve(asked.id, APPROVER).request
+    node.service.run_once()
+    env.advance_sandbox(181)
+    for _ in range(4):
+        _tick(env, node)
+    assert node.workflow.get_request(view.id).state.is_final
+    with env.session_factory() as session:
+        windows = [w for w in store.open_windows(session, env.clock.now()) if w.request_id == view.id]
+    assert len(windows) > 1
+    texts = env.thread_texts(view)
+    summaries = [t for t in texts if "may be cancelled or reduced" in t]
+    assert len(summaries) == 1 and f"{len(windows)} new NCE subscriptions" in summaries[0]
+    [message] = [m for m in env.thread(view) if "may be cancelled or reduced" in m.text]
+    listed = json.dumps(message.blocks)
+    assert all(w.subscription_id in listed for w in windows)
