@@ -36,6 +36,7 @@ REMINDERS: tuple[tuple[Literal["48h", "12h"], timedelta], ...] = (
     ("48h", timedelta(hours=48)),
 )
 MIGRATING_KINDS = (RequestKind.MIGRATE, RequestKind.BULK, RequestKind.SCHEDULE)
+LOOK_BACK = timedelta(days=8)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ class WindowWatcher:
             rows = session.scalars(select(ChangeRequest).where(
                 ChangeRequest.state.in_([RequestState.COMPLETED.value, RequestState.FAILED.value]),
                 ChangeRequest.kind.in_([k.value for k in MIGRATING_KINDS]),
+                # a window lasts 7 days: older requests have nothing left to say (and cost no Partner Center calls)
+                ChangeRequest.updated_at >= self._now() - LOOK_BACK,
             ).order_by(ChangeRequest.updated_at)).all()
             todo: list[tuple[str, str, str, list[tuple[str, str]]]] = []
             for row in rows:
