@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.deadlines.renewals import RenewalEntry, RenewalReport
 from bot.deadlines.watcher import WindowNotice
-from bot.domain import ChangeOptions, DomainError
+from bot.domain import ChangeOptions, DomainError, RequestView
 from bot.partner_center.errors import PartnerCenterError
 from bot.slack import ids
 from bot.slack.blocks import Block, ModalMetadata, button, context, plain, section
@@ -259,5 +259,31 @@ def mark_microsoft_led(blocks: list[Block], led_ids: Sequence[str]) -> list[Bloc
         if text and hit:
             first, sep, rest = text.partition("\n")
             block = {**block, "text": {**block["text"], "text": f"{first} · {MICROSOFT_LED}{sep}{rest}"}}
+        out.append(block)
+    return out
+
+
+# --- the approval message of a reduce_seats / cancel_subscription request ---------------------------------
+
+WINDOW_LABELS = {"reduce_seats": "Reduce seats (7-day window)", "cancel_subscription": "Cancel NCE subscription "
+                 "(7-day window)"}
+
+
+def relabel_window_request(blocks: list[Block], request: RequestView) -> list[Block]:
+    """``blocks.request_blocks`` names kinds it does not know by their id and describes options as migration
+    options; for the two window kinds say what will happen instead (header and the Options field)."""
+    label = WINDOW_LABELS.get(request.kind.value)
+    if label is None:
+        return blocks
+    change = ("cancel: status deleted (prorated refund)" if request.kind.value == "cancel_subscription"
+              else f"new total: {request.options.quantity} seat(s)")
+    out: list[Block] = []
+    for block in blocks:
+        if block.get("type") == "header":
+            block = {**block, "text": plain(f"NCE request: {label}")}
+        elif block.get("type") == "section" and block.get("fields"):
+            block = {**block, "fields": [
+                {**f, "text": f"*Change*\n{change}"} if str(f.get("text", "")).startswith("*Options*") else f
+                for f in block["fields"]]}
         out.append(block)
     return out

@@ -50,7 +50,9 @@ def test_reduce_seats_button_modal_approval_one_patch(slack_env: Any) -> None:
     _open_and_submit(env, ids.REDUCE_SEATS_ACTION, sub,
                      {ids.QUANTITY_BLOCK: {ids.QUANTITY_INPUT: {"type": "number_input", "value": "20"}}})
     message = wait_for(lambda: env.request_messages())[0]
-    assert "quantity=20" in json.dumps(message.blocks) and sub in json.dumps(message.blocks)
+    shown = json.dumps(message.blocks)
+    assert "NCE request: Reduce seats (7-day window)" in shown and "new total: 20 seat(s)" in shown
+    assert sub in shown and "keep current term" not in shown
     request_id = next(e["value"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]
                       if e["action_id"] == ids.APPROVE_ACTION)
     assert env.sandbox.state.subscription_patches == []
