@@ -66,8 +66,18 @@ def test_patch_needs_the_full_object(sandbox: SandboxServer, pc_client: PartnerC
     with pytest.raises(PartnerCenterError) as refused:
         pc_client.patch_subscription(known.CONTOSO, partial, quantity=5)
     assert refused.value.code == 800002 and "full subscription resource" in refused.value.description
+    with pytest.raises(PartnerCenterError) as too_many:
+        pc_client.patch_subscription(known.CONTOSO, sub, quantity=301)
+    assert too_many.value.code == 800002 and "1 to 300" in too_many.value.description
+    legacy = pc_client.get_subscription(known.CONTOSO, known.ELIGIBLE_BASE)
+    with pytest.raises(PartnerCenterError) as not_nce:
+        pc_client.patch_subscription(known.CONTOSO, legacy, quantity=1)
+    assert not_nce.value.code == 800002
     cancelled = pc_client.patch_subscription(known.CONTOSO, sub, status=SubscriptionStatus.DELETED)
     assert cancelled.status == SubscriptionStatus.DELETED
+    with pytest.raises(PartnerCenterError) as gone:
+        pc_client.patch_subscription(known.CONTOSO, cancelled, quantity=3)
+    assert gone.value.code == 900215
 
 
 def test_custom_term_end_dates(sandbox: SandboxServer, pc_client: PartnerCenterClient) -> None:
