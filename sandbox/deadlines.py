@@ -164,7 +164,7 @@ def microsoft_led_due(state: SandboxState, now: datetime) -> None:
         for sub in customer.subs.values():
             at = sub.term_end + MICROSOFT_LED_DELAY
             if (sub.parent is None and not sub.is_nce and not sub.is_trial and sub.status == "active"
-                    and not sub.migrating and sub.id not in scheduled and at <= now):
+                    and not sub.migrating and sub.id not in scheduled and state.loaded_at <= at <= now):
                 due.append((at, customer, sub))
     for at, customer, sub in sorted(due, key=lambda entry: entry[0]):
         state.microsoft_led_migration(customer, sub, at)

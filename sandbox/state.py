@@ -553,6 +553,7 @@ class SandboxState:
             self.subscriptions_page_size = int(settings.get("subscriptions_page_size", 25))
             # Microsoft-led migrations at term end + 1 day (sandbox/deadlines.py); off for fixed-scenario data.
             self.microsoft_led_enabled = bool(settings.get("microsoft_led_migrations", True))
+            self.loaded_at = self.clock.now()  # terms that had ended before the data was loaded stay as seeded
             self.subscription_patches: list[dict[str, Any]] = []
 
             self.offers: dict[str, Offer] = {}
