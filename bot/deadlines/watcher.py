@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,11 +23,13 @@ from bot.domain import Clock, InvalidInput, RequestKind, RequestState, utc_now
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
 from bot.partner_center.models import Migration, MigrationStatus
-from bot.tracking.outbox import Outbox
 from storage import deadlines as store
 from storage import repositories as repo
 from storage.deadlines import WindowView
 from storage.models import ChangeRequest
+
+if TYPE_CHECKING:
+    from bot.tracking.outbox import Outbox  # the durable outbox (its module imports slack_sdk; this one must not)
 
 log = logging.getLogger("ncebot.deadlines")
 
