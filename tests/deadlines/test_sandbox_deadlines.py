@@ -3,6 +3,7 @@ Microsoft-led migrations at term end + 1 day — through the real PartnerCenterC
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,9 @@ from bot.partner_center.errors import PartnerCenterError
 from bot.partner_center.models import MigrationRequest, SubscriptionStatus
 from sandbox import known
 from sandbox.server import SandboxServer
+from sandbox.state import iso
+from tests.sandbox.helpers import pc_client as raw_client
+from tests.sandbox.test_time_scale import scaled
 
 
 def _migrate(sandbox: SandboxServer, pc: PartnerCenterClient, sub: str = known.ELIGIBLE_SIMPLE) -> str:
@@ -110,3 +114,17 @@ def test_microsoft_led_migration_at_term_end_plus_one_day(
     assert str(found[0].term_duration) == "P1Y" and found[0].quantity == sub.quantity
     assert found[0].started_time is not None
     assert found[0].started_time.date() == (sub.commitment_end_date + timedelta(days=1)).date()
+
+
+def test_microsoft_led_under_time_scale(pc_sandbox_factory: Callable[..., SandboxServer]) -> None:
+    """``--time-scale``: real time runs the sandbox days fast; Microsoft migrates on its own as they pass."""
+    server, real = scaled(pc_sandbox_factory, 86400)  # one real second = one sandbox day
+    with raw_client(server) as pc:
+        before = pc.get("/v1/migrations/newcommerce", params={"CurrentSubscriptionId": known.SCHEDULE_RENEWAL_SUB})
+        real.sleep(27)  # 27 sandbox days: its term (25 days) ended and the day after has passed
+        after = pc.get("/v1/migrations/newcommerce", params={"CurrentSubscriptionId": known.SCHEDULE_RENEWAL_SUB})
+    assert before.json() == []
+    [led] = after.json()
+    assert led["microsoftLed"] is True and led["termDuration"] == "P1Y" and led["status"] == "Completed"
+    legacy = server.state.customers[known.FABRIKAM].subs[known.SCHEDULE_RENEWAL_SUB]
+    assert led["startedTime"] == iso(legacy.term_end + timedelta(days=1))
