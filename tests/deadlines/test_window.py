@@ -107,8 +107,11 @@ def test_reduce_seats_within_the_window_sends_one_patch_after_approval(tracking_
 
 def test_after_the_window_reduce_and_cancel_are_refused_with_the_reason(tracking_env: TrackingEnv) -> None:
     env = tracking_env
-    node = _node(env)
+    node = env.node()
+    watcher, _digest = install_deadline_jobs(node.service, env.settings, node.workflow, env.session_factory,
+                                             node.pc, node.client, env.clock)
     _request_id, new_sub = _migrated(env, node)
+    assert watcher.check_open(known.CONTOSO, new_sub, cancel=False) is not None  # the button opens its modal
     # Asked an hour before the window closes, approved after it closed: refused by ncebot itself, no PATCH.
     env.sandbox.advance(7 * 86400 - 3600)
     env.clock.advance(timedelta(days=7, hours=-1))
@@ -124,6 +127,8 @@ def test_after_the_window_reduce_and_cancel_are_refused_with_the_reason(tracking
         with pytest.raises(InvalidInput, match="7-day window closed at"):
             node.workflow.request_change(kind=kind, requester=REQUESTER, customer_id=known.CONTOSO,
                                          subscription_id=new_sub, options=options)
+    with pytest.raises(InvalidInput, match="can no longer be reduced: its 7-day window closed at"):
+        watcher.check_open(known.CONTOSO, new_sub, cancel=False)  # a click on the button is refused at once
     assert env.sandbox.state.subscription_patches == []
     assert json.dumps(env.sandbox.state.summary()["subscriptionPatches"]) == "[]"
 
