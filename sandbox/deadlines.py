@@ -8,13 +8,14 @@ under ``state.lock`` (the route wrapper and ``refresh`` hold it).
 from __future__ import annotations
 
 import calendar
+import heapq
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sandbox.errors import ApiError, bad_request
 
 if TYPE_CHECKING:
-    from sandbox.state import Customer, SandboxState, Subscription
+    from sandbox.state import SandboxState, Subscription
 
 WINDOW = timedelta(days=7)  # cancel or reduce: within 7 days of purchase (or renewal)
 FULL_REFUND = timedelta(days=1)  # full refund on the first day, prorated afterwards (3P sources, see README)
@@ -153,18 +154,29 @@ def custom_term_end_dates(state: SandboxState, customer_id: str, query: dict[str
 # --------------------------------------------------------------------------------------------------- Microsoft-led
 
 
+def microsoft_led_queue(state: SandboxState) -> list[tuple[datetime, str, str]]:
+    """(term end + 1 day, customer, subscription) of every legacy base subscription whose day comes after loading,
+    as a heap: a request then costs nothing while no day has come (refresh runs before every request)."""
+    queue = [(sub.term_end + MICROSOFT_LED_DELAY, customer.id, sub.id)
+             for customer in state.customers.values() for sub in customer.subs.values()
+             if sub.parent is None and not sub.is_nce and sub.term_end + MICROSOFT_LED_DELAY >= state.loaded_at]
+    heapq.heapify(queue)
+    return queue
+
+
 def microsoft_led_due(state: SandboxState, now: datetime) -> None:
     """Since 2024 Microsoft migrates every active legacy base subscription with no pending schedule itself, the
-    day after its term ends, to a 1-year term with the same seats and billing plan (add-ons go with it)."""
-    if not state.microsoft_led_enabled:
+    day after its term ends, to a 1-year term with the same seats and billing plan (add-ons go with it). Checked
+    once, on that day: one that is not eligible then (scheduled, migrating, suspended, a trial) is left alone."""
+    queue = state.microsoft_led_queue
+    if not state.microsoft_led_enabled or not queue or queue[0][0] > now:
         return
     scheduled = {s.items[0].sub_id for s in state.schedules.values() if s.status == "Created"}
-    due: list[tuple[datetime, Customer, Subscription]] = []
-    for customer in state.customers.values():
-        for sub in customer.subs.values():
-            at = sub.term_end + MICROSOFT_LED_DELAY
-            if (sub.parent is None and not sub.is_nce and not sub.is_trial and sub.status == "active"
-                    and not sub.migrating and sub.id not in scheduled and state.loaded_at <= at <= now):
-                due.append((at, customer, sub))
-    for at, customer, sub in sorted(due, key=lambda entry: entry[0]):
+    while queue and queue[0][0] <= now:
+        at, customer_id, sub_id = heapq.heappop(queue)
+        customer = state.customers.get(customer_id)
+        sub = customer.subs.get(sub_id) if customer else None
+        if (customer is None or sub is None or sub.is_trial or sub.status != "active" or sub.migrating
+                or sub.id in scheduled or sub.term_end + MICROSOFT_LED_DELAY != at):
+            continue  # not eligible on its day (or its term was changed since: not this entry's day)
         state.microsoft_led_migration(customer, sub, at)
