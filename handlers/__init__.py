@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, home, options, views
+from handlers import actions, commands, deadlines, home, options, views
 
 
 def register_listeners(app: App) -> None:
@@ -15,3 +15,4 @@ def register_listeners(app: App) -> None:
     views.register(app)
     options.register(app)
     home.register(app)
+    deadlines.register(app)

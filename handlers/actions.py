@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot.domain import ChangeOptions, InvalidInput, RequestKind
 from bot.rules import require_guid
 from bot.slack import blocks as ui
+from bot.slack import deadline_blocks as dui
 from bot.slack import ids
 from bot.slack.blocks import ModalMetadata
 from bot.slack.deps import app_deps
@@ -107,9 +108,11 @@ def customer_picked(ack: Ack, body: dict[str, Any], client: WebClient, context: 
 
     def work() -> None:
         nodes = deps.workflow.legacy_subscriptions(meta.customer or "")
-        client.views_update(view_id=view["id"], hash=view.get("hash"),
-                            view=ui.change_modal(meta.kind, meta, subscriptions=nodes,
-                                                 options=_current_options(view, meta.kind)))
+        options = _current_options(view, meta.kind)
+        modal = dui.offer_end_dates(deps.workflow,  # SPEC §10: Partner Center's aligned end dates
+                                    ui.change_modal(meta.kind, meta, subscriptions=nodes, options=options),
+                                    meta.customer or "", options)
+        client.views_update(view_id=view["id"], hash=view.get("hash"), view=modal)
 
     after_ack(deps, ack, body, client, work)
 
@@ -128,9 +131,11 @@ def subscription_picked(ack: Ack, body: dict[str, Any], client: WebClient, conte
 
     def work() -> None:
         nodes = deps.workflow.legacy_subscriptions(customer)
-        client.views_update(view_id=view["id"], hash=view.get("hash"),
-                            view=ui.change_modal(meta.kind, meta, subscriptions=nodes,
-                                                 options=_current_options(view, meta.kind)))
+        options = _current_options(view, meta.kind)
+        modal = dui.offer_end_dates(deps.workflow,  # SPEC §10: Partner Center's aligned end dates
+                                    ui.change_modal(meta.kind, meta, subscriptions=nodes, options=options),
+                                    customer, options)
+        client.views_update(view_id=view["id"], hash=view.get("hash"), view=modal)
 
     after_ack(deps, ack, body, client, work)
 

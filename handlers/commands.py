@@ -12,6 +12,7 @@ from bot.slack import ids
 from bot.slack.commands import parse_command
 from bot.slack.deps import app_deps
 from handlers.common import after_ack, guarded, open_modal_for, respond_reply, run_command
+from handlers.deadlines import run_renewals
 
 
 @guarded
@@ -30,6 +31,9 @@ def nce_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebCli
         return
 
     def work() -> None:
+        if cmd.name == "renewals":  # SPEC §10; slow across customers, so it edits its own answer
+            run_renewals(deps, cmd, respond)
+            return
         if cmd.needs_modal:
             open_modal_for(deps, cmd, client, str(body.get("trigger_id") or ""), channel)
             return

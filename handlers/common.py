@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.domain import DomainError, RequestKind, RequestView
 from bot.partner_center.errors import PartnerCenterError
 from bot.slack import blocks as ui
+from bot.slack import deadline_blocks as dui
 from bot.slack.blocks import ModalMetadata
 from bot.slack.commands import NceCommand
 from bot.slack.deps import AppDeps
@@ -186,11 +187,16 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
     elif name == "schedules":
         assert cmd.customer_id
         schedules = wf.list_schedules(cmd.customer_id, cmd.subscription_id)
-        reply(f"{len(schedules)} schedule(s) of {cmd.customer_id}", ui.schedules_blocks(cmd.customer_id, schedules))
+        led = [s.id for s in schedules if s.microsoft_led and s.id]
+        reply(f"{len(schedules)} schedule(s) of {cmd.customer_id}",
+              dui.mark_microsoft_led(ui.schedules_blocks(cmd.customer_id, schedules), led))
     elif name == "status":
         assert cmd.customer_id and cmd.migration_id
         status = wf.migration_status(cmd.customer_id, cmd.migration_id)
-        reply(f"Migration {cmd.migration_id}: {status.migration.status}", ui.status_blocks(cmd.customer_id, status))
+        led = [status.migration.id or cmd.migration_id] if status.migration.microsoft_led else []
+        who = "Microsoft-led migration" if led else "Migration"
+        reply(f"{who} {cmd.migration_id}: {status.migration.status}",
+              dui.mark_microsoft_led(ui.status_blocks(cmd.customer_id, status), led))
     elif name == "pending":
         pending = wf.pending_requests()
         reply(f"{len(pending)} request(s) waiting for a decision", ui.pending_blocks(pending))
@@ -227,7 +233,9 @@ def open_modal_for(deps: AppDeps, cmd: NceCommand, client: WebClient, trigger_id
                                     view=ui.message_modal("ncebot", friendly_error(exc)))
                 return
             client.views_update(view_id=view["id"], hash=view["hash"],
-                                view=ui.change_modal(cmd.name, meta, subscriptions=nodes, options=cmd.options))
+                                view=dui.offer_end_dates(  # SPEC §10: Partner Center's aligned end dates
+                                    deps.workflow, ui.change_modal(cmd.name, meta, subscriptions=nodes,
+                                                                   options=cmd.options), customer_id, cmd.options))
 
         try:
             deps.work.submit(fill)
