@@ -27,7 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="serve the Partner Center sandbox on its own")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8443)
-    sandbox.add_argument("--data", default=None, help="seed data file (YAML or JSON)")
+    seed = sandbox.add_mutually_exclusive_group()
+    seed.add_argument("--data", default=None, help="seed data file (YAML or JSON)")
+    seed.add_argument("--seed", choices=("default", "large"), default="default",
+                      help="built-in seed: default (sandbox/known.py), or large (200 customers, 5,000 subscriptions)")
     sandbox.add_argument("--time-scale", type=float, default=1.0, help="run the sandbox clock N times faster")
 
     sub.add_parser("doctor", help="check settings, Partner Center token, Slack auth.test and the database")
@@ -53,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sandbox":
             from sandbox.cli import serve
 
-            return serve(host=args.host, port=args.port, data=args.data, time_scale=args.time_scale)
+            return serve(host=args.host, port=args.port, data=args.data, time_scale=args.time_scale, seed=args.seed)
         if args.command == "doctor":
             from bot.doctor import run_doctor
 
