@@ -191,6 +191,7 @@ def build_runtime(
     seconds between the outbox's posts to one channel (Slack allows ~1 per second). ``drain_seconds``: how often
     the outbox is drained (default: the tracking service's)."""
     from bot.app import AppDeps, build_slack_client, create_app
+    from bot.customers import CustomerDirectory
     from bot.domain import SystemClock
     from bot.health import HealthCheck, database_check, lease_check, scheduler_check
     from bot.metrics import Metrics
@@ -260,7 +261,8 @@ def build_runtime(
 
     deps = AppDeps(workflow=workflow, slack_client=client, clock=clock, health=health, metrics=metrics.render,
                    # the PartnerTenantId column of /nce check
-                   partner_tenant_id=sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id)
+                   partner_tenant_id=sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id,
+                   customers=CustomerDirectory(partner_center))
     app = create_app(settings, deps)
     return Runtime(settings=settings, app=app, deps=deps, partner_center=partner_center, closers=closers,
                    metrics=metrics, health=health, tracking=tracking, sandbox=sandbox,

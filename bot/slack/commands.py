@@ -60,6 +60,7 @@ SUBCOMMANDS: Final[tuple[Subcommand, ...]] = (
                (("customer", True),)),
     Subcommand("audit", "/nce audit [customer]", "the audit trail as a CSV file, sent to you by DM (approvers only)",
                (("customer", False),)),
+    Subcommand("customers", "/nce customers [query]", "find customers by name, domain or id"),
 )
 BY_NAME: Final = {s.name: s for s in SUBCOMMANDS}
 OPTIONS_HELP: Final = (
@@ -82,6 +83,7 @@ class NceCommand:
     migration_id: str | None = None
     options: ChangeOptions = field(default_factory=ChangeOptions)
     missing: tuple[str, ...] = ()
+    query: str | None = None  # a <customer> given by domain or name (resolved by the handler), or /nce customers'
 
     @property
     def needs_modal(self) -> bool:
@@ -146,6 +148,8 @@ def parse_command(text: str) -> NceCommand:
     spec = BY_NAME.get(name)
     if spec is None:
         raise InvalidInput(f"unknown subcommand `{_short(tokens[0])}`; try `/nce help`", field="subcommand")
+    if name == "customers":  # the query may hold spaces: "adventure works"
+        return NceCommand(name, query=" ".join(tokens[1:]) or None)
 
     positionals: list[str] = []
     raw_options: dict[str, str | None] = {}
@@ -174,9 +178,14 @@ def parse_command(text: str) -> NceCommand:
         raise InvalidInput(f"unexpected argument `{_short(extra)}`; usage: `{spec.usage}`", field="arguments")
 
     ids: dict[str, str] = {}
+    query: str | None = None
     for (slot, _required), value in zip(spec.slots, positionals, strict=False):
-        ids[slot] = require_guid(value, slot)
-    missing = [slot for slot, required in spec.slots if required and slot not in ids]
+        if slot == "customer" and not is_guid(value):
+            query = value  # a domain or a part of the name (SPEC §4)
+        else:
+            ids[slot] = require_guid(value, slot)
+    missing = [slot for slot, required in spec.slots if required and slot not in ids and not (slot == "customer"
+                                                                                             and query)]
 
     options = _options(raw_options)
     if name == "schedule" and not (options.target_date or options.on_renewal):
@@ -189,6 +198,7 @@ def parse_command(text: str) -> NceCommand:
         migration_id=ids.get("migration"),
         options=options,
         missing=tuple(missing),
+        query=query,
     )
 
 

@@ -91,7 +91,7 @@ def test_schedule_watch_and_unwatch(slack_env: Any) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("migrate 123 456", "not a valid customer id"),
+        (f"migrate 123 {known.ELIGIBLE_SIMPLE}", "No customer matches `123` among the partner's 6 customers"),
         (f"migrate {known.CONTOSO} {known.ELIGIBLE_SIMPLE} colour=blue", "unknown option `colour`"),
         (f"migrate {known.CONTOSO} {known.ELIGIBLE_SIMPLE} term=P5Y", "`term` must be one of"),
         (f"schedules {known.CONTOSO} not-a-guid", "not a valid subscription id"),
@@ -290,7 +290,7 @@ def test_status_of_an_approved_migration(slack_env: Any) -> None:
         (f"reschedule {known.FABRIKAM} {known.UNKNOWN_SUB} date=2030-01-01 on-renewal", "not both"),
         (f"schedule {known.FABRIKAM} {known.SCHEDULE_SUB} date=2030-02-31", "not a real date"),
         ("pending now", "unexpected argument `now`"),
-        ("watch contoso", "not a valid customer id"),
+        ("watch tailspin", "No customer matches `tailspin`"),  # customers may be named (SPEC §4)
         (f"unwatch {known.CONTOSO} extra", "unexpected argument"),
         (f"status {known.CONTOSO} quantity=3", "not used by `/nce status`"),
     ],

@@ -45,7 +45,7 @@ def test_parse_schedule_without_date_opens_the_modal() -> None:
     ("text", "field", "words"),
     [
         ("frobnicate", "subcommand", "unknown subcommand"),
-        (f"migrate not-a-guid {S}", "customer", "not a valid customer id"),
+        ("migrate contoso not-a-guid", "subscription", "not a valid subscription id"),  # a customer may be named
         (f"migrate {C} {S} colour=blue", "colour", "unknown option"),
         (f"migrate {C} {S} term=P2Y", "term", "P1M, P1Y, P3Y"),
         (f"migrate {C} {S} billing=weekly", "billing", "monthly"),

@@ -195,4 +195,4 @@ def test_audit_is_refused_to_a_non_approver_and_allowed_to_a_group_member(slack_
     env.requester.command("audit", user=GROUP_MEMBERS[0])  # an approver through the S… user group
     assert "all customers" in reply_with(env, GROUP_MEMBERS[0], "direct messages")
     env.requester.command("audit not-a-customer", user=APPROVER)
-    assert "`not-a-customer` is not a valid customer id" in reply_with(env, APPROVER, "not a valid")
+    assert "No customer matches `not-a-customer`" in reply_with(env, APPROVER, "No customer")
