@@ -128,7 +128,7 @@ def clean_query(text: str) -> str:
     if link:
         value = (link.group(2) or link.group(1)).strip()
     value = re.sub(r"^(?:https?|mailto):(?://)?", "", value, flags=re.IGNORECASE)
-    return value.strip().strip("/")
+    return value.strip().strip("/").strip('"\u201c\u201d').strip()
 
 
 class CustomerDirectory:

@@ -16,6 +16,12 @@ from bot.domain import AddOnChoice, ChangeOptions, InvalidInput
 from bot.partner_center.models import is_guid
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TOKEN = re.compile(r'"([^"]*)"|\u201c([^\u201d]*)\u201d|(\S+)')  # "a quoted name" (Slack may curl the quotes)
+
+
+def _tokens(text: str | None) -> list[str]:
+    """The words of the command; a quoted customer name with spaces is one word."""
+    return [next(g for g in m.groups() if g is not None) for m in _TOKEN.finditer(text or "")]
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,7 @@ def parse_addons(value: str) -> AddOnChoice:
 
 def parse_command(text: str) -> NceCommand:
     """Parse the text after ``/nce``. Empty text is ``help``."""
-    tokens = (text or "").split()
+    tokens = _tokens(text)
     if not tokens:
         return NceCommand("help")
     name = tokens[0].lower()
@@ -173,6 +179,9 @@ def parse_command(text: str) -> NceCommand:
         else:
             positionals.append(token)
 
+    if len(spec.slots) == 1 and spec.slots[0][0] == "customer" and len(positionals) > 1 \
+            and not is_guid(positionals[0]):
+        positionals = [" ".join(positionals)]  # /nce check adventure works: the name is the only argument
     if len(positionals) > len(spec.slots):
         extra = positionals[len(spec.slots)]
         raise InvalidInput(f"unexpected argument `{_short(extra)}`; usage: `{spec.usage}`", field="arguments")

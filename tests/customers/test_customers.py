@@ -142,6 +142,7 @@ def test_helpers() -> None:
     assert fold("  Malmö   Bank ") == "malmo bank" and fold("STRASSE") == "strasse"
     assert clean_query("<https://contoso.com/>") == "contoso.com"
     assert clean_query("<mailto:x@contoso.com|x@contoso.com>") == "x@contoso.com"
+    assert clean_query('"Wide World') == "Wide World"
 
 
 def test_concurrent_misses_list_once(default_pc: tuple[SandboxServer, PartnerCenterClient]) -> None:

@@ -27,6 +27,12 @@ def test_parser_keeps_a_customer_given_by_domain_or_name() -> None:
     assert parse_command(f"check {known.CONTOSO.upper()}").customer_id == known.CONTOSO
     assert parse_command("customers adventure   works").query == "adventure works"
     assert parse_command("customers").query is None
+    assert parse_command("check adventure works").query == "adventure works"  # the only argument: all words
+    quoted = parse_command(f'validate "Wide World" {known.WIDE_WORLD_MONTHLY}')
+    assert (quoted.query, quoted.subscription_id) == ("Wide World", known.WIDE_WORLD_MONTHLY)
+    assert parse_command(f"validate \u201cWide World\u201d {known.WIDE_WORLD_MONTHLY}").query == "Wide World"
+    with pytest.raises(InvalidInput):  # unquoted, the second word would be the subscription
+        parse_command(f"validate wide world {known.WIDE_WORLD_MONTHLY}")
     with pytest.raises(InvalidInput) as err:
         parse_command("validate contoso not-a-guid")
     assert err.value.field == "subscription"
@@ -55,6 +61,8 @@ def test_commands_accept_a_domain_or_a_unique_part_of_the_name(slack_env: Any) -
     assert f"legacy subscription(s) of {known.CONTOSO}" in text and known.ELIGIBLE_BASE in text
     env.requester.command(f"validate contoso {known.ELIGIBLE_SIMPLE} term=P1Y")
     assert "Eligible" in reply_to(env, 2)
+    env.requester.command("watch wide world importers")
+    assert f"Watching customer `{known.WIDE_WORLD}`" in reply_to(env, 3)
 
 
 @SQLITE
