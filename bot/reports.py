@@ -189,7 +189,11 @@ class CheckReport:
         return text + f" ({len(self.rows)} subscriptions)"
 
     def to_csv(self) -> str:
-        return write_csv(CHECK_COLUMNS, (self._csv_row(r) for r in self.rows))
+        return write_csv(CHECK_COLUMNS, self.csv_rows())
+
+    def csv_rows(self) -> list[list[Any]]:
+        """The cells of each row under :data:`CHECK_COLUMNS` (several reports make one ``/nce check all`` file)."""
+        return [self._csv_row(r) for r in self.rows]
 
     @staticmethod
     def _csv_row(r: CheckRow) -> list[Any]:
