@@ -225,3 +225,29 @@ def test_quoted_cells_spanning_lines_keep_line_numbers() -> None:
     rows[2][rows[0].index("Term")] = "P1Y"
     plan: BamPlan = read_bam(_text(rows))
     assert plan.migrations[0].base.subscription_name == "Finance\nsecond line, with a comma"
+
+
+def test_a_whole_large_partner_in_one_file() -> None:
+    """5,000 rows (BAM caps files at 200): every bad row of the large sandbox partner named, then the plan."""
+    from bot.csv_files import write_csv
+    from sandbox import large_seed
+
+    rows: list[list[object]] = []
+    triennial_lines: set[int] = set()
+    for customer in large_seed.build()["customers"]:
+        for sub in customer["subscriptions"]:
+            cells = {"CustomerTenantId": customer["id"], "CustomerName": customer["company_name"],
+                     "LegacySubscriptionId": sub["id"], "MigrationEligible": True, "Term": sub["term_duration"],
+                     "BillingPlan": sub["billing_cycle"].capitalize(), "SeatCount": sub["quantity"],
+                     "StartNewTermInNce": False, "AddOn": bool(sub.get("parent")),
+                     "BaseSubscriptionId": sub.get("parent")}
+            if (sub["term_duration"], sub["billing_cycle"]) == ("P1Y", "triennial"):  # the seed's code 6
+                triennial_lines.add(len(rows) + 2)
+            rows.append([cells.get(name) for name in SUBSCRIPTIONS])
+    assert len(rows) == 5_000 and triennial_lines
+    assert problems_of(write_csv(SUBSCRIPTIONS, rows)) == {(line, "BillingPlan") for line in triennial_lines}
+    for line in triennial_lines:
+        rows[line - 2][SUBSCRIPTIONS.index("BillingPlan")] = "Monthly"
+    plan = read_bam(write_csv(SUBSCRIPTIONS, rows))
+    assert plan.subscriptions == 5_000 and len(plan.customers) == 200 and plan.skipped == ()
+    assert 3_500 < plan.operations < 4_500  # one create per base, its add-ons inside

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.bam import BamKind, BamPlan, PlannedMigration, read_bam
+from bot.bam import BamKind, BamPlan, PlannedCancel, PlannedMigration, read_bam
 from bot.bam.formats import NOT_SENT
 from bot.bam.writer import Outcome, plan_csv, results_csv
 from bot.csv_files import BOM, read_csv, to_bytes, write_csv
@@ -95,7 +95,7 @@ def test_schedule_results() -> None:
         results_csv((), {}, BATCH, kind=BamKind.CANCEL)
 
 
-def _unlined(plan: BamPlan) -> list[PlannedMigration] | list[object]:
+def _unlined(plan: BamPlan) -> list[PlannedMigration] | list[PlannedCancel]:
     if plan.kind is BamKind.CANCEL:
         return [c.model_copy(update={"line": 0}) for c in plan.cancels]
     return [
