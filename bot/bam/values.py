@@ -8,7 +8,7 @@ with a sentence for the person who fixes the file.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 from bot.partner_center.models import BillingCycle, TermDuration, is_guid
@@ -19,9 +19,11 @@ MAX_SEATS: Final = 1_000_000
 _TRUE: Final = frozenset({"true", "1", "yes", "wahr", "vrai", "waar", "verdadero", "vero", "sant", "tosi", "prawda"})
 _FALSE: Final = frozenset({"false", "0", "no", "falsch", "faux", "onwaar", "falso", "falsk", "epätosi", "fałsz"})
 
-_TIME: Final = r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp][Mm])?)?\s*(?:Z|[+-]00:?00)?"
+_TIME: Final = (r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp][Mm])?)?"
+                r"\s*(?:Z|([+-])(\d{2}):?(\d{2}))?")  # BAM writes DateTimeOffset as "… HH:mm:ss zzz"
 _ISO: Final = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})" + _TIME + "$")
 _SLASH: Final = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})" + _TIME + "$")  # BAM: MM/dd/yyyy HH:mm:ss
+_DIGITS: Final = re.compile(r"[0-9]+")
 _DOT: Final = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})" + _TIME + "$")  # dd.MM.yyyy (de, fr-CH, nl…)
 
 #: BAM's billing plan names (enum names) -> the API's billing cycle; only the plans a migration can ask for.
@@ -68,7 +70,7 @@ def parse_int(text: str, *, minimum: int = 0) -> int:
     value = text.strip()
     if value.endswith(".0"):  # a spreadsheet that stored the number as a float
         value = value[:-2]
-    if not value.isdigit():
+    if not _DIGITS.fullmatch(value):  # ASCII only: str.isdigit() also takes "²", which int() refuses
         raise BadValue(f"must be a whole number, got {_shown(text)}")
     number = int(value)
     if not minimum <= number <= MAX_SEATS:
@@ -108,8 +110,10 @@ def parse_datetime(text: str) -> datetime:
             if not 1 <= hour <= 12:
                 break
             hour = hour % 12 + (12 if meridiem == "pm" else 0)
+        sign, off_hours, off_minutes = match.groups()[7:10]
+        offset = timedelta(hours=int(off_hours or 0), minutes=int(off_minutes or 0)) * (-1 if sign == "-" else 1)
         try:
-            return datetime(parts["y"], parts["m"], parts["d"], hour, minute, second, tzinfo=UTC)
+            return datetime(parts["y"], parts["m"], parts["d"], hour, minute, second, tzinfo=UTC) - offset
         except ValueError:
             if order == "mdy" and parts["m"] > 12 >= parts["d"]:
                 raise BadValue(
