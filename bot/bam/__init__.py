@@ -9,6 +9,8 @@ from bot.bam.models import (
     PlannedMigration,
     PlannedSubscription,
     SkippedRow,
+    at_a_glance,
+    headline,
 )
 from bot.bam.reader import read_bam
 
@@ -21,5 +23,7 @@ __all__ = [
     "PlannedMigration",
     "PlannedSubscription",
     "SkippedRow",
+    "at_a_glance",
+    "headline",
     "read_bam",
 ]

@@ -251,5 +251,41 @@ class BamPlan(_Frozen):
         return Counter((r.term.value if r.term else "keep") for m in self.migrations for r in m.rows)
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
+def headline(plan: BamPlan) -> str:
+    """What approving the plan does, in one line (the request's title and its Approve confirmation):
+    ``Migrate 515 subscriptions of 37 customers``."""
+    customers = _plural(len(plan.customers), "customer")
+    if plan.kind is BamKind.CANCEL:
+        return f"Cancel {_plural(len(plan.cancels), 'scheduled migration')} of {customers}"
+    verb = "Schedule the migration of" if plan.kind is BamKind.SCHEDULE else "Migrate"
+    return f"{verb} {_plural(plan.subscriptions, 'subscription')} of {customers}"
+
+
+def at_a_glance(plan: BamPlan) -> str:
+    """Counts, seats and terms (SPEC §8.2): ``400 base subscriptions + 115 add-ons · 4,210 seats · terms: P1Y 480,
+    P1M 35 · 12 rows skipped``."""
+    if plan.kind is BamKind.CANCEL:
+        parts = [_plural(len(plan.cancels), "schedule")]
+    else:
+        addons = plan.subscriptions - len(plan.migrations)
+        terms = ", ".join(f"{term} {count:,}" for term, count in plan.terms.most_common())
+        parts = [f"{_plural(len(plan.migrations), 'base subscription')} + {_plural(addons, 'add-on')}",
+                 f"{_plural(plan.seats, 'seat')}", f"terms: {terms or 'none'}"]
+        on_renewal = sum(1 for m in plan.migrations if m.on_renewal)
+        if plan.kind is BamKind.SCHEDULE:
+            dated = [m.target_date for m in plan.migrations if m.target_date]
+            when = [f"{on_renewal:,} at renewal"] if on_renewal else []
+            if dated:
+                when.append(f"{len(dated):,} dated {min(dated).isoformat()} to {max(dated).isoformat()}")
+            parts.append(", ".join(when))
+    if plan.skipped:
+        parts.append(f"{_plural(len(plan.skipped), 'row')} skipped")
+    return " · ".join(parts)
+
+
 def _midnight(day: date | None) -> datetime | None:
     return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None

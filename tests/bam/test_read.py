@@ -251,3 +251,18 @@ def test_a_whole_large_partner_in_one_file() -> None:
     plan = read_bam(write_csv(SUBSCRIPTIONS, rows))
     assert plan.subscriptions == 5_000 and len(plan.customers) == 200 and plan.skipped == ()
     assert 3_500 < plan.operations < 4_500  # one create per base, its add-ons inside
+
+
+def test_the_plan_at_a_glance() -> None:
+    from bot.bam import at_a_glance, headline
+
+    plan = read_bam(example("subscriptions.csv"))
+    assert headline(plan) == "Migrate 9 subscriptions of 1 customer"
+    assert at_a_glance(plan) == ("4 base subscriptions + 5 add-ons · 158 seats · terms: P1Y 7, P1M 1, P3Y 1 · "
+                                 "2 rows skipped")
+    schedules = read_bam(example("subscriptionsforschedule.csv"))
+    assert headline(schedules) == "Schedule the migration of 5 subscriptions of 2 customers"
+    assert at_a_glance(schedules).endswith("1 at renewal, 2 dated 2027-01-25 to 2027-03-01 · 1 row skipped")
+    cancels = read_bam(example("schedulemigrations.csv"))
+    assert headline(cancels) == "Cancel 2 scheduled migrations of 2 customers"
+    assert at_a_glance(cancels) == "2 schedules · 1 row skipped"
