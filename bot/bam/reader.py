@@ -256,47 +256,41 @@ def _migrations(
             if kind is BamKind.SCHEDULE:
                 when[item.subscription_id] = _when(row)
 
+    by_line = {row.line: row for row in rows}
     by_id = {p.subscription_id: p for p in planned}
-    top: dict[str, PlannedSubscription] = {}  # subscription -> the base its create carries it with
-    migrations: dict[str, list[PlannedSubscription]] = {}
+    roots: dict[str, PlannedSubscription] = {}  # subscription -> the planned row whose call carries it
+    add_ons: dict[str, list[PlannedSubscription]] = {}
     for item in planned:
         root = _root(item, by_id)
-        if root is None:  # a cycle of add-ons naming each other
-            skipped.append(SkippedRow(line=item.line, subscription_id=item.subscription_id,
-                                      customer_tenant_id=item.customer_tenant_id, reason="add-on cycle"))
-            continue
-        top[item.subscription_id] = root
-        migrations.setdefault(root.subscription_id, [])
-    out: list[PlannedMigration] = []
-    for item in planned:
-        root = top.get(item.subscription_id)
         if root is None:
+            by_line[item.line].problem("BaseSubscriptionId", "add-ons name each other as their base")
             continue
+        roots[item.subscription_id] = root
+        add_ons.setdefault(root.subscription_id, [])
         if root is not item:
             if item.customer_tenant_id != root.customer_tenant_id:
-                _row_of(rows, item.line).problem("CustomerTenantId", f"differs from its base's (line {root.line})")
-            migrations[root.subscription_id].append(item)
+                by_line[item.line].problem("CustomerTenantId", f"differs from its base's (line {root.line})")
+            add_ons[root.subscription_id].append(item)
+
+    out: list[PlannedMigration] = []
     for item in planned:
-        if top.get(item.subscription_id) is not item:
+        if roots.get(item.subscription_id) is not item:
             continue
+        carried = add_ons[item.subscription_id]
         if item.is_addon and item.base_subscription_id in listed:
             # Its base is in the file but not migrated: BAM drops such an add-on silently; say why.
-            skipped.append(SkippedRow(line=item.line, subscription_id=item.subscription_id,
-                                      customer_tenant_id=item.customer_tenant_id,
-                                      reason=f"its base {item.base_subscription_id} is not migrated in this file"))
-            skipped.extend(SkippedRow(line=a.line, subscription_id=a.subscription_id,
-                                      customer_tenant_id=a.customer_tenant_id,
-                                      reason=f"its base {item.base_subscription_id} is not migrated in this file")
-                           for a in migrations[item.subscription_id])
+            reason = f"its base {item.base_subscription_id} is not migrated in this file"
+            skipped.extend(SkippedRow(line=r.line, subscription_id=r.subscription_id,
+                                      customer_tenant_id=r.customer_tenant_id, reason=reason)
+                           for r in (item, *carried))
             continue
         target, on_renewal = when.get(item.subscription_id, (None, False))
-        if kind is BamKind.SCHEDULE and target is None and not on_renewal and not _row_of(rows, item.line).text(
-            "TargetDate"
-        ):
-            _row_of(rows, item.line).problem("TargetDate", "is empty: give a TargetDate or MigrateOnRenewal=True")
+        if kind is BamKind.SCHEDULE and target is None and not on_renewal:
+            if not by_line[item.line].text("TargetDate"):  # else its bad date is named already
+                by_line[item.line].problem("TargetDate", "is empty: give a TargetDate or MigrateOnRenewal=True")
             continue
-        out.append(PlannedMigration(kind=kind, base=item, add_ons=tuple(migrations[item.subscription_id]),
-                                    target_date=target, on_renewal=on_renewal))
+        out.append(PlannedMigration(kind=kind, base=item, add_ons=tuple(carried), target_date=target,
+                                    on_renewal=on_renewal))
     return tuple(out), tuple(sorted(skipped, key=lambda s: s.line))
 
 
@@ -310,10 +304,6 @@ def _root(item: PlannedSubscription, by_id: dict[str, PlannedSubscription]) -> P
             return None
         seen.add(current.subscription_id)
     return current
-
-
-def _row_of(rows: list[_Row], line: int) -> _Row:
-    return next(r for r in rows if r.line == line)
 
 
 def _when(row: _Row) -> tuple[date | None, bool]:

@@ -266,3 +266,18 @@ def test_the_plan_at_a_glance() -> None:
     cancels = read_bam(example("schedulemigrations.csv"))
     assert headline(cancels) == "Cancel 2 scheduled migrations of 2 customers"
     assert at_a_glance(cancels) == "2 schedules · 1 row skipped"
+
+
+def test_addons_naming_each_other_and_addons_of_an_unmigrated_base() -> None:
+    rows = _rows(example("subscriptions.csv").decode())  # rows[n] is line n + 1
+    col = {name: SUBSCRIPTIONS.index(name) for name in SUBSCRIPTIONS}
+    rows[4][col["BaseSubscriptionId"]] = known.ELIGIBLE_BASE_ADDONS[1]  # line 5 → line 6
+    rows[5][col["BaseSubscriptionId"]] = known.ELIGIBLE_BASE_ADDONS[0]  # line 6 → line 5
+    assert problems_of(_text(rows)) == {(5, "BaseSubscriptionId"), (6, "BaseSubscriptionId")}
+    rows = _rows(example("subscriptions.csv").decode())
+    rows[6][col["MigrationEligible"]] = "False"  # line 7: NESTED_BASE stays; its add-ons (lines 8-10) cannot go
+    plan = read_bam(_text(rows))
+    assert known.NESTED_BASE not in {m.subscription_id for m in plan.migrations}
+    reasons = {s.line: s.reason for s in plan.skipped}
+    assert sorted(reasons) == [7, 8, 9, 10, 11, 12]
+    assert reasons[9] == f"its base {known.NESTED_BASE} is not migrated in this file"  # the nested add-on too
