@@ -4,7 +4,6 @@ every bad line and column."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,7 @@ from bot.domain import ChangeOptions, InvalidInput
 from bot.partner_center.models import BillingCycle, TermDuration
 from sandbox import known
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "sandbox" / "data" / "bam"
+EXAMPLES = known.BAM_EXAMPLES
 C, FB = known.CONTOSO, known.FABRIKAM
 
 

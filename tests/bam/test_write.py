@@ -4,7 +4,6 @@ the CSV conventions of SPEC §8.6 shared by every file (check, plan, results, au
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,7 @@ from bot.csv_files import BOM, read_csv, to_bytes, write_csv
 from bot.partner_center.models import BillingCycle, TermDuration
 from sandbox import known
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "sandbox" / "data" / "bam"
+EXAMPLES = known.BAM_EXAMPLES
 
 # Typed from partner-center-part2.md §3 (BAM's Models.cs), not from bot.bam.formats: the test must be able to fail.
 BAM_OUTPUT_MIGRATIONS = (
