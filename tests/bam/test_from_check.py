@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.bam import BamKind, read_bam
-from bot.bam.from_check import plan_from_check, with_options
+from bot.bulk_plan import plan_from_check, with_options
 from bot.csv_files import to_bytes
 from bot.domain import ChangeOptions
 from bot.partner_center.models import BillingCycle, TermDuration

@@ -2,6 +2,7 @@
 
 The check CSV is BAM's ``subscriptions.csv`` (plus ncebot's columns), so the plan of ``/nce bulk`` is exactly what
 ``/nce import`` of that CSV gives: the same reader decides which rows go (eligible ones, add-ons with their base).
+Its own module (not in ``bot.bam``, which ``bot.reports`` imports) so the two packages never import each other.
 Command options then apply as in a single migration: the base takes the term, billing plan and seats asked for;
 add-ons keep their own and follow the base's new term start or end date.
 """
