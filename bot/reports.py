@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.bam import formats as bam_formats
+from bot.bam.values import billing_name
 from bot.csv_files import write_csv
 from bot.domain import InvalidInput
 from bot.partner_center.models import is_guid
@@ -211,11 +212,11 @@ class CheckReport:
             r.eligible,
             r.catalog_item_id,
             r.current_term,
-            r.current_billing,
+            billing_name(r.current_billing),
             r.seat_count,
             False,  # StartNewTermInNce (BAM: editable; purchaseFullTerm)
             (r.target_term or r.current_term) if validated else r.current_term,
-            (r.target_billing or r.current_billing) if validated else r.current_billing,
+            billing_name((r.target_billing or r.current_billing) if validated else r.current_billing),
             r.seat_count,
             None,  # CustomTermEndDate (BAM: editable)
             r.is_addon,

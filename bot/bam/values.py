@@ -38,8 +38,19 @@ TERM_BILLING: Final[dict[TermDuration, frozenset[BillingCycle]]] = {
     TermDuration.P1Y: frozenset({BillingCycle.MONTHLY, BillingCycle.ANNUAL}),
     TermDuration.P3Y: frozenset({BillingCycle.MONTHLY, BillingCycle.ANNUAL, BillingCycle.TRIENNIAL}),
 }
-#: BAM's name of each billing cycle, for the files ncebot writes.
-BILLING_NAMES: Final[dict[BillingCycle, str]] = {cycle: name.capitalize() for name, cycle in BILLING_PLANS.items()}
+#: BAM's name of each billing cycle (its ``BillingCycleType`` enum names), for the files ncebot writes.
+BILLING_NAMES: Final[dict[BillingCycle, str]] = {
+    BillingCycle.MONTHLY: "Monthly", BillingCycle.ANNUAL: "Annual", BillingCycle.TRIENNIAL: "Triennial",
+    BillingCycle.BIENNIAL: "Biennial", BillingCycle.ONE_TIME: "OneTime", BillingCycle.NONE: "None",
+    BillingCycle.UNKNOWN: "Unknown",
+}
+_BILLING_BY_TEXT: Final = {cycle.value.lower(): name for cycle, name in BILLING_NAMES.items()}
+
+
+def billing_name(value: str | None) -> str:
+    """``monthly`` (Partner Center's JSON) as BAM writes it: ``Monthly``; unknown text as given."""
+    text = (value or "").strip()
+    return _BILLING_BY_TEXT.get(text.lower(), text)
 
 
 class BadValue(ValueError):

@@ -63,8 +63,8 @@ def test_every_eligibility_code_and_skip_reason_is_reported(
     assert ok["MigrationEligible"] == "True" and ok["MigrationIneligibilityReason"] == ""
     assert ok["NcePsa"] == "CFQ7TTC0LF8Q:0001:CFQ7TTC0KQDF" and ok["PartnerTenantId"] == known.TENANT_ID
     assert ok["CustomerName"] == "Adventure Works Cycles" and ok["CustomerTenantId"] == AW
-    assert ok["CurrentTerm"] == "P1Y" and ok["CurrentBillingPlan"] == "monthly" and ok["CurrentSeatCount"] == "10"
-    assert ok["Term"] == "P1Y" and ok["BillingPlan"] == "monthly" and ok["SeatCount"] == "10"
+    assert ok["CurrentTerm"] == "P1Y" and ok["CurrentBillingPlan"] == "Monthly" and ok["CurrentSeatCount"] == "10"
+    assert ok["Term"] == "P1Y" and ok["BillingPlan"] == "Monthly" and ok["SeatCount"] == "10"
     assert ok["AddOn"] == "False" and ok["IndirectResellerMpnId"] == "4812345"
     assert datetime.strptime(ok["ExpirationDate"], "%m/%d/%Y %H:%M:%S").date() > datetime.now(UTC).date()
     assert rows[known.RECENT_ADDON]["AddOn"] == "True"
