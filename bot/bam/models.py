@@ -53,16 +53,28 @@ class BamProblem(_Frozen):
 
 
 class BamFileError(InvalidInput):
-    """The file is refused as a whole: nothing of it is used. ``problems`` names every bad line and column."""
+    """The file is refused as a whole: nothing of it is used. ``problems`` names every bad line and column; the
+    message lists the first :attr:`SHOWN` of them (a chat message has a size limit; :meth:`problems_csv` has all)."""
+
+    SHOWN = 50
 
     def __init__(self, problems: list[BamProblem] | tuple[BamProblem, ...], *, summary: str | None = None) -> None:
         self.problems = tuple(problems)
         lines = sorted({p.line for p in self.problems})
         head = summary or (
-            f"The file was not imported: {len(self.problems)} problem(s) on {len(lines)} line(s); "
+            f"The file was not imported: {len(self.problems):,} problem(s) on {len(lines):,} line(s); "
             "nothing was stored. Fix them and upload it again."
         )
-        super().__init__("\n".join([head, *(f"• {p}" for p in self.problems)]), field="file")
+        listed = [f"• {p}" for p in self.problems[: self.SHOWN]]
+        if len(self.problems) > self.SHOWN:
+            listed.append(f"…and {len(self.problems) - self.SHOWN:,} more (every one is in the problems file)")
+        super().__init__("\n".join([head, *listed]), field="file")
+
+    def problems_csv(self) -> str:
+        """Every problem as a CSV file (Line, Column, Problem), to post beside the short message."""
+        from bot.csv_files import write_csv
+
+        return write_csv(("Line", "Column", "Problem"), ((p.line, p.column, p.message) for p in self.problems))
 
     @property
     def lines(self) -> tuple[int, ...]:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.bam import BamFileError, BamKind, BamPlan, read_bam
+from bot.bam import BamFileError, BamKind, BamPlan, BamProblem, read_bam
 from bot.bam.formats import SUBSCRIPTIONS
 from bot.domain import ChangeOptions, InvalidInput
 from bot.partner_center.models import BillingCycle, TermDuration
@@ -228,7 +228,7 @@ def test_quoted_cells_spanning_lines_keep_line_numbers() -> None:
 
 def test_a_whole_large_partner_in_one_file() -> None:
     """5,000 rows (BAM caps files at 200): every bad row of the large sandbox partner named, then the plan."""
-    from bot.csv_files import write_csv
+    from bot.csv_files import read_csv, write_csv
     from sandbox import large_seed
 
     rows: list[list[object]] = []
@@ -245,6 +245,13 @@ def test_a_whole_large_partner_in_one_file() -> None:
             rows.append([cells.get(name) for name in SUBSCRIPTIONS])
     assert len(rows) == 5_000 and triennial_lines
     assert problems_of(write_csv(SUBSCRIPTIONS, rows)) == {(line, "BillingPlan") for line in triennial_lines}
+    with pytest.raises(BamFileError) as err:
+        read_bam(write_csv(SUBSCRIPTIONS, rows))
+    assert str(err.value).count("\n• line ") == min(len(triennial_lines), BamFileError.SHOWN)
+    many = BamFileError([BamProblem(line=n, column="Term", message="bad") for n in range(2, 122)])
+    assert str(many).count("\n• line ") == 50 and "…and 70 more" in str(many) and len(many.problems) == 120
+    listed = read_csv(err.value.problems_csv())
+    assert {int(r["Line"]) for r in listed} == triennial_lines and listed[0]["Column"] == "BillingPlan"
     for line in triennial_lines:
         rows[line - 2][SUBSCRIPTIONS.index("BillingPlan")] = "Monthly"
     plan = read_bam(write_csv(SUBSCRIPTIONS, rows))
