@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.csv_files import write_csv
 from bot.domain import ChangeOptions, InvalidInput
 from bot.partner_center.models import (
     AddOnMigration,
@@ -72,8 +73,6 @@ class BamFileError(InvalidInput):
 
     def problems_csv(self) -> str:
         """Every problem as a CSV file (Line, Column, Problem), to post beside the short message."""
-        from bot.csv_files import write_csv
-
         return write_csv(("Line", "Column", "Problem"), ((p.line, p.column, p.message) for p in self.problems))
 
     @property
