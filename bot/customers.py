@@ -24,6 +24,7 @@ from bot.partner_center.errors import PartnerCenterError
 from bot.partner_center.models import Customer, is_guid
 
 DEFAULT_TTL: Final = 300.0  # seconds; a customer added in Partner Center shows up by name after this at worst
+ALL: Final = "all"  # reserved: every customer (`/nce check all`, `/nce bulk all`), never a name part
 LIST_LIMIT: Final = 48  # matches shown in a list before it is cut ("showing 48 of 600")
 _SLACK_LINK: Final = re.compile(r"^<([^|>]*)(?:\|([^>]*))?>$")
 
@@ -164,6 +165,9 @@ class CustomerDirectory:
         text = clean_query(query)
         if not text:
             raise InvalidInput("give a customer: its id, its domain or a part of its name", field="customer")
+        if text.lower() == ALL:  # `/nce bulk all` must never become a bulk of "Allied Corp" (SPEC §8 campaigns)
+            raise InvalidInput("`all` stands for every customer, which this command does not take yet: give one "
+                               "customer by id, domain or name", field="customer")
         everyone = self.customers()
         total = len(everyone)
         if is_guid(text):

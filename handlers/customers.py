@@ -26,10 +26,6 @@ def with_customer_id(deps: AppDeps, cmd: NceCommand, reply: Reply) -> NceCommand
     customer or several (the person has been answered with the totals or the matches to choose from)."""
     if cmd.name == "customers" or cmd.customer_id is not None or not cmd.query:
         return cmd
-    if cmd.query.strip().lower() == "all":
-        # Reserved for the campaigns of SPEC §8 (`/nce check all`, `/nce bulk all`): never a customer named "Allied…".
-        raise InvalidInput(f"`/nce {cmd.name} all` (every customer at once) is not available yet: give one customer "
-                           "by id, domain or name", field="customer")
     if deps.customers is None:
         raise InvalidInput("give the customer's tenant id (a GUID); names are not looked up here", field="customer")
     found = deps.customers.resolve(cmd.query)

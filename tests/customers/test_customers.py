@@ -73,6 +73,8 @@ def test_none_and_ambiguous_answers_with_totals(default_pc: tuple[SandboxServer,
     assert directory.resolve(known.LITWARE).matches == ()  # no relationship: not listed, refused when asked
     with pytest.raises(InvalidInput):
         directory.resolve("   ")
+    with pytest.raises(InvalidInput, match="every customer"):
+        directory.resolve(" ALL ")  # reserved for campaigns, even if a name contained "all"
     many = directory.resolve("o")  # in most names
     assert many.one is None and many.count >= 4 and many.total_customers == 6
     with pytest.raises(AmbiguousCustomer) as ambiguous:
