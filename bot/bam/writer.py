@@ -16,7 +16,7 @@ from bot.bam import formats
 from bot.bam.models import BamKind, BamPlan, PlannedMigration, PlannedSubscription
 from bot.bam.values import BILLING_NAMES
 from bot.csv_files import write_csv
-from bot.partner_center.models import BillingCycle, TermDuration
+from bot.partner_center.models import BillingCycle, Migration, MigrationSchedule, TermDuration
 
 
 class Outcome(BaseModel):
@@ -37,6 +37,53 @@ class Outcome(BaseModel):
     term: TermDuration | None = None
     billing: BillingCycle | None = None
     quantity: int | None = None
+
+
+def _enum(value: object, kind: type[TermDuration] | type[BillingCycle]) -> Any:
+    """A tolerant model value (enum member or unknown text) as the enum, else ``None``."""
+    return value if isinstance(value, kind) else None
+
+
+def migration_outcomes(migration: Migration) -> dict[str, Outcome]:
+    """What one Partner Center migration says of its subscriptions, by lower-case id: as BAM's status export, an
+    add-on carries its base's status and ``MigrationId`` and its own ``NCESubscriptionId``."""
+    status = str(getattr(migration.status, "value", migration.status) or "")
+
+    def outcome(item: Migration) -> Outcome:
+        return Outcome(
+            status=status, migration_id=migration.id or "", nce_subscription_id=item.new_commerce_subscription_id or "",
+            error_code=migration.error_code, error_reason=migration.error_description or "",
+            term=_enum(item.term_duration, TermDuration), billing=_enum(item.billing_cycle, BillingCycle),
+            quantity=item.quantity,
+        )
+
+    items = [migration, *migration.add_on_migrations]
+    return {item.current_subscription_id.lower(): outcome(item) for item in items if item.current_subscription_id}
+
+
+def schedule_outcomes(schedule: MigrationSchedule) -> dict[str, Outcome]:
+    """The same for a migration schedule (``MigrationScheduleStatus``, ``MigrationScheduleId``)."""
+    status = str(getattr(schedule.status, "value", schedule.status) or "")
+    items = [schedule, *schedule.add_on_migration_schedules]
+    return {
+        item.current_subscription_id.lower(): Outcome(
+            status=status, schedule_id=schedule.id or "", error_code=schedule.error_code,
+            error_reason=schedule.error_description or "", term=_enum(item.term_duration, TermDuration),
+            billing=_enum(item.billing_cycle, BillingCycle), quantity=item.quantity,
+        )
+        for item in items
+        if item.current_subscription_id
+    }
+
+
+def refused_outcomes(migration: PlannedMigration, code: int | str | None, description: str) -> dict[str, Outcome]:
+    """A call Partner Center refused: every row of it keeps ``ErrorCode``/``ErrorReason`` and no status (BAM)."""
+    return {r.subscription_id: Outcome(error_code=code, error_reason=description) for r in migration.rows}
+
+
+def not_sent_outcomes(migration: PlannedMigration) -> dict[str, Outcome]:
+    """A stopped campaign's unsent call: ``MigrationStatus`` ``NotSent`` on every row (SPEC §8.4)."""
+    return {r.subscription_id: Outcome(status=formats.NOT_SENT) for r in migration.rows}
 
 
 def _billing(cycle: BillingCycle | None, fallback: str = "") -> str:
