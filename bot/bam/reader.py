@@ -141,12 +141,19 @@ def read_bam(data: bytes | str) -> BamPlan:
     header_line, header = next(records, (1, []))
     kind = recognise(header)
     if kind is None:
+        names = {_key(h) for h in header}
+        results = "migrationstatus" in names or "migrationschedulestatus" in names
         raise BamFileError(
-            [BamProblem(line=header_line, column=None, message="the header is not one of BAM's files")],
-            summary="This is not a BAM file: its first line should be the header of subscriptions.csv, "
-            "subscriptionsforschedule.csv or schedulemigrations.csv (e.g. "
-            + ",".join(formats.SUBSCRIPTIONS[:5])
-            + ",…).",
+            [BamProblem(line=header_line, column=None, message="the header is not one of BAM's input files")],
+            summary=(
+                "This is a BAM results file (output/migrations or output/schedulemigrations): it says what was "
+                "done, so it cannot be imported. Bring in subscriptions.csv, subscriptionsforschedule.csv or "
+                "schedulemigrations.csv."
+                if results else
+                "This is not a BAM file: its first line should be the header of subscriptions.csv, "
+                "subscriptionsforschedule.csv or schedulemigrations.csv (e.g. "
+                + ",".join(formats.SUBSCRIPTIONS[:5]) + ",…)."
+            ),
         )
     problems: list[BamProblem] = []
     index: dict[str, int] = {}

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.bam import BamKind, BamPlan, PlannedCancel, PlannedMigration, read_bam
+from bot.bam import BamFileError, BamKind, BamPlan, PlannedCancel, PlannedMigration, read_bam
 from bot.bam.formats import NOT_SENT
 from bot.bam.writer import Outcome, plan_csv, results_csv
 from bot.csv_files import BOM, read_csv, to_bytes, write_csv
@@ -45,6 +45,9 @@ def test_results_header_is_byte_equal_to_bams() -> None:
     assert data.startswith(b"\xef\xbb\xbf" + BAM_OUTPUT_SCHEDULE_MIGRATIONS)
     empty = to_bytes(results_csv((), {}, BATCH))
     assert empty == b"\xef\xbb\xbf" + BAM_OUTPUT_MIGRATIONS
+    for written in (data, empty):  # a results file brought back in is refused, saying what it is
+        with pytest.raises(BamFileError, match="This is a BAM results file"):
+            read_bam(written)
 
 
 def test_results_have_a_row_per_subscription_with_addons_and_every_nce_id() -> None:
