@@ -97,9 +97,16 @@ def _records(text: str) -> tuple[str, Iterator[tuple[int, list[str]]]]:
     return delimiter, records()
 
 
+def _is_results(names: set[str]) -> bool:
+    """BAM's output files (what was done) have a status column its input files do not."""
+    return bool(names & {"migrationstatus", "migrationschedulestatus"})
+
+
 def recognise(header: list[str]) -> BamKind | None:
     """The kind of file a header row belongs to, by the columns only that kind has."""
     names = {_key(h) for h in header}
+    if _is_results(names):
+        return None
     if {"id", "currentsubscriptionid", "status"} <= names:
         return BamKind.CANCEL
     if "legacysubscriptionid" in names and ({"targetdate", "migrateonrenewal"} & names):
@@ -141,8 +148,7 @@ def read_bam(data: bytes | str) -> BamPlan:
     header_line, header = next(records, (1, []))
     kind = recognise(header)
     if kind is None:
-        names = {_key(h) for h in header}
-        results = "migrationstatus" in names or "migrationschedulestatus" in names
+        results = _is_results({_key(h) for h in header})
         raise BamFileError(
             [BamProblem(line=header_line, column=None, message="the header is not one of BAM's input files")],
             summary=(
