@@ -12,8 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 from bot.partner_center.models import BillingCycle, TermDuration, is_guid
-
-MAX_SEATS: Final = 1_000_000
+from bot.rules import MAX_QUANTITY as MAX_SEATS  # the same ceiling as the quantity= option
 
 # Excel writes TRUE/FALSE in the language of its locale when it re-saves a CSV.
 _TRUE: Final = frozenset({"true", "1", "yes", "wahr", "vrai", "waar", "verdadero", "vero", "sant", "tosi", "prawda"})
