@@ -11,6 +11,7 @@ from bot.slack import ids
 from bot.slack.commands import parse_command
 from handlers.common import guarded, open_modal_for, respond_reply, run_command
 from handlers.customers import run_customers, with_customer_id
+from handlers.deadlines import run_renewals
 
 if TYPE_CHECKING:
     from bot.app import AppDeps
@@ -23,6 +24,9 @@ def register(app: App, deps: AppDeps) -> None:
         ack()
         parsed = parse_command(str(body.get("text") or ""))  # InvalidInput → the app's error handler
         channel = body.get("channel_id")
+        if parsed.name == "renewals":  # SPEC §10; slow across customers, so it edits its own answer
+            run_renewals(deps, parsed, respond)
+            return
         reply = respond_reply(respond)
         if parsed.name == "customers":
             run_customers(deps, parsed, reply)
