@@ -225,7 +225,8 @@ def build_runtime(
     clock = SystemClock()
     # request_items: a bulk request's message lists its subscriptions, as in the HTTP tests, not just a count.
     slack_notifier = SlackNotifier(client, settings.ncebot_approval_channel, notify_channel=settings.notify_channel,
-                                   request_items=stored_request_items(session_factory))
+                                   request_items=stored_request_items(session_factory),
+                                   approvers=settings.approvers)
     notifier = OutboxNotifier(slack_notifier, Outbox(session_factory, clock), notify_channel=settings.notify_channel)
     workflow = Workflow(
         session_factory=session_factory,

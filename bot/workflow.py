@@ -76,6 +76,7 @@ from bot.reports import (
     CheckRow,
     audit_csv,
 )
+from bot.slack.blocks.common import esc  # no Slack library: the one escape of people's and Partner Center's text
 from storage import repositories as repo
 from storage.repositories import OperationView
 
@@ -210,7 +211,7 @@ class NotPosted(DomainError):
     def __init__(self, request: RequestView) -> None:
         super().__init__(
             f"Request {request.id} was saved but could not be posted to the approval channel. "
-            "Check that ncebot is a member of NCEBOT_APPROVAL_CHANNEL, then ask again."
+            "An administrator should check that ncebot is a member of the approval channel; then ask again."
         )
         self.request = request
 
@@ -737,7 +738,7 @@ class Workflow:
         options: ChangeOptions = ChangeOptions(),
     ) -> RequestView:
         if self._policy.requesters and not self._is_member(requester, self._policy.requesters):
-            raise NotAuthorized("Only people listed in NCEBOT_REQUESTERS may ask for changes.")
+            raise NotAuthorized("Only the people allowed to ask for changes may do this.")
         customer_id = self._guid(customer_id, "customer")
         options = self._check_options(options)
         now = self._now()
@@ -1042,7 +1043,7 @@ class Workflow:
     # --- decisions ------------------------------------------------------------------------------------
     def _authorize_decider(self, view: RequestView, user: str) -> None:
         if not self._is_member(user, self._policy.approvers):
-            raise NotAuthorized("Only approvers listed in NCEBOT_APPROVERS can approve or reject requests.")
+            raise NotAuthorized("Only approvers can approve or reject requests.")
         if user == view.requester and not self._policy.allow_self_approval:
             raise NotAuthorized("You asked for this change, so another approver has to decide on it.")
 
@@ -1142,7 +1143,7 @@ class Workflow:
             raise AlreadyDecided(current)
         self._notify("update_request", lambda: self._notifier.update_request(current))
         self._post_in_thread(
-            current, f"{current.id}:rejected", f"<@{current.requester}> rejected by <@{approver}>: {reason}"
+            current, f"{current.id}:rejected", f"<@{current.requester}> rejected by <@{approver}>: {esc(reason)}"
         )
         return DecisionResult(request=current, outcome="rejected")
 
@@ -1402,7 +1403,7 @@ class Workflow:
                         (
                             f"{request_id}:failed",
                             f"<@{view.requester}> Partner Center refused the request: "
-                            f"{first.error_code}: {first.error_description}",
+                            f"{esc(first.error_code)}: {esc(first.error_description)}",
                         )
                     )
             else:
@@ -1502,7 +1503,7 @@ class Workflow:
         text += f" MS-RequestId `{first.ms_request_id}`."
         if refused:
             text += " Refused: " + "; ".join(
-                f"{o.target}: {o.error_code}: {o.error_description}" for o in refused
+                f"`{o.target}`: {esc(o.error_code)}: {esc(o.error_description)}" for o in refused
             )
         return text
 
@@ -1547,7 +1548,7 @@ class Workflow:
     def audit_export(self, user: str, customer_id: str | None = None) -> AuditExport:
         """``/nce audit``: the append-only trail as CSV, for approvers only (it names people and decisions)."""
         if not self.is_approver(user):
-            raise NotAuthorized("Only approvers listed in NCEBOT_APPROVERS can export the audit trail.")
+            raise NotAuthorized("Only approvers can export the audit trail.")
         names = self._directory.display_name if self._directory is not None else None
         text = audit_csv(self._sessions, customer_id, names)
         stamp = self._now().strftime("%Y%m%d-%H%M")

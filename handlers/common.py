@@ -133,7 +133,7 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
             request = wf.request_change(kind=RequestKind.BULK, requester=user, customer_id=cmd.customer_id,
                                         options=cmd.options)
         except NothingEligible as exc:
-            reply(f":information_source: No bulk request was made. {exc}", None)
+            reply(ui.error_text(":information_source:", f"No bulk request was made. {ui.esc(exc)}"), None)
             return
         confirm_request(client, request, reply)
     elif name == "check":
@@ -148,7 +148,8 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
     elif name == "status":
         assert cmd.customer_id and cmd.migration_id
         status = wf.migration_status(cmd.customer_id, cmd.migration_id)
-        reply(f"Migration {cmd.migration_id}: {status.migration.status}", ui.status_blocks(cmd.customer_id, status))
+        reply(f"Migration {cmd.migration_id}: {ui.esc(status.migration.status)}",
+              ui.status_blocks(cmd.customer_id, status))
     elif name == "pending":
         pending = wf.pending_requests()
         reply(f"{len(pending)} request(s) waiting for a decision", ui.pending_blocks(pending))

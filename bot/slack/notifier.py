@@ -45,9 +45,11 @@ class SlackNotifier:
         *,
         notify_channel: str | None = None,
         request_items: RequestItems | None = None,
+        approvers: Sequence[str] = (),
     ) -> None:
         self._client = client
         self._request_items = request_items
+        self.approvers = tuple(approvers)  # U… / S… ids mentioned in a pending request, so they are notified
         self.approval_channel = approval_channel
         self.notify_channel = notify_channel or approval_channel
         self._sent: set[str] = set()
@@ -56,7 +58,7 @@ class SlackNotifier:
     def post_request(self, request: RequestView) -> MessageRef:
         response = self._client.chat_postMessage(
             channel=self.approval_channel,
-            text=request_text(request),
+            text=request_text(request, self.approvers),
             blocks=self._blocks(request),
             unfurl_links=False,
         )
@@ -69,7 +71,7 @@ class SlackNotifier:
         self._client.chat_update(
             channel=request.message.channel,
             ts=request.message.ts,
-            text=request_text(request),
+            text=request_text(request, self.approvers),
             blocks=self._blocks(request),
         )
 
@@ -81,7 +83,7 @@ class SlackNotifier:
                 items = self._request_items(request.id)
             except Exception:
                 log.warning("could not read the items of request %s", request.id, exc_info=True)
-        return request_blocks(request, items)
+        return request_blocks(request, items, self.approvers)
 
     def post_in_thread(self, request: RequestView, key: str, text: str) -> None:
         if request.message is None:

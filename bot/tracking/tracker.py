@@ -29,6 +29,7 @@ from bot.partner_center.models import (
     ScheduleStatus,
     SubscriptionStatus,
 )
+from bot.slack.blocks.common import esc  # no Slack library: the one escape of Partner Center's text
 from bot.tracking.outbox import Outbox
 from storage import repositories as repo
 from storage import tracking as store
@@ -118,8 +119,8 @@ def completed_text(requester: str | None, migration: Migration) -> str:
 def failed_text(requester: str | None, migration: Migration, legacy_status: str | None) -> str:
     who = f"<@{requester}> " if requester else ""
     code = migration.error_code if migration.error_code is not None else "unknown"
-    description = migration.error_description or "no description"
-    return f"{who}:x: Migration `{migration.id}` failed: {sentence(f'{code}: {description}')} " + failure_next_step(
+    error = esc(f"{code}: {migration.error_description or 'no description'}")
+    return f"{who}:x: Migration `{migration.id}` failed: {sentence(error)} " + failure_next_step(
         legacy_status
     )
 
@@ -441,7 +442,8 @@ class Tracker:
                 description = schedule.error_description or "Partner Center reported the schedule failed"
                 self._outbox.thread(
                     view.id, f"schedule-failed:{schedule_id.lower()}",
-                    f"<@{view.requester}> :x: Schedule `{schedule_id}` failed: {sentence(f'{code}: {description}')} "
+                    f"<@{view.requester}> :x: Schedule `{schedule_id}` failed: "
+                    f"{sentence(esc(f'{code}: {description}'))} "
                     + schedule_failure_next_step(legacy_status),
                     session=session, message=message,
                 )
@@ -556,13 +558,13 @@ class Tracker:
         who = "Microsoft-led migration" if migration.microsoft_led else "Migration"
         text = (
             f":eyes: {who} `{migration.id}` made outside ncebot for customer `{customer_id}`, legacy subscription "
-            f"`{migration.current_subscription_id or '?'}`: *{status}*"
+            f"`{migration.current_subscription_id or '?'}`: *{esc(status)}*"
         )
         if migration.status == MigrationStatus.COMPLETED:
             text += (f". New NCE subscription `{migration.new_commerce_subscription_id or '?'}`, "
                      f"term ends {_day(migration.subscription_end_date)}")
         elif migration.status == MigrationStatus.FAILED:
-            text += f": {migration.error_code}: {migration.error_description or 'no description'}"
+            text += f": {esc(migration.error_code)}: {esc(migration.error_description or 'no description')}"
         else:
             text += f" (started {_when(migration.started_time)})"
         return sentence(text)
@@ -573,8 +575,8 @@ class Tracker:
         when = "on renewal" if schedule.migrate_on_renewal else f"on {_day(schedule.target_date)}"
         text = (
             f":eyes: {who} `{schedule.id}` made outside ncebot for customer `{customer_id}`, legacy subscription "
-            f"`{schedule.current_subscription_id or '?'}` ({when}): *{status}*"
+            f"`{schedule.current_subscription_id or '?'}` ({when}): *{esc(status)}*"
         )
         if schedule.error_code is not None:
-            text += f": {schedule.error_code}: {schedule.error_description or 'no description'}"
+            text += f": {esc(schedule.error_code)}: {esc(schedule.error_description or 'no description')}"
         return sentence(text)
