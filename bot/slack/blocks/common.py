@@ -157,5 +157,6 @@ def error_text(emoji: str, what: str, todo: str | None = None) -> str:
     line = f"{emoji} {ids_in_backticks(what)}"
     if todo:
         todo = todo.strip()
-        line += f" {ids_in_backticks(todo[0].upper() + todo[1:])}"
+        todo = todo[0].upper() + todo[1:] + ("" if todo[-1] in ".!?" else ".")
+        line += f" {ids_in_backticks(todo)}"
     return line

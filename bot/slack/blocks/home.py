@@ -35,8 +35,7 @@ def _target_label(request: RequestView) -> str:
 def _reference(request: RequestView) -> str:
     """Where to find the request: its message's channel, and ``/nce status`` once a migration exists."""
     where = f" in <#{request.message.channel}>" if request.message else ""
-    status = (f" · `/nce status {request.customer_id} {request.migration_id}`"
-              if request.migration_id else "")
+    status = f" · {code(f'/nce status {request.customer_id} {request.migration_id}')}" if request.migration_id else ""
     return f"Request {code(request.id)}{where}{status}"
 
 
