@@ -8,7 +8,14 @@ from typing import Final
 from bot.domain import RequestKind, RequestState, RequestView
 from bot.slack import ids
 from bot.slack.blocks.common import Block, button, code, context, cut, esc, fmt_time, header, section, users
-from bot.slack.blocks.messages import KIND_LABEL, STATE_EMOJI, decision_line, progress_line, state_title
+from bot.slack.blocks.messages import (
+    KIND_LABEL,
+    STATE_EMOJI,
+    decision_line,
+    ids_line,
+    progress_line,
+    state_title,
+)
 from bot.slack.commands import BY_NAME
 
 MAX_HOME_BLOCKS: Final = 100  # Block Kit: at most 100 blocks in a modal or Home tab view
@@ -36,7 +43,7 @@ def _reference(request: RequestView) -> str:
     """Where to find the request: its message's channel, and ``/nce status`` once a migration exists."""
     where = f" in <#{request.message.channel}>" if request.message else ""
     status = f" · {code(f'/nce status {request.customer_id} {request.migration_id}')}" if request.migration_id else ""
-    return f"Request {code(request.id)}{where}{status}"
+    return f"{ids_line(request)}{where}{status}"
 
 
 def _pending_home_line(request: RequestView, own: bool) -> str:
