@@ -64,9 +64,11 @@ def _exc_text(exc: BaseException) -> str:
 
 
 def _describe_settings(settings: Settings) -> str:
-    transport = "Socket Mode" if settings.socket_mode else f"HTTP on port {settings.port}"
+    transport = ("Socket Mode (SLACK_APP_TOKEN set, so SLACK_SIGNING_SECRET is not needed)" if settings.socket_mode
+                 else f"HTTP on port {settings.port}")
     mode = "App+User" if settings.app_plus_user else "App-only"
-    where = "sandbox" if settings.partner_center_sandbox else urlsplit(settings.partner_center_base_url).netloc
+    where = ("the built-in sandbox (PARTNER_CENTER_SANDBOX=true, no credentials needed)"
+             if settings.partner_center_sandbox else urlsplit(settings.partner_center_base_url).netloc)
     approvers = len(settings.approvers)
     entries = "entry" if approvers == 1 else "entries"
     return (
@@ -251,6 +253,26 @@ def check_partner_center(settings: Settings, verify: str | bool | None) -> list[
         http.close()
 
 
+def check_partner_center_sandbox(settings: Settings) -> list[Line]:
+    """PARTNER_CENTER_SANDBOX=true: no credentials are needed; start the built-in sandbox (as ``ncebot run``
+    does) and run the same token and read checks against it."""
+    from bot.runtime import sandbox_settings
+    from sandbox.server import SandboxServer
+
+    server = SandboxServer()
+    try:
+        server.start()
+    except Exception as exc:
+        return [Line("partner center token", False, f"the built-in sandbox did not start ({_exc_text(exc)})",
+                     "report this as a bug, or set PARTNER_CENTER_SANDBOX=false to use Partner Center")]
+    try:
+        lines = check_partner_center(sandbox_settings(settings, server), str(server.ca_path))
+    finally:
+        server.stop()
+    note = " (built-in sandbox, PARTNER_CENTER_SANDBOX=true: no Partner Center credentials needed)"
+    return [Line(line.name, line.ok, line.detail + note, line.fix) if line.ok else line for line in lines]
+
+
 # --- Slack -----------------------------------------------------------------------------------------------
 
 _SLACK_AUTH_FIXES = {
@@ -375,14 +397,19 @@ def run_doctor(
     problems = settings.missing_for_run()
     if problems:
         for problem in problems:
-            printer(Line("settings", False, problem, "set it in the environment or .env (see README, Settings)"))
+            fix = "set it in the environment or .env (see .env.example)"
+            if problem.startswith("SLACK_SIGNING_SECRET"):
+                fix = ("set it from Basic Information → App Credentials for HTTP mode, or set SLACK_APP_TOKEN "
+                       "(xapp-…) to use Socket Mode, which needs no signing secret")
+            printer(Line("settings", False, problem, fix))
     else:
         printer(Line("settings", True, _describe_settings(settings)))
 
     ca = verify if verify is not None else _ca_bundle(env)
     steps: dict[str, Callable[[Settings], list[Line]]] = {
         "database": lambda s: [check_database(s.database_url)],
-        "partner center": lambda s: check_partner_center(s, ca),
+        "partner center": lambda s: (check_partner_center_sandbox(s) if s.partner_center_sandbox
+                                     else check_partner_center(s, ca)),
         "slack": lambda s: check_slack(s, ca),
     }
     for name, step in steps.items():
