@@ -178,3 +178,19 @@ def test_one_error_style() -> None:
     assert f"`{S}`" in cases[1] and f"`{RID}`" in cases[2] and "already approved by <@UAPP>" in cases[3]
     assert "&lt;b&gt;busy&lt;/b&gt;" in cases[4] and "`800002`" in cases[4]
     assert "Traceback" not in cases[5] and "kaput-secret-detail" not in cases[5]
+
+
+def test_a_decided_bulk_request_drops_its_eligibility_list() -> None:
+    from bot.domain import EligibilityReason
+
+    outcome = ValidationOutcome(customer_id=C, subscription_id="", eligible=True,
+                                reasons=(EligibilityReason(S, 5, "not available"),))
+    items = [{"target": S, "name": "Sub", "catalog_item_id": "X", "body": {}}]
+    pending = _request(RequestState.PENDING, kind=RequestKind.BULK, subscription_id=None, validation=outcome,
+                       subscription_name="1 subscription(s)")
+    assert "Left out (1)" in json.dumps(ui.request_blocks(pending, items))
+    rejected = _request(RequestState.REJECTED, kind=RequestKind.BULK, subscription_id=None, validation=outcome,
+                        subscription_name="1 subscription(s)", reject_reason="later")
+    text = json.dumps(ui.request_blocks(rejected, items))
+    assert "Left out" not in text and "will be migrated now" not in text and "1 subscription(s) in this request" in text
+    assert _header(ui.request_blocks(rejected, items)).endswith("Bulk migration · Rejected")

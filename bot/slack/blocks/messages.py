@@ -312,17 +312,19 @@ def chunked(title: str, lines: Sequence[str], per_block: int = 10) -> list[Block
 def bulk_blocks(request: RequestView, items: Sequence[Mapping[str, Any]] | None) -> list[Block]:
     """What a bulk request migrates (first :data:`BULK_LISTED` named, the rest counted) and what it leaves out."""
     blocks: list[Block] = []
+    pending = request.state == RequestState.PENDING
+    verb = "will be migrated now" if pending else "in this request"
     if items is None:
         count = esc(request.subscription_name or "Several subscriptions")
-        blocks.append(section(f":package: *{count}* will be migrated now, each with its add-ons."))
+        blocks.append(section(f":package: *{count}* {verb}, each with its add-ons."))
     else:
         lines = [_item_line(item) for item in items[:BULK_LISTED]]
         if len(items) > BULK_LISTED:
             lines.append(f"…and {len(items) - BULK_LISTED} more")
-        blocks += chunked(f":package: *{len(items)} subscription(s) will be migrated now*, each with its add-ons:",
-                          lines)
+        blocks += chunked(f":package: *{len(items)} subscription(s) {verb}*, each with its add-ons:", lines)
     by_sub: dict[str, list[str]] = {}
-    for reason in request.validation.reasons if request.validation else ():
+    # What validation left out is part of the validation result: shown while the request is pending only.
+    for reason in request.validation.reasons if request.validation and pending else ():
         by_sub.setdefault(reason.subscription_id or "?", []).append(
             f"{code(reason.code)} {esc(cut(reason.description, 120))}")
     if by_sub:
