@@ -149,3 +149,10 @@ def test_the_bots_own_mentions_stay_live() -> None:
     assert "&lt;!channel&gt;" in text and "<!channel>" not in text
     assert ui.esc("a & <b> c") == "a &amp; &lt;b&gt; c"
     assert ui.code(date(2025, 1, 2)) == "`2025-01-02`"
+
+
+def test_the_bots_own_help_escapes_its_placeholders() -> None:
+    texts = [*_texts(ui.help_blocks()), ui.help_text(), *_texts(ui.home_view("UREQ", [], [], False))]
+    joined = "\n".join(texts)
+    assert "&lt;customer&gt;" in joined and "&lt;id&gt;" in joined
+    assert "<customer>" not in joined and "<id>" not in joined

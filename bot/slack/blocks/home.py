@@ -73,7 +73,7 @@ def home_view(user: str, pending: Sequence[RequestView], mine: Sequence[RequestV
     At most :data:`MAX_HOME_BLOCKS` blocks; long lists say how many were left out."""
     role = "You are an *approver*: decide here or in the approval channel." if is_approver else (
         "The approvers decide on requests; you can follow them here.")
-    how_to = "\n".join(f"`{BY_NAME[name].usage}` — {BY_NAME[name].summary}" for name in HOME_HOW_TO)
+    how_to = "\n".join(f"{code(BY_NAME[name].usage)} — {BY_NAME[name].summary}" for name in HOME_HOW_TO)
     blocks: list[Block] = [
         header("ncebot: NCE migrations with approval"),
         context(f"Hello {users([user])}. {role}"),

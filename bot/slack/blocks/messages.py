@@ -64,20 +64,20 @@ _DOING: Final = {
 def help_text() -> str:
     lines = ["*ncebot* — move legacy CSP subscriptions to the New Commerce Experience, with approval."]
     for sub in SUBCOMMANDS:
-        lines.append(f"`{sub.usage}` — {sub.summary}")
-    lines.append(OPTIONS_HELP)
+        lines.append(f"{code(sub.usage)} — {sub.summary}")
+    lines.append(esc(OPTIONS_HELP))
     lines.append("Ids are GUIDs. Leave out the ids to fill in a form instead.")
     return "\n".join(lines)
 
 
 def help_blocks() -> list[Block]:
-    lines = [f"`{s.usage}`\n      {s.summary}" for s in SUBCOMMANDS]
+    lines = [f"{code(s.usage)}\n      {s.summary}" for s in SUBCOMMANDS]
     half = len(lines) // 2 + 1
     return [
         header("ncebot: NCE migrations with approval"),
         section("\n".join(lines[:half])),
         section("\n".join(lines[half:])),
-        context(OPTIONS_HELP, "Ids are GUIDs. Leave out the ids to fill in a form instead."),
+        context(esc(OPTIONS_HELP), "Ids are GUIDs. Leave out the ids to fill in a form instead."),
     ]
 
 
