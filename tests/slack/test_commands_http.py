@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 from bot.slack import ids
 from bot.slack.commands import SUBCOMMANDS
 from sandbox import known
-from tests.fixtures.slack import REQUESTER, SlackEnv, stored_view, wait_for
+from tests.fixtures.slack import (
+    APPROVER,
+    APPROVER2,
+    APPROVER_GROUP,
+    REQUESTER,
+    SlackEnv,
+    stored_view,
+    wait_for,
+)
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -65,6 +73,9 @@ def test_migrate_posts_the_request_and_confirms_with_a_link(slack_env: Any) -> N
     assert [a["action_id"] for a in actions] == [ids.APPROVE_ACTION, ids.REJECT_ACTION]
     assert actions[0]["value"] in text  # the button's value is the request id
     assert "20 seats" in json.dumps(message.blocks) and f"<@{REQUESTER}>" in json.dumps(message.blocks)
+    # the approvers are mentioned in the posted message and its notification text, so Slack notifies them
+    for mention in (f"<@{APPROVER}>", f"<@{APPROVER2}>", f"<!subteam^{APPROVER_GROUP}>"):
+        assert mention in json.dumps(message.blocks) and mention in message.text
     env.requester.command("pending")
     assert actions[0]["value"] in reply_to(env, count=2)
 
