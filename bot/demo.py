@@ -93,7 +93,9 @@ class Session:
         text = re.sub(r"<@([UW][A-Z0-9]+)>", lambda m: "@" + USERS.get(m.group(1), m.group(1)), text)
         text = re.sub(r"<!subteam\^([A-Z0-9]+)(\|[^>]*)?>", lambda m: "@nce-approvers"
                       if m.group(1) == APPROVERS_GROUP else "@" + m.group(1), text)
-        return re.sub(r"<#(C[A-Z0-9]+)(\|[^>]*)?>", lambda m: "#" + CHANNELS.get(m.group(1), m.group(1)), text)
+        text = re.sub(r"<#(C[A-Z0-9]+)(\|[^>]*)?>", lambda m: "#" + CHANNELS.get(m.group(1), m.group(1)), text)
+        # Shown as a Slack client shows it: the three escaped characters read as themselves.
+        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
     def collect(self) -> None:
         """Append what the app said since the last call (from the stand-in's record of Slack calls)."""
