@@ -113,7 +113,7 @@ def test_every_setting_is_in_the_settings_table() -> None:
     assert not missing, f"settings missing from README: {missing}"
 
 
-def test_env_example_lists_every_setting_with_a_comment_and_nothing_else() -> None:
+def test_env_example_lists_every_setting_with_a_comment_and_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
     lines = ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
     listed: list[str] = []
     for number, line in enumerate(lines):
@@ -130,6 +130,8 @@ def test_env_example_lists_every_setting_with_a_comment_and_nothing_else() -> No
     assert set(listed) == SETTINGS, (f"missing: {sorted(SETTINGS - set(listed))}, "
                                      f"unknown: {sorted(set(listed) - SETTINGS)}")
     # A copy of it is a valid .env: blank values are "not set", defaults stay defaults.
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
     settings = Settings(_env_file=str(ENV_EXAMPLE))  # type: ignore[call-arg]
     assert settings.slack_bot_token is None and settings.approvers == [] and settings.port == 3000
 
