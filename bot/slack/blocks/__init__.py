@@ -5,6 +5,7 @@
 ``from bot.slack.blocks import request_blocks``.
 """
 
+from bot.slack.blocks import modals as _modals
 from bot.slack.blocks.common import (
     MAX_BLOCKS,
     MAX_METADATA,
@@ -79,6 +80,18 @@ from bot.slack.blocks.reports import (
     subscriptions_blocks,
     top_reasons,
 )
+
+# The single-module blocks.py had these private helpers; branches written against it may still import them.
+_cut = cut
+_cap = cap
+_chunked = chunked
+_TITLES = _modals._TITLES
+_checkbox = _modals._checkbox
+_customer_input = _modals._customer_input
+_datepicker = _modals._datepicker
+_option_blocks = _modals._option_blocks
+_select = _modals._select
+_text_input = _modals._text_input
 
 __all__ = [
     "BULK_EXCLUDED_LISTED", "BULK_LISTED", "HOME_HOW_TO", "HOME_MINE_LISTED", "HOME_PENDING_LISTED", "KIND_LABEL",
