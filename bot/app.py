@@ -14,8 +14,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.domain import Clock, DomainError, NotAuthorized, SystemClock
-from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
+from bot.domain import Clock, DomainError, SystemClock
+from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -79,44 +79,17 @@ def report_error(error: BaseException, body: dict[str, Any], client: WebClient) 
 
 
 def friendly_error(error: BaseException) -> str:
-    """What the person who acted is told, in the one error style (``bot.slack.blocks.error_text``): emoji, what
-    went wrong, what to do, ids in backticks. Never a stack trace, never a secret; text that came from a person
-    or Partner Center is escaped."""
-    from bot.domain import AlreadyDecided, InvalidInput, NotFound
-    from bot.slack.blocks import error_text, esc, users
+    """What the person who acted is told (sentences: ``bot.slack.blocks.errors``); logs what an operator needs."""
+    from bot.slack.blocks import error_message
 
-    if isinstance(error, AlreadyDecided):
-        request = error.request
-        verb = {"rejected": "rejected", "expired": "expired"}.get(request.state.value, "approved")
-        who = "" if verb == "expired" else f" by {users(request.decided_by) if request.decided_by else 'the system'}"
-        return error_text(":information_source:", f"Request {request.id} was already {verb}{who}",
-                          "nothing more to do here")
-    if isinstance(error, NotAuthorized):
-        return error_text(":lock:", esc(error), "ask one of the approvers if you need this")
-    if isinstance(error, InvalidInput):
-        return error_text(":warning:", esc(error), "correct it and try again (`/nce help` lists the commands)")
-    if isinstance(error, NotFound):
-        return error_text(":mag:", esc(error), "check the ids (`/nce subscriptions <customer>` lists them)")
-    if isinstance(error, DomainError):
-        return error_text(":warning:", esc(error))
+    reference = uuid.uuid4().hex[:8]
     if isinstance(error, PartnerCenterAuthError):
         log.error("Partner Center sign-in failed: %s", error)
-        return error_text(":warning:", "ncebot could not sign in to Partner Center",
-                          "an administrator should run `ncebot doctor`")
-    if isinstance(error, PartnerCenterUnavailable):
-        return error_text(":hourglass:", "Partner Center is busy or unreachable right now. Nothing was changed",
-                          "try again shortly")
-    if isinstance(error, PartnerCenterError):
-        code = f" `{esc(error.code)}`" if error.code is not None else ""
-        return error_text(":warning:", f"Partner Center refused it{code}: {esc(error.description)}",
-                          "nothing was changed; fix the cause it names, then try again")
-    reference = uuid.uuid4().hex[:8]
-    if isinstance(error, SlackApiError):
+    elif isinstance(error, SlackApiError):
         log.error("Slack API error (ref %s): %s", reference, error.response.get("error"))
-    else:
+    elif not isinstance(error, DomainError | PartnerCenterError):
         log.exception("unexpected error (ref %s)", reference, exc_info=error)
-    return error_text(":boom:", f"Something went wrong on our side (reference `{reference}`). Nothing was changed",
-                      "try again; if it keeps failing, give the reference to an administrator")
+    return error_message(error, reference)
 
 
 def tell_user(client: WebClient, body: dict[str, Any], text: str) -> None:

@@ -30,6 +30,7 @@ from bot.slack.blocks.common import (
     section,
     users,
 )
+from bot.slack.blocks.errors import error_message
 from bot.slack.blocks.home import (
     HOME_HOW_TO,
     HOME_MINE_LISTED,
@@ -97,7 +98,8 @@ __all__ = [
     "BULK_EXCLUDED_LISTED", "BULK_LISTED", "HOME_HOW_TO", "HOME_MINE_LISTED", "HOME_PENDING_LISTED", "KIND_LABEL",
     "MAX_BLOCKS", "MAX_HOME_BLOCKS", "MAX_METADATA", "MAX_OPTIONS", "STATE_EMOJI", "TOP_REASONS", "Block",
     "ModalMetadata", "bulk_blocks", "button", "cap", "change_modal", "check_blocks", "check_counts", "chunked",
-    "code", "confirmation_text", "context", "customer_options", "cut", "decision_line", "error_text", "esc",
+    "code", "confirmation_text", "context", "customer_options", "cut", "decision_line", "error_message", "error_text",
+    "esc",
     "fmt_date", "fmt_time", "header", "help_blocks", "help_text", "home_error_view", "home_view", "ids_in_backticks",
     "ids_line", "kind_label", "loading_modal", "lookup_modal", "mention", "message_modal", "mrkdwn", "option",
     "options_in_words", "pending_blocks", "plain", "progress_line", "reject_modal", "request_blocks",
