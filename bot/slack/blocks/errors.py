@@ -24,7 +24,10 @@ def error_message(error: BaseException, reference: str) -> str:
     if isinstance(error, NotFound):
         return error_text(":mag:", esc(error), f"check the ids ({esc('`/nce subscriptions <customer>`')} lists them)")
     if isinstance(error, DomainError):
-        return error_text(":warning:", esc(error))
+        text = esc(error)
+        for own in getattr(error, "mentions", ()):  # markup the domain put there itself (e.g. <#C…>) stays live
+            text = text.replace(esc(own), own)
+        return error_text(":warning:", text)
     if isinstance(error, PartnerCenterAuthError):
         return error_text(":warning:", "ncebot could not sign in to Partner Center",
                           "an administrator should run `ncebot doctor`")
