@@ -72,12 +72,12 @@ def test_doctor_in_sandbox_and_socket_mode_needs_no_partner_center_credentials(
         "DATABASE_URL": database,
         "PARTNER_CENTER_SANDBOX": "true",  # no PARTNER_CENTER_TENANT_ID / CLIENT_ID / CLIENT_SECRET
         "NCEBOT_APPROVAL_CHANNEL": CHANNEL,
-        "NCEBOT_APPROVERS": "U0APPROVER1",
+        "NCEBOT_APPROVERS": "U0APPROVER1,U0APPROVER2",  # two: the approval-rules check passes too
     }
     result = _ncebot("doctor", cwd=tmp_path, env=env)
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert lines and all(line.startswith("✓ ") for line in lines), lines
+    assert lines and all(line.startswith("✓ ") for line in lines), "\n".join(lines)
     settings = next(line for line in lines if line.startswith("✓ settings:"))
     assert "Socket Mode" in settings and "SLACK_SIGNING_SECRET is not needed" in settings
     assert "built-in sandbox" in settings

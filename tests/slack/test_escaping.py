@@ -156,3 +156,12 @@ def test_the_bots_own_help_escapes_its_placeholders() -> None:
     joined = "\n".join(texts)
     assert "&lt;customer&gt;" in joined and "&lt;id&gt;" in joined
     assert "<customer>" not in joined and "<id>" not in joined
+
+
+@pytest.mark.parametrize("evil", INJECTIONS)
+def test_membership_refusal_escapes_the_group_handle_and_keeps_its_own_mention(evil: str) -> None:
+    from bot.app import friendly_error
+    from bot.domain import MembershipUnconfirmed
+
+    _assert_inert(friendly_error(MembershipUnconfirmed("S0GROUP", evil)), evil)
+    assert "<!subteam^S0GROUP>" in friendly_error(MembershipUnconfirmed("S0GROUP"))
