@@ -128,8 +128,30 @@ def _add_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db.set_defaults(handler=lambda args: _usage(db))
 
 
+def _add_webhooks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from bot.webhooks.registration import add_parser
+
+    add_parser(sub)
+    hooks = sub.choices["webhooks"]
+    hooks.description = ("Partner Center webhook registration (one per partner tenant): `register` adds ncebot's "
+                         "events (never dropping others; --replace to take over a registration pointing "
+                         "elsewhere), `status` prints it, `test` sends a validation event.")
+    hooks.epilog = textwrap.fill(
+        f"Settings read: PARTNER_CENTER_* (the app registration's credentials), NCEBOT_PUBLIC_URL (the "
+        f"default --url), SSL_CERT_FILE (optional). {SETTINGS_SOURCE}", 100)
+
+    def handler(args: argparse.Namespace) -> int:
+        if not args.webhooks_command:
+            return _usage(hooks)
+        from bot.webhooks.registration import run_webhooks
+
+        return run_webhooks(args)
+
+    hooks.set_defaults(handler=handler)
+
+
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
-    _add_run, _add_demo, _add_sandbox, _add_doctor, _add_db,
+    _add_run, _add_demo, _add_sandbox, _add_doctor, _add_webhooks, _add_db,
 )
 
 

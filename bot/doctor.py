@@ -289,9 +289,9 @@ def check_partner_center(settings: Settings, verify: str | bool | None) -> list[
         http.close()
 
 
-def check_partner_center_sandbox(settings: Settings) -> list[Line]:
+def in_sandbox(settings: Settings, check: Callable[[Settings, str], list[Line]], name: str) -> list[Line]:
     """PARTNER_CENTER_SANDBOX=true: no credentials are needed; start the built-in sandbox (as ``ncebot run``
-    does) and run the same token and read checks against it."""
+    does) and run ``check`` against it, each passing line saying so."""
     from bot.runtime import sandbox_settings
     from sandbox.server import SandboxServer
 
@@ -299,14 +299,18 @@ def check_partner_center_sandbox(settings: Settings) -> list[Line]:
     try:
         server.start()
     except Exception as exc:
-        return [Line("partner center token", False, f"the built-in sandbox did not start ({_exc_text(exc)})",
+        return [Line(name, False, f"the built-in sandbox did not start ({_exc_text(exc)})",
                      "report this as a bug, or set PARTNER_CENTER_SANDBOX=false to use Partner Center")]
     try:
-        lines = check_partner_center(sandbox_settings(settings, server), str(server.ca_path))
+        lines = check(sandbox_settings(settings, server), str(server.ca_path))
     finally:
         server.stop()
     note = " (built-in sandbox, PARTNER_CENTER_SANDBOX=true: no Partner Center credentials needed)"
     return [Line(line.name, line.ok, line.detail + note, line.fix) if line.ok else line for line in lines]
+
+
+def check_partner_center_sandbox(settings: Settings) -> list[Line]:
+    return in_sandbox(settings, check_partner_center, "partner center token")
 
 
 # --- Slack -----------------------------------------------------------------------------------------------
@@ -406,6 +410,24 @@ def check_slack(settings: Settings, verify: str | bool | None) -> list[Line]:
 # --- entry point -----------------------------------------------------------------------------------------
 
 
+def check_webhooks(settings: Settings, verify: str | bool | None) -> list[Line]:
+    """Whether the partner's webhook registration points at NCEBOT_PUBLIC_URL (SPEC §11)."""
+    from bot.partner_center.client import build_partner_center_client
+    from bot.partner_center.errors import PartnerCenterError
+    from bot.webhooks.registration import status_line
+
+    if settings.missing_partner_center_credentials():
+        return [Line("webhooks", False, "not tried", "fix the Partner Center token first")]
+    client = build_partner_center_client(settings, verify=verify)
+    try:
+        ok, detail, fix = status_line(settings, client)
+    except PartnerCenterError as exc:
+        ok, detail, fix = False, f"could not read the registration ({_exc_text(exc)})", "check the Partner Center roles"
+    finally:
+        client.close()
+    return [Line("webhooks", ok, detail, fix)]
+
+
 def _ca_bundle(env: Mapping[str, str] | None) -> str | None:
     source = env if env is not None else os.environ
     return source.get("SSL_CERT_FILE") or None
@@ -448,6 +470,8 @@ def run_doctor(
         "partner center": lambda s: (check_partner_center_sandbox(s) if s.partner_center_sandbox
                                      else check_partner_center(s, ca)),
         "slack": lambda s: check_slack(s, ca),
+        "webhooks": lambda s: (in_sandbox(s, check_webhooks, "webhooks") if s.partner_center_sandbox
+                               else check_webhooks(s, ca)),
     }
     for name, step in steps.items():
         try:
