@@ -56,6 +56,7 @@ from bot.slack.blocks.messages import (
     request_blocks,
     request_header,
     request_text,
+    state_emoji,
     state_title,
     submitted_line,
     validation_blocks,
@@ -103,7 +104,7 @@ __all__ = [
     "fmt_date", "fmt_time", "header", "help_blocks", "help_text", "home_error_view", "home_view", "ids_in_backticks",
     "ids_line", "kind_label", "loading_modal", "lookup_modal", "mention", "message_modal", "mrkdwn", "option",
     "options_in_words", "pending_blocks", "plain", "progress_line", "reject_modal", "request_blocks",
-    "request_header", "request_text", "reschedule_modal", "schedules_blocks", "section", "state_title",
+    "request_header", "request_text", "reschedule_modal", "schedules_blocks", "section", "state_emoji", "state_title",
     "status_blocks", "submitted_line", "subscriptions_blocks", "top_reasons", "users", "validation_blocks",
     "validation_summary",
 ]
