@@ -194,3 +194,11 @@ def test_a_decided_bulk_request_drops_its_eligibility_list() -> None:
     text = json.dumps(ui.request_blocks(rejected, items))
     assert "Left out" not in text and "will be migrated now" not in text and "1 subscription(s) in this request" in text
     assert _header(ui.request_blocks(rejected, items)).endswith("Bulk migration · Rejected")
+
+
+def test_a_cancelled_schedule_keeps_the_trackers_own_mentions() -> None:
+    request = _request(RequestState.FAILED, kind=RequestKind.SCHEDULE, schedule_id="sch-9",
+                       error_code="ScheduleCancelled",
+                       error_description="cancelled by request r2 (asked by <@UALICE>, approved by <@UCAROL>)")
+    line = ui.progress_line(request)
+    assert line is not None and "asked by <@UALICE>, approved by <@UCAROL>" in line

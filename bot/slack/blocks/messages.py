@@ -7,6 +7,7 @@ mentioned while a decision is awaited.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -189,9 +190,10 @@ def progress_line(request: RequestView) -> str | None:
             return f"{STATE_EMOJI[state]} Completed: schedule {code(request.schedule_id)} is in place"
         return f"{STATE_EMOJI[state]} Completed"
     if state == RequestState.FAILED and request.error_code == SCHEDULE_CANCELLED:
-        # SPEC has no "cancelled" request state: the request ends failed, but operators read "Cancelled".
-        return (f":no_entry_sign: Cancelled: schedule {code(request.schedule_id)} "
-                f"{esc(request.error_description or '')}").rstrip()
+        # SPEC has no "cancelled" request state: the request ends failed, but operators read "Cancelled". The
+        # description is the tracker's own sentence; only its user mentions (asked by <@U…>) are kept live.
+        why = re.sub(r"&lt;@([UW][A-Z0-9]+)&gt;", r"<@\1>", esc(request.error_description or ""))
+        return f":no_entry_sign: Cancelled: schedule {code(request.schedule_id)} {why}".rstrip()
     if state == RequestState.FAILED:
         error = f"{code(request.error_code)}: " if request.error_code else ""
         return f"{STATE_EMOJI[state]} Failed: {error}{esc(request.error_description or 'no description')}"
