@@ -12,6 +12,7 @@ from bot.slack import ids
 from bot.slack.commands import parse_command
 from bot.slack.deps import app_deps
 from handlers.common import after_ack, guarded, open_modal_for, respond_reply, run_command
+from handlers.customers import run_customers, with_customer_id
 from handlers.deadlines import run_renewals
 
 
@@ -20,7 +21,7 @@ def nce_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebCli
     deps = app_deps(context)
     channel = body.get("channel_id")
     try:
-        cmd = parse_command(str(body.get("text") or ""))  # pure: parsed here to choose the lane
+        parsed = parse_command(str(body.get("text") or ""))  # pure: parsed here to choose the lane
     except InvalidInput as wrong:
         problem = wrong
 
@@ -31,18 +32,26 @@ def nce_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebCli
         return
 
     def work() -> None:
-        if cmd.name == "renewals":  # SPEC §10; slow across customers, so it edits its own answer
-            run_renewals(deps, cmd, respond)
+        if parsed.name == "renewals":  # SPEC §10; slow across customers, so it edits its own answer
+            run_renewals(deps, parsed, respond)
+            return
+        reply = respond_reply(respond)
+        if parsed.name == "customers":
+            run_customers(deps, parsed, reply)
+            return
+        cmd = with_customer_id(deps, parsed, reply)  # a customer by domain or name (SPEC §4)
+        if cmd is None:
             return
         if cmd.needs_modal:
             open_modal_for(deps, cmd, client, str(body.get("trigger_id") or ""), channel)
             return
-        run_command(deps, cmd, str(body["user_id"]), respond_reply(respond), client, channel=channel)
+        run_command(deps, cmd, str(body["user_id"]), reply, client, channel=channel)
 
     # Busy: the ack's own body answers (Slack shows a command's ack text privately to the user). A command with
-    # missing arguments opens a modal (its trigger id lasts 3 s): the trigger lane, never behind Partner Center.
+    # missing arguments opens a modal (its trigger id lasts 3 s): the trigger lane, never behind Partner Center
+    # work (a customer given by name is looked up there first, as before the queue: the directory caches it).
     after_ack(deps, ack, body, client, work, ack_busy=lambda text: ack(text=text, response_type="ephemeral"),
-              trigger=cmd.needs_modal)
+              trigger=parsed.needs_modal)
 
 
 def register(app: App) -> None:

@@ -18,6 +18,7 @@ from bot.work_queue import WorkQueue
 if TYPE_CHECKING:
     from slack_bolt import BoltContext
 
+    from bot.customers import CustomerDirectory
     from bot.deadlines.watcher import WindowWatcher
     from bot.workflow import Workflow
 
@@ -40,6 +41,7 @@ class AppDeps:
     metrics: MetricsText | None = None
     process_before_response: bool = False
     partner_tenant_id: str | None = None  # PartnerTenantId column of the /nce check CSV (PARTNER_CENTER_TENANT_ID)
+    customers: CustomerDirectory | None = None  # customers by name or domain (SPEC §4, §9); None: ids only
     windows: WindowWatcher | None = None  # SPEC §10: the 7-day window (button checks)
     work: WorkQueue = field(default_factory=WorkQueue)
     # Jobs that open a modal with a trigger id (valid 3 s): Slack calls and database reads only, never Partner

@@ -12,9 +12,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot.domain import DomainError, NotAuthorized
-from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
+from bot.domain import DomainError
+from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError
 from bot.slack.blocks import ModalMetadata, message_modal
+from bot.slack.blocks.errors import error_message
 
 log = logging.getLogger(__name__)
 
@@ -34,25 +35,15 @@ def report_error(error: BaseException, body: dict[str, Any], client: WebClient) 
 
 
 def friendly_error(error: BaseException) -> str:
-    """What the person who acted is told. Never a stack trace, never a secret."""
-    if isinstance(error, NotAuthorized):
-        return f":lock: {error}"
-    if isinstance(error, DomainError):
-        return f":warning: {error}"
+    """What the person who acted is told (sentences: ``bot.slack.blocks.errors``); logs what an operator needs."""
+    reference = uuid.uuid4().hex[:8]
     if isinstance(error, PartnerCenterAuthError):
         log.error("Partner Center sign-in failed: %s", error)
-        return ":warning: ncebot could not sign in to Partner Center. An administrator should run `ncebot doctor`."
-    if isinstance(error, PartnerCenterUnavailable):
-        return ":hourglass: Partner Center is busy or unreachable right now. Nothing was changed; try again shortly."
-    if isinstance(error, PartnerCenterError):
-        code = f" `{error.code}`" if error.code is not None else ""
-        return f":warning: Partner Center refused it{code}: {error.description}"
-    reference = uuid.uuid4().hex[:8]
-    if isinstance(error, SlackApiError):
+    elif isinstance(error, SlackApiError):
         log.error("Slack API error (ref %s): %s", reference, error.response.get("error"))
-    else:
+    elif not isinstance(error, DomainError | PartnerCenterError):
         log.exception("unexpected error (ref %s)", reference, exc_info=error)
-    return f":boom: Something went wrong on our side (reference `{reference}`). Nothing was changed."
+    return error_message(error, reference)
 
 
 def tell_user(client: WebClient, body: dict[str, Any], text: str) -> None:

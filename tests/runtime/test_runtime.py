@@ -176,9 +176,8 @@ def test_audit_and_check_are_wired_by_the_runtime(runtime: Runtime, standin: Sla
     runtime.closers.append(server.stop)
     with SlackRequester(server.url, standin, SIGNING_SECRET) as slack:
         assert slack.command("audit", user=APPROVER, channel=WORK_CHANNEL).status_code == 200
-    # the stand-in knows the file from files.getUploadURLExternal on; wait for its content (the upload itself)
     uploads = wait_for(lambda: [f for f in standin.files.values()
-                                if f.filename.startswith("nce-audit-all-") and f.content])
+                                if f.filename.startswith("nce-audit-all-") and f.content])  # uploaded, not just named
     assert uploads[0].content.decode("utf-8-sig").startswith("at,request_id,customer_id,actor,actor_name,action")
     assert not [call for call in standin.calls_to("response_url") if "not available" in call.params["text"]]
 
