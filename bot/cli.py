@@ -23,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="offline end-to-end run: sandbox Partner Center + local Slack stand-in")
     demo.add_argument("--keep-running", action="store_true", help="leave the sandbox and the app up afterwards")
     demo.add_argument("--time-scale", type=float, default=None, help="sandbox clock speed-up (default: fast)")
+    demo.add_argument("--port", type=int, default=0, help="browser playground port with --keep-running (default: any)")
 
     sandbox = sub.add_parser("sandbox", help="serve the Partner Center sandbox on its own")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -49,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from bot.demo import run_demo
 
-            return run_demo(keep_running=args.keep_running, time_scale=args.time_scale)
+            return run_demo(keep_running=args.keep_running, time_scale=args.time_scale, port=args.port)
         if args.command == "sandbox":
             from sandbox.cli import serve
 
