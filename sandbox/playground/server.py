@@ -74,6 +74,9 @@ def build_playground_app(playground: Playground) -> Starlette:
                 return JSONResponse({"same": True, "rev": body["rev"]})
         return response
 
+    async def download(request: Request) -> Response:
+        return _file(playground, str(request.path_params["file_id"]))
+
     def endpoint(handler: Any) -> Any:
         async def wrapped(request: Request) -> Response:
             try:
@@ -100,14 +103,14 @@ def build_playground_app(playground: Playground) -> Starlette:
         Route("/api/options", endpoint(lambda d: (
             playground.options, _str(d, "user"), _str(d, "view_id"), _str(d, "action_id"), _str(d, "block_id"),
             str(d.get("value") or ""), dict(d.get("values") or {}))), methods=["POST"]),
-        Route("/files/{file_id}", lambda r: _file(playground, r), methods=["GET"]),
+        Route("/files/{file_id}", download, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes)
 
 
-async def _file(playground: Playground, request: Request) -> Response:
-    stored = playground.file(str(request.path_params["file_id"]))
+def _file(playground: Playground, file_id: str) -> Response:
+    stored = playground.file(file_id)
     if stored is None:
         return JSONResponse({"ok": False, "error": "no such file"}, status_code=404)
     media = "text/csv; charset=utf-8" if stored.filename.lower().endswith(".csv") else "application/octet-stream"

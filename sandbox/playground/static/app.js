@@ -1,5 +1,5 @@
 // ncebot playground: a Slack-like client for the Slack stand-in. Vanilla JS, no build step.
-// Every piece of Slack text is put into the page with textContent / createTextNode, never innerHTML.
+// Every piece of Slack text is put into the page with textContent / createTextNode, never as HTML.
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -597,6 +597,15 @@
     poll();
   });
   $("thread-close").addEventListener("click", () => { S.thread = null; render(); });
+  // Like Slack, a field's error goes away once the field is edited.
+  for (const type of ["input", "change"]) {
+    $("overlay").addEventListener(type, (ev) => {
+      const block = ev.target.closest && ev.target.closest(".input-block.has-error");
+      if (!block) return;
+      block.classList.remove("has-error");
+      block.querySelectorAll(".error-text").forEach((n) => n.remove());
+    });
+  }
   $("tab-home").addEventListener("click", () => go("home"));
   $("tab-messages").addEventListener("click", () => go(S.state.dm));
 
