@@ -168,6 +168,7 @@ def _bulk_rejected(s: Session) -> None:
     s.wait("the bulk request message is edited to 'Rejected by @carol' with the reason",
            lambda: f"<@{CAROL}>" in s.parent(bulk) and reason in s.parent(bulk)
            and ids.APPROVE_ACTION not in s.parent(bulk))
+    s.in_thread(bulk, "rejected by", "the thread of the bulk request tells the requester it was rejected, and why")
     s.stats.rejections += 1
 
 
