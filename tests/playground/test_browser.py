@@ -89,7 +89,7 @@ def test_a_migration_is_asked_for_approved_and_followed_to_completion(
     expect(thread).to_contain_text("Submitted to Partner Center")
     expect(thread).to_contain_text("completed", timeout=30_000)
     expect(thread).to_contain_text("new NCE subscription")
-    message.scroll_into_view_if_needed()
+    page.evaluate("document.getElementById('thread-messages').scrollTop = 1e9")  # the completion, in view
     screenshot(page, "approval-flow")
 
 
@@ -115,7 +115,7 @@ def test_a_rejection_through_its_modal(page: Any, playground: PlaygroundServer) 
     expect(message).to_contain_text("Rejected by @carol")
     expect(message).to_contain_text("Contoso renews in March: migrate then")
     expect(message.locator("button[data-action-id]")).to_have_count(0)
-    expect(page.locator(".message.ephemeral", has_text="You rejected request")).to_be_visible()
+    expect(page.locator(".message.ephemeral", has_text=f"You rejected request {request_id}")).to_be_visible()
     screenshot(page, "rejected")
 
 
