@@ -181,7 +181,9 @@ class Playground:
         return ActionResult(response.status_code, _body(response))
 
     def _view_with_state(self, user: str, view_id: str, values: dict[str, Any] | None) -> dict[str, Any]:
-        if view_id not in self.standin.views or view_id in self._closed:
+        with self._lock:
+            closed = view_id in self._closed
+        if view_id not in self.standin.views or closed:
             raise PlaygroundError(f"no open view {view_id!r}")
         stored = self.standin.views[view_id]
         if (stored.user or _owner(stored.trigger_id)) != user:

@@ -97,6 +97,16 @@ def test_an_uploaded_csv_is_downloadable(api: httpx.Client) -> None:
     assert api.get("/files/F-none").status_code == 404
 
 
+def test_direct_messages_from_the_app_are_shown_in_the_persons_dm_only(api: httpx.Client) -> None:
+    """``/nce audit`` sends its CSV to the approver by direct message (conversations.open → D…)."""
+    api.post("/api/command", json={"user": BOB, "channel": WORK_CHANNEL, "text": "/nce audit"})
+    state = _until(api, BOB, lambda s: any(m["channel"] == s["dm"] and m["files"] for m in s["messages"]))
+    dm = [m for m in state["messages"] if m["channel"] == state["dm"] and m["files"]]
+    assert state["dm"] == "DBOB000002" and dm[-1]["files"][0]["name"].endswith(".csv")
+    carol = api.get("/api/state", params={"user": CAROL}).json()
+    assert not any(m["files"] and m["ts"] == dm[-1]["ts"] for m in carol["messages"])
+
+
 def test_bad_requests_are_refused_and_change_nothing(api: httpx.Client, demo_world: DemoWorld) -> None:
     sent = demo_world.requester.sent
     assert api.get("/api/state", params={"user": "UNOBODY"}).status_code == 400
