@@ -87,8 +87,8 @@ def run_demo(keep_running: bool = False, time_scale: float | None = None, out: I
     if world is None:
         return code
     try:
-        if keep_running:
-            _keep_running(out, world, port)
+        if keep_running and not _keep_running(out, world, port):
+            code = 2
     finally:
         world.close()
     return code
@@ -123,7 +123,8 @@ def demo_env(world: DemoWorld) -> dict[str, str]:
     return env
 
 
-def _keep_running(out: IO[str], world: DemoWorld, port: int) -> None:
+def _keep_running(out: IO[str], world: DemoWorld, port: int) -> bool:
+    """Serve the playground and keep everything up until SIGINT/SIGTERM; False if the playground cannot listen."""
     from sandbox.playground import Person, Playground, PlaygroundServer
 
     app_url = world.app_url
@@ -131,7 +132,11 @@ def _keep_running(out: IO[str], world: DemoWorld, port: int) -> None:
     playground = Playground(world.standin, world.requester, people=[Person(uid, name, ROLES.get(uid, ""))
                                                                     for uid, name in USERS.items()],
                             channels=CHANNELS, groups=GROUPS, default_channel=WORK_CHANNEL)
-    server = PlaygroundServer(playground, port=port).start()
+    try:
+        server = PlaygroundServer(playground, port=port).start()
+    except RuntimeError as exc:
+        print(f"ncebot demo: {exc}; choose another with --port", file=out)
+        return False
     try:
         print("", file=out)
         print("Still running (Ctrl-C to stop):", file=out)
@@ -163,3 +168,4 @@ def _keep_running(out: IO[str], world: DemoWorld, port: int) -> None:
         print("stopping", file=out)
     finally:
         server.stop()
+    return True

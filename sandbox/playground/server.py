@@ -149,7 +149,7 @@ class PlaygroundServer:
         while not server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"the playground could not listen on {self.host}:{self._port} (port taken?)")
+                raise RuntimeError(f"the playground could not listen on {self.host}:{self._port} (is the port taken?)")
             time.sleep(0.01)
         return self
 

@@ -186,6 +186,8 @@ def test_keep_running_leaves_the_app_up_prints_a_paste_ready_env_and_ends_with_t
         assert page.status_code == 200 and "ncebot playground" in page.text
         state = httpx.get(playground_url + "api/state", params={"user": "UBOB000002"}, timeout=5).json()
         assert any("Bulk migration" in str(m["blocks"]) for m in state["messages"])
+        carol = httpx.get(playground_url + "api/state", params={"user": "UCAROL0003"}, timeout=5).json()
+        assert carol["modal"] is None  # the demo's Reject modal was submitted: it is history, not open
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -198,3 +200,19 @@ def test_keep_running_leaves_the_app_up_prints_a_paste_ready_env_and_ends_with_t
         httpx.get(health_url.group(1), timeout=2)
     with pytest.raises(httpx.TransportError):
         httpx.get(playground_url, timeout=2)
+
+
+def test_keep_running_with_a_taken_playground_port_says_so(tmp_path: Path) -> None:
+    import socket
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PARTNER_CENTER_", "NCEBOT_"))}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "bot.cli", "demo", "--keep-running", "--port", str(port)],
+                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"the playground could not listen on 127.0.0.1:{port}" in result.stdout
+    assert "choose another with --port" in result.stdout and "Traceback" not in result.stderr
