@@ -275,3 +275,4 @@ def test_block_kit_is_rendered_faithfully_and_slack_text_is_never_html(page: Any
     expect(g.locator("[data-block-id='i3'] .choice b")).to_have_text("Full term")
     expect(g.locator("[data-block-id='i4'] input[type=file]")).to_be_disabled()
     expect(g.locator(".block.unknown")).to_contain_text("mystery_block")
+    screenshot(page, "block-kit-gallery")

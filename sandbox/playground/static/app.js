@@ -472,7 +472,7 @@
   const COLORS = ["#e8912d", "#2bac76", "#1264a3", "#e01e5a", "#4a154b", "#36c5f0"];
   function avatar(id, name) {
     const color = id === S.state.bot ? "#4a154b" : COLORS[[...id].reduce((a, c) => a + c.charCodeAt(0), 0) % 6];
-    return el("div", { class: "avatar", style: `background:${color}` }, id === S.state.bot ? "🤖" : name[0].toUpperCase());
+    return el("div", { class: "avatar", style: `background:${color}` }, id === S.state.bot ? "🤖" : (name || "?")[0].toUpperCase());
   }
   const timeOf = (ts) => clock(new Date(Number(ts) * 1000), false);
   function sizeOf(n) { return n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} kB`; }
