@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -19,7 +19,7 @@ from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-
+    from bot.slack.verification import SlackRequestGate
     from bot.workflow import Workflow
 
 log = logging.getLogger(__name__)
@@ -50,11 +50,26 @@ def build_slack_client(settings: Settings, *, max_retry_count: int = 2) -> WebCl
     return client
 
 
-def create_app(settings: Settings, deps: AppDeps) -> App:
+class NcebotApp(App):
+    """Bolt's App plus the gate that ``POST /slack/events`` runs BEFORE Bolt sees anything
+    (:class:`bot.slack.verification.SlackRequestGate`; None without a signing secret: Socket Mode)."""
+
+    gate: SlackRequestGate | None = None
+
+
+def is_verified(request: BoltRequest) -> bool:
+    """Did this request pass the gate (HTTP) or come over the authenticated Socket Mode connection?"""
+    from bot.slack.verification import VERIFIED
+
+    return request.mode == "socket_mode" or request.context.get(VERIFIED) is True
+
+
+def create_app(settings: Settings, deps: AppDeps) -> NcebotApp:
+    from bot.slack.verification import DatabaseReplayGuard, SlackRequestGate
     from handlers import register_listeners
 
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    app = App(
+    app = NcebotApp(
         client=deps.slack_client,
         signing_secret=signing_secret,
         token_verification_enabled=False,
@@ -64,10 +79,17 @@ def create_app(settings: Settings, deps: AppDeps) -> App:
         request_verification_enabled=signing_secret is not None,
         listener_executor=ThreadPoolExecutor(max_workers=deps.listener_workers, thread_name_prefix="ncebot-listener"),
     )
+    # Bolt logs a refused request's whole body at INFO; the gate refuses those before Bolt, and this keeps it so.
+    logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
+    if signing_secret is not None:
+        app.gate = SlackRequestGate(signing_secret, DatabaseReplayGuard(deps.workflow.session_factory))
     register_listeners(app, deps)
 
     @app.error
-    def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> None:
+    def on_error(error: Exception, body: dict[str, Any], client: WebClient, request: BoltRequest) -> None:
+        if not is_verified(request):  # never reply (response_url, DM) on behalf of a request nobody vouched for
+            log.warning("error on an unverified request, not answered: %s", type(error).__name__)
+            return
         report_error(error, body, client)
 
     return app

@@ -2,6 +2,10 @@
 
 Bolt's own Starlette adapter calls the sync ``App.dispatch`` inside the event loop, which would block every
 other request for up to 3 s; here dispatch runs in a worker thread (anyio.to_thread) instead.
+
+``POST /slack/events`` reads at most 1 MB (413 beyond), then runs the app's gate
+(:class:`bot.slack.verification.SlackRequestGate`: signature → 401, shape → 400, replay → empty 200) before Bolt
+sees anything. A refusal is one log line without the body; nothing else happens.
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.app import HealthCheck, MetricsText
+from bot.app import HealthCheck, MetricsText, NcebotApp
 from bot.http_body import MAX_BODY_BYTES, BodyTooLarge, read_limited_body
+from bot.slack.verification import Refused, Replayed, describe
 
 log = logging.getLogger(__name__)
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_REFUSED_TEXT = {400: "bad request", 401: "invalid request", 503: "try again"}
 __all__ = ["MAX_BODY_BYTES", "HttpServer", "build_asgi"]
 
 
@@ -38,18 +44,29 @@ def build_asgi(app: App, *, health: HealthCheck | None = None, metrics: MetricsT
     and an HTTP request claiming to come from Slack must not be dispatched. ``extra_routes`` are served in both
     modes (e.g. ``POST /partner-center/webhooks``)."""
     limiter = anyio.CapacityLimiter(max_threads)
+    gate = app.gate if isinstance(app, NcebotApp) else None  # no gate: every Slack request is refused
 
     async def slack_events_endpoint(request: Request) -> Response:
         try:
             body = await read_limited_body(request)
         except BodyTooLarge:
+            log.warning("refused a Slack request: 413 body over %d bytes", MAX_BODY_BYTES)
             return PlainTextResponse("payload too large", status_code=413)
-        bolt_request = BoltRequest(
-            body=body.decode("utf-8", "replace"),
-            query=str(request.url.query),
-            headers={k: [v] for k, v in request.headers.items()},
-        )
-        bolt_response = await anyio.to_thread.run_sync(app.dispatch, bolt_request, limiter=limiter)
+        headers = dict(request.headers)  # lower-case names; one value each, as Slack sends them
+        verdict: BoltRequest | Refused | Replayed
+        if gate is None:
+            verdict = Refused(401, "no signing secret configured")
+        else:  # the signature in the event loop (no I/O); the rest, which uses the database, in a worker thread
+            refused = gate.authenticate(headers, body)
+            verdict = refused if refused is not None else await anyio.to_thread.run_sync(
+                gate.accept, headers, body, str(request.url.query), limiter=limiter)
+        if isinstance(verdict, Refused):
+            log.warning("refused a Slack request: %d %s (%s)", verdict.status, verdict.reason, describe(body, headers))
+            return PlainTextResponse(_REFUSED_TEXT.get(verdict.status, "refused"), status_code=verdict.status)
+        if isinstance(verdict, Replayed):
+            log.warning("ignored a replayed Slack request (%s)", describe(body, headers))
+            return Response(status_code=200)
+        bolt_response = await anyio.to_thread.run_sync(app.dispatch, verdict, limiter=limiter)
         return Response(
             content=bolt_response.body,
             status_code=bolt_response.status,

@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from bot.app import AppDeps
     from bot.health import HealthCheck
     from bot.http_server import HttpServer
+    from bot.liveness import InstanceHeartbeat
     from bot.metrics import Metrics
     from bot.partner_center.client import PartnerCenterClient
     from bot.tracking import TrackingService
@@ -53,10 +55,15 @@ class Runtime:
     tracking: TrackingService | None = None
     sandbox: SandboxServer | None = None
     session_factory: sessionmaker[Session] | None = None
+    heartbeat: InstanceHeartbeat | None = None
     _closed: bool = False
 
     def start_background(self) -> None:
-        """Start the tracking service (scheduler + poller lease); ``close()`` stops it and releases the lease."""
+        """Start this process's heartbeat and the tracking service (scheduler + poller lease); ``close()`` stops
+        them and releases the lease."""
+        if self.heartbeat is not None:
+            self.closers.append(self.heartbeat.start().stop)
+            self.heartbeat = None  # started once
         if self.tracking is None or self.tracking.scheduler is not None:
             return
         tracking = self.tracking
@@ -193,6 +200,7 @@ def build_runtime(
     from bot.app import AppDeps, build_slack_client, create_app
     from bot.domain import SystemClock
     from bot.health import HealthCheck, database_check, lease_check, scheduler_check
+    from bot.liveness import InstanceHeartbeat, liveness_timeout
     from bot.metrics import Metrics
     from bot.slack.membership import SlackMembershipResolver, SlackUserDirectory
     from bot.slack.notifier import SlackNotifier, stored_request_items
@@ -223,6 +231,9 @@ def build_runtime(
     if not any(isinstance(handler, SlackErrorCounter) for handler in client.retry_handlers):
         client.retry_handlers.insert(0, SlackErrorCounter(metrics))
     clock = SystemClock()
+    # This process's liveness: its id is written on every claim, so others take over at once after a crash.
+    heartbeat = InstanceHeartbeat(session_factory, clock,
+                                  timeout=liveness_timeout(timedelta(seconds=settings.ncebot_poll_interval)))
     # request_items: a bulk request's message lists its subscriptions, as in the HTTP tests, not just a count.
     slack_notifier = SlackNotifier(client, settings.ncebot_approval_channel, notify_channel=settings.notify_channel,
                                    request_items=stored_request_items(session_factory))
@@ -243,10 +254,11 @@ def build_runtime(
             notify_channel=settings.notify_channel,
         ),
         clock=clock,
+        instance_id=heartbeat.id,
     )
     extra: dict[str, Any] = {} if drain_seconds is None else {"drain_seconds": drain_seconds}
     tracking = TrackingService(settings, workflow, session_factory, partner_center, client, notifier, clock,
-                               metrics=metrics, post_spacing=post_spacing, **extra)
+                               holder_id=heartbeat.id, metrics=metrics, post_spacing=post_spacing, **extra)
     metrics.set_request_counts_provider(request_counts(session_factory))
 
     def scheduler_running() -> bool:
@@ -264,7 +276,7 @@ def build_runtime(
     app = create_app(settings, deps)
     return Runtime(settings=settings, app=app, deps=deps, partner_center=partner_center, closers=closers,
                    metrics=metrics, health=health, tracking=tracking, sandbox=sandbox,
-                   session_factory=session_factory)
+                   session_factory=session_factory, heartbeat=heartbeat)
 
 
 class _Stop(BaseException):

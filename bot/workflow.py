@@ -9,7 +9,8 @@ Guarantees:
   voters of one request are serialised on its row (``touch_if_state``), on SQLite and PostgreSQL alike;
 - a request is submitted to Partner Center exactly once: the operation (with its ``MS-RequestId`` and
   ``externalReferenceId``) is committed BEFORE the call; an interrupted call is resumed with the same ids
-  after looking the result up by ``externalReferenceId``; a lease (``claimed_until``) keeps replicas apart;
+  after looking the result up by ``externalReferenceId``; a lease (``claimed_until``) keeps replicas apart, and a
+  claim whose process is known dead (``claimed_by``, ``bot.liveness``) is taken over at once;
 - every transition appends an audit event in the same transaction.
 """
 
@@ -260,7 +261,10 @@ class Workflow:
         policy: WorkflowPolicy,
         clock: Clock,
         directory: UserDirectory | None = None,
+        instance_id: str | None = None,
     ) -> None:
+        """``instance_id``: this process's heartbeat id (``bot.liveness``), written on every claim so that another
+        process can take the claim over as soon as this one is known dead."""
         if policy.required_approvals < 1:
             raise ValueError("required_approvals must be at least 1")
         self._sessions = session_factory
@@ -270,10 +274,16 @@ class Workflow:
         self._policy = policy
         self._clock = clock
         self._directory = directory
+        self._instance_id = instance_id
 
     @property
     def policy(self) -> WorkflowPolicy:
         return self._policy
+
+    @property
+    def session_factory(self) -> sessionmaker[Session]:
+        """The database the workflow keeps its state in (the Slack gate remembers request signatures there)."""
+        return self._sessions
 
     # --- plumbing -------------------------------------------------------------------------------------------
     @contextmanager
@@ -1207,9 +1217,10 @@ class Workflow:
                         customer_id=view.customer_id,
                         now=now,
                         lease=lease,
+                        holder=self._instance_id,
                     )
                 elif found.status == "sending":
-                    op = repo.claim_operation(session, found.id, now=now, lease=lease)
+                    op = repo.claim_operation(session, found.id, now=now, lease=lease, holder=self._instance_id)
                 else:
                     op = None
                 if op is not None:

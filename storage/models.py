@@ -141,6 +141,9 @@ class PartnerCenterOperation(Base):
     error_description: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The process instance (``ProcessInstance.id``) holding the claim: once that instance is known dead, the
+    # claim may be taken over at once instead of after ``claimed_until`` (issue 9).
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -198,6 +201,28 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ProcessInstance(Base):
+    """A running ncebot process, kept alive by its heartbeat (``bot.liveness``): ``alive_until`` is pushed
+    forward every few seconds; once it is in the past the process is known dead and its claims (operations,
+    leases) can be taken over at once."""
+
+    __tablename__ = "process_instances"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    alive_until: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class SeenSlackSignature(Base):
+    """A verified Slack request's ``X-Slack-Signature``, kept until its timestamp leaves the accepted window:
+    the same signature again is a replay (``bot.slack.verification``)."""
+
+    __tablename__ = "seen_slack_signatures"
+
+    signature: Mapped[str] = mapped_column(String(80), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class AuditTrailIsAppendOnly(Exception):

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Executable, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Executable, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.domain import (
     ALLOWED_TRANSITIONS,
@@ -35,6 +35,7 @@ from storage.models import (
     ChangeRequest,
     Lease,
     PartnerCenterOperation,
+    ProcessInstance,
     SlackMessage,
     WatchedCustomer,
 )
@@ -54,6 +55,13 @@ def new_id() -> str:
 def rowcount(result: Any) -> int:
     assert isinstance(result, CursorResult)
     return int(result.rowcount)
+
+
+def holder_is_dead(holder: InstrumentedAttribute[str] | InstrumentedAttribute[str | None], now: datetime,
+                   ) -> ColumnElement[bool]:
+    """SQL condition: the process instance named by column ``holder`` has a heartbeat row (``storage.liveness``)
+    and that heartbeat ran out before ``now``. An instance without a row is not known dead."""
+    return exists(select(ProcessInstance.id).where(ProcessInstance.id == holder, ProcessInstance.alive_until < now))
 
 
 def insert_once(session: Session, statement: Executable) -> bool:
@@ -434,8 +442,10 @@ def create_operation(
     customer_id: str,
     now: datetime,
     lease: timedelta,
+    holder: str | None = None,
 ) -> OperationView | None:
-    """Persist a ``sending`` operation with fresh MS-RequestId and externalReferenceId, claimed by the caller.
+    """Persist a ``sending`` operation with fresh MS-RequestId and externalReferenceId, claimed by the caller
+    (``holder``: its process instance id, see :func:`claim_operation`).
 
     None when the operation already exists (someone else created it): claim it with :func:`claim_operation`.
     """
@@ -451,6 +461,7 @@ def create_operation(
                 status="sending",
                 attempts=1,
                 claimed_until=now + lease,
+                claimed_by=holder,
                 created_at=now,
                 updated_at=now,
             )
@@ -461,16 +472,21 @@ def create_operation(
     return _op_view(row)
 
 
-def claim_operation(session: Session, operation_id: int, *, now: datetime, lease: timedelta) -> OperationView | None:
-    """Conditionally take a ``sending`` operation whose lease is free or lapsed; None if someone holds it."""
+def claim_operation(session: Session, operation_id: int, *, now: datetime, lease: timedelta,
+                    holder: str | None = None) -> OperationView | None:
+    """Conditionally take a ``sending`` operation whose claim is free, lapsed, or held by a process instance
+    known dead (:func:`holder_is_dead`: a crash is taken over at once, not after the lease); None if a live
+    caller holds it. ``holder``: the claiming process instance."""
     result = session.execute(
         update(PartnerCenterOperation)
         .where(
             PartnerCenterOperation.id == operation_id,
             PartnerCenterOperation.status == "sending",
-            or_(PartnerCenterOperation.claimed_until.is_(None), PartnerCenterOperation.claimed_until < now),
+            or_(PartnerCenterOperation.claimed_until.is_(None), PartnerCenterOperation.claimed_until < now,
+                holder_is_dead(PartnerCenterOperation.claimed_by, now)),
         )
-        .values(claimed_until=now + lease, attempts=PartnerCenterOperation.attempts + 1, updated_at=now)
+        .values(claimed_until=now + lease, claimed_by=holder, attempts=PartnerCenterOperation.attempts + 1,
+                updated_at=now)
         .execution_options(synchronize_session=False)
     )
     if rowcount(result) != 1:
@@ -608,10 +624,12 @@ def read_lease(session: Session, name: str) -> tuple[str, datetime] | None:
 
 
 def try_acquire_lease(session: Session, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-    """Take the lease if free or lapsed, or extend it if ours: one conditional UPDATE, else one INSERT."""
+    """Take the lease if free, lapsed or held by a process instance known dead (:func:`holder_is_dead`), or extend
+    it if ours: one conditional UPDATE, else one INSERT."""
     result = session.execute(
         update(Lease)
-        .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at <= now))
+        .where(Lease.name == name,
+               or_(Lease.holder == holder, Lease.expires_at <= now, holder_is_dead(Lease.holder, now)))
         .values(holder=holder, expires_at=now + ttl)
         .execution_options(synchronize_session=False)
     )

@@ -3,20 +3,21 @@
 Acquire is one conditional ``UPDATE … WHERE name = ? AND (holder = me OR expires_at <= now)`` followed, when no
 row exists yet, by an ``INSERT`` that a unique key lets only one replica win: there is no read-then-write race.
 A standby calls :meth:`DatabaseLease.try_acquire` at every job tick and takes over once the holder's lease has
-expired (``ttl`` = two poll intervals by default).
+expired (``ttl`` = two poll intervals by default), or at once when the holder is a process instance known dead
+(its heartbeat ran out, ``bot.liveness``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import Clock, utc_now
+from bot.liveness import new_instance_id as default_holder_id
 from storage import repositories as store
 
 log = logging.getLogger("ncebot.tracking.lease")
@@ -29,13 +30,6 @@ class LeaseState:
     held: bool
     holder: str | None
     expires_at: datetime | None
-
-
-def default_holder_id() -> str:
-    import os
-    import socket
-
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class DatabaseLease:
