@@ -21,6 +21,7 @@ from bot.settings import SECRET_FIELDS, Settings, SettingsError, load_settings
 
 OK = "✓"
 FAIL = "✗"
+WARN = "⚠"
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,13 @@ class Line:
     ok: bool
     detail: str
     fix: str | None = None
+    warning: bool = False  # not ok, but ncebot still works: ⚠, and the exit code stays 0
 
     def render(self) -> str:
         if self.ok:
             return f"{OK} {self.name}: {self.detail}"
-        return f"{FAIL} {self.name}: {self.detail}" + (f" — {self.fix}" if self.fix else "")
+        mark = WARN if self.warning else FAIL
+        return f"{mark} {self.name}: {self.detail}" + (f" — {self.fix}" if self.fix else "")
 
 
 class _Printer:
@@ -43,7 +46,7 @@ class _Printer:
         self.failed = False
 
     def __call__(self, line: Line) -> None:
-        self.failed = self.failed or not line.ok
+        self.failed = self.failed or not (line.ok or line.warning)
         self.out.write(redact(line.render(), self.secrets) + "\n")
         self.out.flush()
 
@@ -73,6 +76,39 @@ def _describe_settings(settings: Settings) -> str:
         f"{transport}; Partner Center {mode} at {where}; "
         f"{settings.ncebot_required_approvals} approval(s) from {approvers} approver {entries}"
     )
+
+
+def check_approval_rules(settings: Settings) -> Line:
+    """Whose requests could never be approved under NCEBOT_APPROVERS / _REQUESTERS / _REQUIRED_APPROVALS /
+    _ALLOW_SELF_APPROVAL (the rule the workflow applies to each request, ``bot.rules``). User groups are resolved
+    only at request time, so with groups listed the check counts their members as unknown and passes."""
+    from bot.rules import approval_shortfall, possible_approvers
+
+    name = "approval rules"
+    required, allow_self = settings.ncebot_required_approvals, settings.ncebot_allow_self_approval
+    approvers = settings.approvers
+    if any(p.startswith("S") for p in approvers):
+        return Line(name, True, f"{required} approval(s); user-group members are counted at request time")
+    requesters = settings.requesters
+    # Who may ask: the listed requesters (groups aside), else anyone: an approver, or someone who is not one.
+    askers = [p for p in requesters if not p.startswith("S")] if requesters else [*approvers, ""]
+    blocked = [u for u in askers if approval_shortfall(
+        required, possible_approvers(approvers, u, allow_self_approval=allow_self), allow_self_approval=allow_self)]
+    if not blocked:
+        return Line(name, True, f"{required} approval(s) from {len(approvers)} approver(s); every request can be "
+                                "approved")
+    sample = possible_approvers(approvers, blocked[0], allow_self_approval=allow_self)
+    why = approval_shortfall(required, sample, allow_self_approval=allow_self)
+    who = ", ".join(u or "anyone who is not an approver" for u in blocked)
+    fixes = ["add approvers to NCEBOT_APPROVERS"]
+    if sample:
+        fixes.append(f"lower NCEBOT_REQUIRED_APPROVALS to {len(sample)}")
+    if not allow_self:
+        fixes.append("set NCEBOT_ALLOW_SELF_APPROVAL=true")
+    fix = ", ".join(fixes[:-1]) + " or " + fixes[-1] if len(fixes) > 1 else fixes[0]
+    # ⚠ while someone's requests can still be approved; ✗ when nobody's can.
+    return Line(name, False, f"requests by {who} can never be approved: {why}", fix,
+                warning=len(blocked) < len(askers))
 
 
 # --- database --------------------------------------------------------------------------------------------
@@ -381,6 +417,7 @@ def run_doctor(
 
     ca = verify if verify is not None else _ca_bundle(env)
     steps: dict[str, Callable[[Settings], list[Line]]] = {
+        "approval rules": lambda s: [check_approval_rules(s)],
         "database": lambda s: [check_database(s.database_url)],
         "partner center": lambda s: check_partner_center(s, ca),
         "slack": lambda s: check_slack(s, ca),

@@ -211,8 +211,20 @@ class Notifier(Protocol):
         ...
 
 
+class NotifyFailed(Exception):
+    """A Notifier could not deliver a message. ``reason``: the platform's short error code (``channel_not_found``,
+    ``not_in_channel``, ``unreachable``), safe to show."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class MembershipResolver(Protocol):
-    """Resolves a Slack user-group id (``S…``) to its member user ids (``usergroups.users.list``)."""
+    """Resolves a Slack user-group id (``S…``) to its member user ids (``usergroups.users.list``).
+
+    Fails closed: when the members cannot be read now and no list read within the cache's lifetime is at hand,
+    ``members`` raises :class:`MembershipUnconfirmed` (an unknown group simply has no members)."""
 
     def members(self, group_id: str) -> frozenset[str]: ...
 
@@ -240,6 +252,20 @@ class InvalidInput(DomainError):
 
 class NotAuthorized(DomainError):
     """The person may not do this (not a requester, not an approver, self-approval)."""
+
+
+class MembershipUnconfirmed(DomainError):
+    """A user group's members could not be read (Slack failed and the cached list is past its lifetime), so a
+    right that depends on that group is neither granted nor denied: the person is asked to try again."""
+
+    def __init__(self, group_id: str, handle: str | None = None) -> None:
+        from html import escape
+
+        # A handle comes from Slack and is shown as text; without one, Slack renders the group mention as its handle.
+        name = f"@{escape(handle, quote=False)}" if handle else f"<!subteam^{group_id}>"
+        super().__init__(f"ncebot could not confirm your membership of {name}; try again in a moment.")
+        self.group_id = group_id
+        self.handle = handle
 
 
 class NotFound(DomainError):

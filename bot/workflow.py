@@ -17,17 +17,18 @@ Guarantees:
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NoReturn, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.access import Access
+from bot.access import Unapprovable as Unapprovable  # re-exported: raised by request_change
 from bot.domain import (
     AlreadyDecided,
     ChangeOptions,
@@ -37,9 +38,11 @@ from bot.domain import (
     Ineligible,
     InvalidInput,
     MembershipResolver,
+    MembershipUnconfirmed,
     NotAuthorized,
     NotFound,
     Notifier,
+    NotifyFailed,
     RequestKind,
     RequestState,
     RequestView,
@@ -63,7 +66,6 @@ from bot.partner_center.models import (
     ScheduleStatus,
     Subscription,
     SubscriptionStatus,
-    is_guid,
 )
 from bot.reports import (
     REASON_BASE,
@@ -77,6 +79,18 @@ from bot.reports import (
     CheckRow,
     audit_csv,
 )
+from bot.rules import (
+    TERMS,
+    check_end_choice,
+    check_end_date,
+    check_quantity,
+    check_reason,
+    check_timing,
+    is_request_id,
+    parse_billing,
+    parse_term,
+    require_guid,
+)
 from storage import repositories as repo
 from storage.repositories import OperationView
 
@@ -85,10 +99,7 @@ logger = logging.getLogger("ncebot.workflow")
 T = TypeVar("T")
 
 SYSTEM_ACTOR = "ncebot"
-TERMS = ("P1M", "P1Y", "P3Y")
 BILLING_TO_API = {"monthly": "Monthly", "annual": "Annual", "triennial": "Triennial"}
-MAX_REASON = 2000
-_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 
 # Partner Center operation kinds (pc_operations.kind)
 OP_CREATE_MIGRATION = "create_migration"
@@ -206,14 +217,28 @@ class NothingEligible(Ineligible):
 
 
 class NotPosted(DomainError):
-    """The request was stored but could not be posted to the approval channel."""
+    """The approval message could not be posted; the request was ended at once (``expired``, ``post_failed``), so
+    nothing waits without a message and asking again works."""
 
-    def __init__(self, request: RequestView) -> None:
+    _FIXES = {
+        "not_in_channel": " Invite ncebot to the channel (`/invite @ncebot`).",
+        "channel_not_found": " Check NCEBOT_APPROVAL_CHANNEL (and invite ncebot if the channel is private).",
+        "is_archived": " Unarchive the channel or change NCEBOT_APPROVAL_CHANNEL.",
+    }
+
+    def __init__(self, request: RequestView, channel: str, reason: str) -> None:
         super().__init__(
-            f"Request {request.id} was saved but could not be posted to the approval channel. "
-            "Check that ncebot is a member of NCEBOT_APPROVAL_CHANNEL, then ask again."
+            f"ncebot could not post the request to <#{channel}>: {reason}; nothing was stored as pending, "
+            "ask again once fixed." + self._FIXES.get(reason, "")
         )
         self.request = request
+        self.reason = reason
+
+
+def _term_end(sub: Subscription) -> date | None:
+    """The subscription's current term end (``commitmentEndDate``), the last day a schedule may target."""
+    end = sub.commitment_end_date or sub.commitment_end_date_time
+    return end.date() if end else None
 
 
 def _date_to_api(value: date | None) -> datetime | None:
@@ -271,6 +296,7 @@ class Workflow:
         self._pc = partner_center
         self._notifier = notifier
         self._membership = membership
+        self._access = Access(membership, policy)
         self._policy = policy
         self._clock = clock
         self._directory = directory
@@ -316,22 +342,10 @@ class Workflow:
 
     @staticmethod
     def _guid(value: str | None, field: str) -> str:
-        value = (value or "").strip()
-        if not is_guid(value):
-            raise InvalidInput(f"{field} must be a GUID such as 0b1c2d3e-…, got {value or 'nothing'!r}", field=field)
-        return value
+        return require_guid(value, field)
 
     def _is_member(self, user: str, principals: Sequence[str]) -> bool:
-        if user in principals:
-            return True
-        for principal in principals:
-            if principal.startswith("S"):
-                try:
-                    if user in self._membership.members(principal):
-                        return True
-                except Exception:
-                    logger.warning("could not resolve members of user group %s", principal, exc_info=True)
-        return False
+        return self._access.is_member(user, principals)
 
     def _post_in_thread(self, view: RequestView, key: str, text: str) -> None:
         self._notify("post_in_thread", lambda: self._notifier.post_in_thread(view, key, text))
@@ -401,10 +415,8 @@ class Workflow:
         by_id = {d.id.lower(): d for d in descendants}
         chosen: list[str] = []
         for raw in options.addons:
-            addon_id = raw.strip()
-            if not is_guid(addon_id):
-                raise InvalidInput(f"add-on id {addon_id!r} is not a GUID", field="addons")
-            found = by_id.get(addon_id.lower())
+            addon_id = require_guid(raw, "addons")
+            found = by_id.get(addon_id)
             if found is None:
                 raise InvalidInput(f"{addon_id} is not an add-on of subscription {base.id}", field="addons")
             if found.id not in chosen:
@@ -412,19 +424,13 @@ class Workflow:
         return chosen
 
     def _check_options(self, options: ChangeOptions) -> ChangeOptions:
-        today = self._now().date()
-        term = options.term.upper() if options.term else None
-        if term is not None and term not in TERMS:
-            raise InvalidInput(f"term must be one of {', '.join(TERMS)}, got {options.term!r}", field="term")
-        billing = options.billing.lower() if options.billing else None
-        if billing is not None and billing not in BILLING_TO_API:
-            raise InvalidInput(
-                f"billing must be monthly, annual or triennial, got {options.billing!r}", field="billing"
-            )
-        if options.quantity is not None and options.quantity < 1:
-            raise InvalidInput(f"quantity must be 1 or more, got {options.quantity}", field="quantity")
-        if options.end_date is not None and options.end_date <= today:
-            raise InvalidInput("end-date must be in the future", field="end-date")
+        """The same rules as the command parser and the modals (``bot.rules``), for callers that skip both."""
+        term = parse_term(options.term) if options.term else None
+        billing = parse_billing(options.billing) if options.billing else None
+        if options.quantity is not None:
+            check_quantity(options.quantity)
+        check_end_choice(options.full_term, options.end_date)
+        check_end_date(options.end_date, self._now().date())
         return replace(options, term=term, billing=billing)
 
     @staticmethod
@@ -727,7 +733,7 @@ class Workflow:
 
     def get_request(self, request_id: str) -> RequestView:
         request_id = (request_id or "").strip().lower()
-        if not _REQUEST_ID.match(request_id):
+        if not is_request_id(request_id):
             raise NotFound(f"Request {request_id or '?'} does not exist.")
         with self._tx() as session:
             row = repo.get_request(session, request_id)
@@ -746,10 +752,10 @@ class Workflow:
         schedule_id: str | None = None,
         options: ChangeOptions = ChangeOptions(),
     ) -> RequestView:
-        if self._policy.requesters and not self._is_member(requester, self._policy.requesters):
-            raise NotAuthorized("Only people listed in NCEBOT_REQUESTERS may ask for changes.")
+        self._access.authorize_requester(requester)
         customer_id = self._guid(customer_id, "customer")
         options = self._check_options(options)
+        self._access.check_approvable(requester)
         now = self._now()
         plan = self._prepare(kind, customer_id, subscription_id, schedule_id, options, now)
 
@@ -799,18 +805,7 @@ class Workflow:
         try:
             ref = self._notifier.post_request(view)
         except Exception as exc:
-            logger.warning("posting request %s failed: %s", view.id, type(exc).__name__)
-            with self._tx() as session:
-                repo.append_audit(
-                    session,
-                    request_id=view.id,
-                    customer_id=customer_id,
-                    actor=SYSTEM_ACTOR,
-                    action="post_failed",
-                    at=self._now(),
-                    detail={"error": type(exc).__name__, "channel": self._policy.approval_channel},
-                )
-            raise NotPosted(view) from exc
+            self._end_unposted(view, exc)
         with self._tx() as session:
             repo.save_message(session, view.id, ref, self._now())
             repo.append_audit(
@@ -823,6 +818,27 @@ class Workflow:
                 detail={"channel": ref.channel, "ts": ref.ts},
             )
         return replace(view, message=ref)
+
+    def _end_unposted(self, view: RequestView, exc: Exception) -> NoReturn:
+        """No pending request without a message: one whose approval message could not be posted ends at once
+        (``pending → expired``, audited as ``post_failed`` with Slack's reason), so asking again works."""
+        reason = exc.reason if isinstance(exc, NotifyFailed) else type(exc).__name__
+        channel = self._policy.approval_channel
+        logger.warning("posting request %s to %s failed: %s; the request is ended", view.id, channel, reason)
+        now = self._now()
+        with self._tx() as session:
+            repo.transition(
+                session,
+                view.id,
+                from_state=RequestState.PENDING,
+                to_state=RequestState.EXPIRED,
+                actor=SYSTEM_ACTOR,
+                action="post_failed",
+                at=now,
+                detail={"reason": "post_failed", "error": reason, "channel": channel},
+                values={"decided_at": now, "error_code": "post_failed", "error_description": reason},
+            )
+        raise NotPosted(self.get_request(view.id), channel, reason) from exc
 
     @dataclass(frozen=True)
     class _Plan:
@@ -851,6 +867,7 @@ class Workflow:
                 self._check_timing(options, today, required=True)
             base, subs = self._subscription_context(customer_id, subscription_id)
             if kind is RequestKind.SCHEDULE:
+                self._check_timing(options, today, required=True, term_end=_term_end(base))
                 existing = self._read_pc(
                     "listing schedules",
                     lambda: self._pc.list_schedules(customer_id=customer_id, current_subscription_id=base.id),
@@ -915,6 +932,7 @@ class Workflow:
                 raise PartnerCenterProblem(f"Schedule {schedule_id} has no currentSubscriptionId.")
             checked: ValidationOutcome | None = None
             base, subs = self._subscription_context(customer_id, sub_id)
+            self._check_timing(options, today, required=False, term_end=_term_end(base))
             sub_name = base.name
             addon_ids = self._select_addons(base, subs, options)
             if any((options.term, options.billing, options.quantity, options.full_term, options.end_date)):
@@ -1038,16 +1056,8 @@ class Workflow:
         )
 
     @staticmethod
-    def _check_timing(options: ChangeOptions, today: date, *, required: bool) -> None:
-        if options.target_date and options.on_renewal:
-            raise InvalidInput("give either date=YYYY-MM-DD or on-renewal, not both", field="date")
-        if required and not options.target_date and not options.on_renewal:
-            raise InvalidInput("a schedule needs date=YYYY-MM-DD or on-renewal", field="date")
-        if options.target_date is not None and options.target_date <= today:
-            raise InvalidInput(
-                f"date must be in the future (after {today.isoformat()}), got {options.target_date.isoformat()}",
-                field="date",
-            )
+    def _check_timing(options: ChangeOptions, today: date, *, required: bool, term_end: date | None = None) -> None:
+        check_timing(options.target_date, options.on_renewal, today, required=required, term_end=term_end)
 
     # --- decisions ------------------------------------------------------------------------------------
     def _authorize_decider(self, view: RequestView, user: str) -> None:
@@ -1126,11 +1136,7 @@ class Workflow:
         )
 
     def reject(self, request_id: str, approver: str, reason: str) -> DecisionResult:
-        reason = (reason or "").strip()
-        if not reason:
-            raise InvalidInput("Please give a reason for the rejection.", field="reason")
-        if len(reason) > MAX_REASON:
-            raise InvalidInput(f"The reason is too long (at most {MAX_REASON} characters).", field="reason")
+        reason = check_reason(reason)
         view = self.get_request(request_id)
         self._check_open(view, approver)
         self._authorize_decider(view, approver)
@@ -1533,6 +1539,7 @@ class Workflow:
 
     # --- watch list -----------------------------------------------------------------------------------
     def watch(self, customer_id: str, user: str) -> None:
+        self._access.authorize_requester(user, "watch customers")
         customer_id = self._guid(customer_id, "customer").lower()
         now = self._now()
         with self._tx() as session:
@@ -1540,6 +1547,7 @@ class Workflow:
                 repo.append_audit(session, customer_id=customer_id, actor=user, action="watch", at=now)
 
     def unwatch(self, customer_id: str, user: str) -> None:
+        self._access.authorize_requester(user, "stop watching customers")
         customer_id = self._guid(customer_id, "customer").lower()
         now = self._now()
         with self._tx() as session:
@@ -1552,12 +1560,16 @@ class Workflow:
 
     # --- audit ------------------------------------------------------------------------------------------------
     def is_approver(self, user: str) -> bool:
-        """Listed in NCEBOT_APPROVERS, directly or through an ``S…`` user group resolved now (fails closed)."""
-        return self._is_member(user, self._policy.approvers)
+        """Listed in NCEBOT_APPROVERS, directly or through an ``S…`` user group resolved now (fails closed: a group
+        that cannot be read counts as "no" here, for display; rights are checked with :meth:`_is_member`)."""
+        try:
+            return self._is_member(user, self._policy.approvers)
+        except MembershipUnconfirmed:
+            return False
 
     def audit_export(self, user: str, customer_id: str | None = None) -> AuditExport:
         """``/nce audit``: the append-only trail as CSV, for approvers only (it names people and decisions)."""
-        if not self.is_approver(user):
+        if not self._is_member(user, self._policy.approvers):
             raise NotAuthorized("Only approvers listed in NCEBOT_APPROVERS can export the audit trail.")
         names = self._directory.display_name if self._directory is not None else None
         text = audit_csv(self._sessions, customer_id, names)

@@ -9,10 +9,10 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.domain import ChangeOptions, InvalidInput, RequestKind
+from bot.rules import require_guid
 from bot.slack import blocks as ui
 from bot.slack import ids
 from bot.slack.blocks import ModalMetadata
-from bot.slack.commands import require_guid
 from bot.slack.forms import read_options_leniently
 from handlers.common import confirm_request, ephemeral_reply, guarded
 from handlers.home import is_home_click, publish_home_after

@@ -14,7 +14,16 @@ from bot.slack import blocks as ui
 from bot.slack import ids
 from bot.slack.blocks import ModalMetadata
 from bot.slack.commands import NceCommand
-from bot.slack.forms import FormErrors, read_change_form, read_lookup_form, read_reason
+from bot.slack.forms import (
+    CHANGE_MODAL_KINDS,
+    LOOKUP_KINDS,
+    FormErrors,
+    check_kind,
+    check_request_id,
+    read_change_form,
+    read_lookup_form,
+    read_reason,
+)
 from handlers.common import CHANGE_KINDS, confirm_request, ephemeral_reply, guarded, run_command
 from handlers.home import publish_home_after
 
@@ -56,8 +65,8 @@ def register(app: App, deps: AppDeps) -> None:
     def change_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         meta = ModalMetadata.load(view.get("private_metadata"))
         kind = meta.kind or ("schedule" if view.get("callback_id") == ids.SCHEDULE_MODAL else "migrate")
-        form = _read_form(ack, lambda: read_change_form(_values(view), kind=kind, addon_ids=_addon_ids(view),
-                                                        today=today()))
+        form = _read_form(ack, lambda: read_change_form(
+            _values(view), kind=check_kind(kind, CHANGE_MODAL_KINDS, view), addon_ids=_addon_ids(view), today=today()))
         if form is None:
             return
         user = str(body["user"]["id"])
@@ -96,7 +105,7 @@ def register(app: App, deps: AppDeps) -> None:
     @guarded
     def lookup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         meta = ModalMetadata.load(view.get("private_metadata"))
-        form = _read_form(ack, lambda: read_lookup_form(_values(view), kind=meta.kind))
+        form = _read_form(ack, lambda: read_lookup_form(_values(view), kind=check_kind(meta.kind, LOOKUP_KINDS, view)))
         if form is None:
             return
         ack()
@@ -113,7 +122,12 @@ def register(app: App, deps: AppDeps) -> None:
     @guarded
     def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         meta = ModalMetadata.load(view.get("private_metadata"))
-        reason = _read_form(ack, lambda: read_reason(_values(view)))
+
+        def read() -> str:
+            check_request_id(meta.request, view)  # damaged metadata: an error on the form, not a crash
+            return read_reason(_values(view))
+
+        reason = _read_form(ack, read)
         if reason is None:
             return
         ack()

@@ -302,6 +302,7 @@ class SlackStandIn:
         self.app_token = app_token  # the app-level token (xapp-…) apps.connections.open requires
         self.app_id = app_id
         self.usergroups: dict[str, list[str]] = {k: list(v) for k, v in (usergroups or {}).items()}
+        self.usergroup_handles: dict[str, str] = {}  # S… → handle for usergroups.list (default: the id lower-cased)
         self.channels: dict[str, str] = dict(channels or {})
         self.users: dict[str, str] = dict(users or {})
         self._host = host
@@ -752,6 +753,9 @@ class SlackStandIn:
                 return self._store_view(stored_view, view, "updated")
             if method == "views.publish":
                 return self._publish_home(p)
+            if method == "usergroups.list":
+                return {"ok": True, "usergroups": [{"id": g, "handle": self.usergroup_handles.get(g, g.lower())}
+                                                   for g in self.usergroups]}
             if method == "usergroups.users.list":
                 group = str(p.get("usergroup") or "")
                 if group not in self.usergroups:

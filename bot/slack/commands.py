@@ -7,15 +7,22 @@ command comes back with ``missing`` set, and the handler opens the matching moda
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Final
 
 from bot.domain import AddOnChoice, ChangeOptions, InvalidInput
-from bot.partner_center.models import is_guid
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+from bot.rules import BILLINGS as BILLINGS  # re-exported: the modals list them
+from bot.rules import TERMS as TERMS
+from bot.rules import (
+    check_end_choice,
+    check_timing,
+    parse_billing,
+    parse_date,
+    parse_quantity,
+    parse_term,
+    require_guid,
+)
+from bot.rules import short as _short
 
 
 @dataclass(frozen=True)
@@ -67,10 +74,7 @@ OPTIONS_HELP: Final = (
     "end-date=YYYY-MM-DD  addons=all|none|<id>,<id>  (schedules: date=YYYY-MM-DD | on-renewal)"
 )
 
-TERMS: Final = ("P1M", "P1Y", "P3Y")
-BILLINGS: Final = ("monthly", "annual", "triennial")
 _FLAGS: Final = frozenset({"full-term", "on-renewal"})
-_MAX_QUANTITY: Final = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -86,45 +90,6 @@ class NceCommand:
     @property
     def needs_modal(self) -> bool:
         return bool(self.missing)
-
-
-def require_guid(value: str, what: str) -> str:
-    value = value.strip()
-    if not is_guid(value):
-        raise InvalidInput(f"`{_short(value)}` is not a valid {what} id: expected a GUID "
-                           "like 0a1b2c3d-1111-2222-3333-444455556666", field=what)
-    return value.lower()
-
-
-def parse_date(value: str, what: str) -> date:
-    if not _DATE.match(value.strip()):
-        raise InvalidInput(f"`{what}` must be a date as YYYY-MM-DD, got `{_short(value)}`", field=what)
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput(f"`{what}` is not a real date: `{_short(value)}`", field=what) from None
-
-
-def parse_term(value: str) -> str:
-    upper = value.strip().upper()
-    if upper not in TERMS:
-        raise InvalidInput(f"`term` must be one of {', '.join(TERMS)}, got `{_short(value)}`", field="term")
-    return upper
-
-
-def parse_billing(value: str) -> str:
-    lower = value.strip().lower()
-    if lower not in BILLINGS:
-        raise InvalidInput(f"`billing` must be one of {', '.join(BILLINGS)}, got `{_short(value)}`", field="billing")
-    return lower
-
-
-def parse_quantity(value: str) -> int:
-    text = value.strip()
-    if not text.isdigit() or not 1 <= int(text) <= _MAX_QUANTITY:
-        raise InvalidInput(f"`quantity` must be a whole number of seats from 1, got `{_short(value)}`",
-                           field="quantity")
-    return int(text)
 
 
 def parse_addons(value: str) -> AddOnChoice:
@@ -212,13 +177,6 @@ def _options(raw: dict[str, str | None]) -> ChangeOptions:
             kwargs["target_date"] = parse_date(text, "date")
         elif key == "on-renewal":
             kwargs["on_renewal"] = True
-    if kwargs.get("target_date") and kwargs.get("on_renewal"):
-        raise InvalidInput("give either `date=YYYY-MM-DD` or `on-renewal`, not both", field="date")
-    if kwargs.get("full_term") and kwargs.get("end_date"):
-        raise InvalidInput("give either `full-term` or `end-date=…`, not both", field="end-date")
+    check_timing(kwargs.get("target_date"), bool(kwargs.get("on_renewal")), None, required=False)
+    check_end_choice(bool(kwargs.get("full_term")), kwargs.get("end_date"))
     return ChangeOptions(**kwargs)
-
-
-def _short(value: str, limit: int = 60) -> str:
-    cleaned = value.replace("`", "'")
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.domain import AddOnChoice, ChangeOptions, InvalidInput
+from bot.rules import (
+    check_end_choice,
+    check_end_date,
+    check_reason,
+    check_timing,
+    is_request_id,
+    parse_billing,
+    parse_date,
+    parse_quantity,
+    parse_term,
+    require_guid,
+)
 from bot.slack import ids
-from bot.slack.commands import parse_billing, parse_quantity, parse_term, require_guid
+from bot.slack.commands import SUBCOMMANDS
+
+T = TypeVar("T")
 
 Values = dict[str, dict[str, dict[str, Any]]]
 
@@ -30,13 +45,23 @@ class ChangeForm:
     options: ChangeOptions = field(default_factory=ChangeOptions)
 
 
+STALE_FORM = "This form is out of date or damaged. Close it and run the command again."
+#: ``private_metadata`` kinds each modal serves: the change modal, and the lookup modal (customer [+ id]).
+CHANGE_MODAL_KINDS = frozenset({"migrate", "validate", "schedule"})
+LOOKUP_KINDS = (frozenset(s.name for s in SUBCOMMANDS if ("customer", True) in s.slots)
+                - CHANGE_MODAL_KINDS - {"reschedule"})
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _element(values: Values, block_id: str, action_id: str) -> dict[str, Any]:
-    return (values.get(block_id) or {}).get(action_id) or {}
+    return _dict(_dict(_dict(values).get(block_id)).get(action_id))
 
 
 def selected_value(values: Values, block_id: str, action_id: str) -> str | None:
-    option = _element(values, block_id, action_id).get("selected_option") or {}
-    value = option.get("value")
+    value = _dict(_element(values, block_id, action_id).get("selected_option")).get("value")
     return str(value) if value else None
 
 
@@ -45,14 +70,46 @@ def text_value(values: Values, block_id: str, action_id: str) -> str | None:
     return str(value).strip() if value and str(value).strip() else None
 
 
-def date_value(values: Values, block_id: str, action_id: str) -> date | None:
+def date_value(values: Values, block_id: str, action_id: str, what: str = "date") -> date | None:
+    """A datepicker's date; a malformed one raises ``InvalidInput`` (the same rule as the command's dates)."""
     value = _element(values, block_id, action_id).get("selected_date")
-    return date.fromisoformat(value) if value else None
+    return parse_date(str(value), what) if value else None
 
 
 def checked(values: Values, block_id: str, action_id: str, flag: str) -> bool:
-    options = _element(values, block_id, action_id).get("selected_options") or []
-    return any(o.get("value") == flag for o in options)
+    options = _element(values, block_id, action_id).get("selected_options")
+    return any(_dict(o).get("value") == flag for o in options) if isinstance(options, list) else False
+
+
+def field_error(exc: InvalidInput) -> str:
+    """A rule's message shown under a modal field (plain text there: no backticks)."""
+    return str(exc).replace("`", "")
+
+
+def _field(errors: dict[str, str], block_id: str, read: Callable[[], T]) -> T | None:
+    """``read()``, or None with its ``InvalidInput`` recorded as the error of ``block_id``."""
+    try:
+        return read()
+    except InvalidInput as exc:
+        errors.setdefault(block_id, field_error(exc))
+        return None
+
+
+def first_input_block(view: dict[str, Any]) -> str | None:
+    """The block id of a view's first input block: where a form-wide error can be shown."""
+    for block in view.get("blocks") or []:
+        if isinstance(block, dict) and block.get("type") == "input" and block.get("block_id"):
+            return str(block["block_id"])
+    return None
+
+
+def check_kind(kind: str, allowed: Collection[str], view: dict[str, Any]) -> str:
+    """The modal's kind from its private_metadata; one this modal does not serve means the metadata was damaged
+    (or the form is from an older release): refused as a form error, never a crash."""
+    if kind in allowed:
+        return kind
+    block = first_input_block(view)
+    raise FormErrors({block: STALE_FORM} if block else {})
 
 
 def read_change_form(
@@ -60,20 +117,17 @@ def read_change_form(
 ) -> ChangeForm:
     """Read the migrate / validate / schedule / reschedule form. Raises :class:`FormErrors`."""
     errors: dict[str, str] = {}
-    customer = selected_value(values, ids.CUSTOMER_BLOCK, ids.CUSTOMER_SELECT)
-    if not customer:
-        errors[ids.CUSTOMER_BLOCK] = "Pick a customer."
+    customer = _read_customer(values, errors)
     subscription = schedule = None
     if kind == "reschedule":
         raw = text_value(values, ids.SCHEDULE_ID_BLOCK, ids.SCHEDULE_ID_INPUT)
-        try:
-            schedule = require_guid(raw or "", "schedule")
-        except InvalidInput as exc:
-            errors[ids.SCHEDULE_ID_BLOCK] = str(exc).replace("`", "")
+        schedule = _field(errors, ids.SCHEDULE_ID_BLOCK, lambda: require_guid(raw, "schedule"))
     else:
-        subscription = selected_value(values, ids.SUBSCRIPTION_BLOCK, ids.SUBSCRIPTION_SELECT)
-        if not subscription and customer:
+        picked = selected_value(values, ids.SUBSCRIPTION_BLOCK, ids.SUBSCRIPTION_SELECT)
+        if not picked and customer:
             errors[ids.SUBSCRIPTION_BLOCK] = "Pick a legacy subscription."
+        elif picked:
+            subscription = _field(errors, ids.SUBSCRIPTION_BLOCK, lambda: require_guid(picked, "subscription"))
     options = _read_options(values, kind=kind, addon_ids=addon_ids, today=today, errors=errors)
     if errors:
         raise FormErrors(errors)
@@ -81,30 +135,40 @@ def read_change_form(
                       options=options)
 
 
+def _read_customer(values: Values, errors: dict[str, str]) -> str | None:
+    picked = selected_value(values, ids.CUSTOMER_BLOCK, ids.CUSTOMER_SELECT)
+    if not picked:
+        errors[ids.CUSTOMER_BLOCK] = "Pick a customer."
+        return None
+    return _field(errors, ids.CUSTOMER_BLOCK, lambda: require_guid(picked, "customer"))
+
+
 def read_lookup_form(values: Values, *, kind: str) -> ChangeForm:
     errors: dict[str, str] = {}
-    customer = selected_value(values, ids.CUSTOMER_BLOCK, ids.CUSTOMER_SELECT)
-    if not customer:
-        errors[ids.CUSTOMER_BLOCK] = "Pick a customer."
+    customer = _read_customer(values, errors)
     object_id = None
     if kind in ("status", "cancel"):
         what = "migration" if kind == "status" else "schedule"
-        try:
-            object_id = require_guid(text_value(values, ids.OBJECT_ID_BLOCK, ids.OBJECT_ID_INPUT) or "", what)
-        except InvalidInput as exc:
-            errors[ids.OBJECT_ID_BLOCK] = str(exc).replace("`", "")
+        raw = text_value(values, ids.OBJECT_ID_BLOCK, ids.OBJECT_ID_INPUT)
+        object_id = _field(errors, ids.OBJECT_ID_BLOCK, lambda: require_guid(raw, what))
     if errors:
         raise FormErrors(errors)
     return ChangeForm(customer_id=customer, object_id=object_id)
 
 
+def check_request_id(request_id: str | None, view: dict[str, Any]) -> str:
+    """The request a reject modal is about (from its private_metadata); damaged metadata is a form error."""
+    if request_id and is_request_id(request_id):
+        return request_id
+    block = first_input_block(view)
+    raise FormErrors({block: STALE_FORM} if block else {})
+
+
 def read_reason(values: Values) -> str:
-    reason = text_value(values, ids.REASON_BLOCK, ids.REASON_INPUT)
-    if not reason:
-        raise FormErrors({ids.REASON_BLOCK: "Say why the request is rejected."})
-    if len(reason) > 1000:
-        raise FormErrors({ids.REASON_BLOCK: "Keep the reason under 1000 characters."})
-    return reason
+    try:
+        return check_reason(text_value(values, ids.REASON_BLOCK, ids.REASON_INPUT))
+    except InvalidInput as exc:
+        raise FormErrors({ids.REASON_BLOCK: field_error(exc)}) from None
 
 
 def read_options_leniently(values: Values, *, kind: str) -> ChangeOptions:
@@ -116,16 +180,12 @@ def _read_options(
     values: Values, *, kind: str, addon_ids: tuple[str, ...] | None, today: date | None, errors: dict[str, str]
 ) -> ChangeOptions:
     kwargs: dict[str, Any] = {}
-    try:
-        term = selected_value(values, ids.TERM_BLOCK, ids.TERM_INPUT)
-        kwargs["term"] = parse_term(term) if term else None
-    except InvalidInput as exc:
-        errors[ids.TERM_BLOCK] = str(exc).replace("`", "")
-    try:
-        billing = selected_value(values, ids.BILLING_BLOCK, ids.BILLING_INPUT)
-        kwargs["billing"] = parse_billing(billing) if billing else None
-    except InvalidInput as exc:
-        errors[ids.BILLING_BLOCK] = str(exc).replace("`", "")
+    term = selected_value(values, ids.TERM_BLOCK, ids.TERM_INPUT)
+    if term:
+        kwargs["term"] = _field(errors, ids.TERM_BLOCK, lambda: parse_term(term))
+    billing = selected_value(values, ids.BILLING_BLOCK, ids.BILLING_INPUT)
+    if billing:
+        kwargs["billing"] = _field(errors, ids.BILLING_BLOCK, lambda: parse_billing(billing))
     quantity = text_value(values, ids.QUANTITY_BLOCK, ids.QUANTITY_INPUT)
     if quantity is not None:
         try:
@@ -133,27 +193,28 @@ def _read_options(
         except InvalidInput:
             errors[ids.QUANTITY_BLOCK] = "Seats must be a whole number from 1."
     kwargs["full_term"] = checked(values, ids.FLAGS_BLOCK, ids.FLAGS_INPUT, ids.FLAG_FULL_TERM)
-    end_date = date_value(values, ids.END_DATE_BLOCK, ids.END_DATE_INPUT)
+    end_date = _field(errors, ids.END_DATE_BLOCK, lambda: date_value(values, ids.END_DATE_BLOCK, ids.END_DATE_INPUT,
+                                                                     "end-date"))
     if end_date is not None:
         if kwargs["full_term"]:
-            errors[ids.END_DATE_BLOCK] = "Choose either a full term or a custom end date, not both."
-        elif today is not None and end_date <= today:
-            errors[ids.END_DATE_BLOCK] = "The custom end date must be in the future."
+            _field(errors, ids.END_DATE_BLOCK, lambda: check_end_choice(True, end_date))
+        elif today is not None:
+            _field(errors, ids.END_DATE_BLOCK, lambda: check_end_date(end_date, today))
         kwargs["end_date"] = end_date
     if addon_ids is not None and ids.ADDONS_BLOCK in values:
-        chosen = tuple(o["value"] for o in _element(values, ids.ADDONS_BLOCK, ids.ADDONS_INPUT)
+        chosen = tuple(str(_dict(o).get("value")) for o in _element(values, ids.ADDONS_BLOCK, ids.ADDONS_INPUT)
                        .get("selected_options") or [])
+        if chosen and _field(errors, ids.ADDONS_BLOCK, lambda: [require_guid(a, "add-on") for a in chosen]) is None:
+            chosen = ()
         addons: AddOnChoice = "none" if not chosen else ("all" if set(chosen) >= set(addon_ids) else chosen)
         kwargs["addons"] = addons
     if kind in ("schedule", "reschedule"):
-        target = date_value(values, ids.TARGET_DATE_BLOCK, ids.TARGET_DATE_INPUT)
+        target = _field(errors, ids.TARGET_DATE_BLOCK,
+                        lambda: date_value(values, ids.TARGET_DATE_BLOCK, ids.TARGET_DATE_INPUT))
         on_renewal = checked(values, ids.ON_RENEWAL_BLOCK, ids.ON_RENEWAL_INPUT, ids.FLAG_ON_RENEWAL)
-        if target and on_renewal:
-            errors[ids.TARGET_DATE_BLOCK] = "Choose a date or 'on renewal', not both."
-        elif kind == "schedule" and not target and not on_renewal:
-            errors[ids.TARGET_DATE_BLOCK] = "Choose the date to migrate on, or tick 'on renewal'."
-        elif target and today is not None and target <= today:
-            errors[ids.TARGET_DATE_BLOCK] = "The migration date must be in the future."
+        if ids.TARGET_DATE_BLOCK not in errors:
+            _field(errors, ids.TARGET_DATE_BLOCK,
+                   lambda: check_timing(target, on_renewal, today, required=kind == "schedule"))
         kwargs["target_date"] = target
         kwargs["on_renewal"] = on_renewal
     clean = {k: v for k, v in kwargs.items() if v is not None}

@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from bot.domain import MessageRef, RequestKind, RequestView
+from bot.domain import MessageRef, NotifyFailed, RequestKind, RequestView
 from bot.slack.blocks import Block, request_blocks, request_text
 
 if TYPE_CHECKING:
@@ -54,12 +55,18 @@ class SlackNotifier:
         self._lock = threading.Lock()
 
     def post_request(self, request: RequestView) -> MessageRef:
-        response = self._client.chat_postMessage(
-            channel=self.approval_channel,
-            text=request_text(request),
-            blocks=self._blocks(request),
-            unfurl_links=False,
-        )
+        """Raises ``NotifyFailed`` with Slack's error code (or ``unreachable``) when the message was not posted."""
+        try:
+            response = self._client.chat_postMessage(
+                channel=self.approval_channel,
+                text=request_text(request),
+                blocks=self._blocks(request),
+                unfurl_links=False,
+            )
+        except SlackApiError as exc:
+            raise NotifyFailed(str(exc.response.get("error") or "slack_error")) from exc
+        except OSError as exc:  # URLError, timeouts: Slack is down or unreachable
+            raise NotifyFailed("unreachable") from exc
         return MessageRef(channel=str(response["channel"]), ts=str(response["ts"]))
 
     def update_request(self, request: RequestView) -> None:

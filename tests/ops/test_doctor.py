@@ -26,7 +26,7 @@ def _env(pc_sandbox: Any, slack_standin: Any, database_url: str, **overrides: st
             "SLACK_API_URL": slack_standin.base_url,
             "DATABASE_URL": database_url,
             "NCEBOT_APPROVAL_CHANNEL": CHANNEL,
-            "NCEBOT_APPROVERS": APPROVER,
+            "NCEBOT_APPROVERS": f"{APPROVER},U0APPROVER2",
         }
     )
     env.update(overrides)

@@ -19,7 +19,8 @@ from sandbox.slack_api import SlackStandIn
 ROOT = Path(__file__).resolve().parents[2]
 SCOPES_FOR = {
     "chat_postMessage": {"chat:write"}, "chat_update": {"chat:write"}, "chat_postEphemeral": {"chat:write"},
-    "usergroups_users_list": {"usergroups:read"}, "users_info": {"users:read"},
+    "usergroups_users_list": {"usergroups:read"}, "usergroups_list": {"usergroups:read"},
+    "users_info": {"users:read"},
     "conversations_info": {"channels:read"}, "conversations_replies": {"channels:history"},
     "files_upload_v2": {"files:write"}, "files_getUploadURLExternal": {"files:write"},
     "files_completeUploadExternal": {"files:write"}, "conversations_open": {"im:write"},
@@ -89,6 +90,7 @@ def test_standin_records_rate_limits_and_auth() -> None:
 
 
 def test_user_group_members_are_cached_briefly_and_fail_closed() -> None:
+    from bot.domain import MembershipUnconfirmed
     from bot.slack.membership import SlackMembershipResolver
 
     now = [1000.0]
@@ -101,6 +103,8 @@ def test_user_group_members_are_cached_briefly_and_fail_closed() -> None:
         assert len(standin.calls_to("usergroups.users.list")) == 1  # served from the cache
         now[0] += 2
         standin.fail_next("usergroups.users.list", status=500, retry_after=None, error="fatal_error")
-        assert resolver.members("SGROUP1") == {"UA", "UB"}  # Slack failed: the last known members
+        with pytest.raises(MembershipUnconfirmed) as err:  # Slack failed and the list is past its TTL: fail closed
+            resolver.members("SGROUP1")
+        assert "@sgroup1" in str(err.value)  # named by its handle (usergroups.list)
         assert len(standin.calls_to("usergroups.users.list")) == 2
         assert resolver.members("SUNKNOWN") == frozenset()  # an unreadable group approves nobody

@@ -330,7 +330,7 @@ def test_twenty_simultaneous_approvals_decide_once(
     assert [a for a in _audit(session_factory, view.id) if a[0] == "approved"] == [("approved", "pending", "approved")]
 
 
-def test_post_failure_keeps_request_and_tells_user(
+def test_post_failure_ends_the_request_and_tells_user(
     make_workflow: WorkflowFactory, notifier: RecordingNotifier, session_factory: sessionmaker[Session]
 ) -> None:
     notifier.fail_posting = True
@@ -338,8 +338,11 @@ def test_post_failure_keeps_request_and_tells_user(
     with pytest.raises(NotPosted) as err:
         _migrate(wf)
     request_id = err.value.request.id
-    assert wf.get_request(request_id).state is RequestState.PENDING
-    assert ("post_failed", None, None) in _audit(session_factory, request_id)
+    assert wf.get_request(request_id).state is RequestState.EXPIRED  # no pending request without a message
+    assert ("post_failed", "pending", "expired") in _audit(session_factory, request_id)
+    assert wf.pending_requests() == []
+    notifier.fail_posting = False
+    assert _migrate(wf).state is RequestState.PENDING  # asking again works
 
 
 def test_watch_list_is_idempotent(make_workflow: WorkflowFactory) -> None:
