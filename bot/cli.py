@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("doctor", help="check settings, Partner Center token, Slack auth.test and the database")
 
+    from bot.webhooks.registration import add_parser as add_webhooks_parser
+
+    add_webhooks_parser(sub)
+
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND")
     db_sub.add_parser("upgrade", help="apply database migrations")
@@ -59,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.doctor import run_doctor
 
             return run_doctor()
+        if args.command == "webhooks" and args.webhooks_command:
+            from bot.webhooks.registration import run_webhooks
+
+            return run_webhooks(args)
         if args.command == "db" and args.db_command == "upgrade":
             from storage.migrate import upgrade_command
 

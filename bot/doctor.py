@@ -384,6 +384,24 @@ def check_slack(settings: Settings, verify: str | bool | None) -> list[Line]:
 # --- entry point -----------------------------------------------------------------------------------------
 
 
+def check_webhooks(settings: Settings, verify: str | bool | None) -> list[Line]:
+    """Whether the partner's webhook registration points at NCEBOT_PUBLIC_URL (SPEC §11)."""
+    from bot.partner_center.client import build_partner_center_client
+    from bot.partner_center.errors import PartnerCenterError
+    from bot.webhooks.registration import status_line
+
+    if settings.missing_partner_center_credentials():
+        return [Line("webhooks", False, "not tried", "fix the Partner Center token first")]
+    client = build_partner_center_client(settings, verify=verify)
+    try:
+        ok, detail, fix = status_line(settings, client)
+    except PartnerCenterError as exc:
+        ok, detail, fix = False, f"could not read the registration ({_exc_text(exc)})", "check the Partner Center roles"
+    finally:
+        client.close()
+    return [Line("webhooks", ok, detail, fix)]
+
+
 def _ca_bundle(env: Mapping[str, str] | None) -> str | None:
     source = env if env is not None else os.environ
     return source.get("SSL_CERT_FILE") or None
@@ -421,6 +439,7 @@ def run_doctor(
         "database": lambda s: [check_database(s.database_url)],
         "partner center": lambda s: check_partner_center(s, ca),
         "slack": lambda s: check_slack(s, ca),
+        "webhooks": lambda s: check_webhooks(s, ca),
     }
     for name, step in steps.items():
         try:

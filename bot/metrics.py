@@ -184,6 +184,12 @@ class Metrics:
         self.slack_api_errors = r.counter(
             "ncebot_slack_api_errors_total", "Slack Web API errors by method and error code.", ["method", "error"]
         )
+        self.webhook_rejected = r.counter(
+            "ncebot_webhook_rejected_total", "Partner Center webhook deliveries refused (401), by reason.", ["reason"]
+        )
+        self.webhook_accepted = r.counter(
+            "ncebot_webhook_accepted_total", "Verified Partner Center webhook deliveries, by event.", ["event"]
+        )
         self._request_counts: Callable[[], Mapping[str, int]] | None = None
         self._lock = threading.Lock()
         r.add_collector(self._collect_requests)
@@ -233,6 +239,12 @@ class Metrics:
 
     def observe_slack_api_error(self, method: str, error: str) -> None:
         self.slack_api_errors.inc(method=method, error=error or "unknown")
+
+    def observe_webhook_rejected(self, reason: str) -> None:
+        self.webhook_rejected.inc(reason=reason)
+
+    def observe_webhook_accepted(self, event: str) -> None:
+        self.webhook_accepted.inc(event=event)
 
     def set_poll_lag(self, seconds: float) -> None:
         self.poll_lag.set(max(float(seconds), 0.0))

@@ -27,6 +27,7 @@ from bot.settings import Settings, load_settings
 if TYPE_CHECKING:
     from slack_bolt import App
     from sqlalchemy.orm import Session, sessionmaker
+    from starlette.routing import BaseRoute
 
     from bot.app import AppDeps
     from bot.health import HealthCheck
@@ -55,6 +56,7 @@ class Runtime:
     tracking: TrackingService | None = None
     sandbox: SandboxServer | None = None
     session_factory: sessionmaker[Session] | None = None
+    extra_routes: list[BaseRoute] = field(default_factory=list)  # POST /partner-center/webhooks, both transports
     heartbeat: InstanceHeartbeat | None = None
     _closed: bool = False
 
@@ -79,7 +81,8 @@ class Runtime:
         from bot.http_server import HttpServer
 
         return HttpServer(self.app, host, self.settings.port if port is None else port,
-                          health=self.deps.health, metrics=self.deps.metrics, slack_events=slack_events)
+                          health=self.deps.health, metrics=self.deps.metrics, slack_events=slack_events,
+                          extra_routes=self.extra_routes)
 
     def close(self) -> None:
         if self._closed:
@@ -205,6 +208,8 @@ def build_runtime(
     from bot.slack.membership import SlackMembershipResolver, SlackUserDirectory
     from bot.slack.notifier import SlackNotifier, stored_request_items
     from bot.tracking import Outbox, OutboxNotifier, TrackingService
+    from bot.webhooks.receiver import WebhookProcessor, webhook_route
+    from bot.webhooks.verify import WebhookVerifier
     from bot.workflow import Workflow, WorkflowPolicy
     from storage.db import make_session_factory
     from storage.migrate import head_revision
@@ -260,6 +265,10 @@ def build_runtime(
     tracking = TrackingService(settings, workflow, session_factory, partner_center, client, notifier, clock,
                                holder_id=heartbeat.id, metrics=metrics, post_spacing=post_spacing, **extra)
     metrics.set_request_counts_provider(request_counts(session_factory))
+    # Partner Center webhooks (SPEC §11): verified on the HTTP thread, handled on a small pool of their own.
+    verifier = WebhookVerifier(settings.webhook_cert_hosts)
+    processor = WebhookProcessor(lambda: tracking.tracker.reconciler)
+    closers += [verifier.close, processor.close]
 
     def scheduler_running() -> bool:
         scheduler = tracking.scheduler
@@ -276,7 +285,8 @@ def build_runtime(
     app = create_app(settings, deps)
     return Runtime(settings=settings, app=app, deps=deps, partner_center=partner_center, closers=closers,
                    metrics=metrics, health=health, tracking=tracking, sandbox=sandbox,
-                   session_factory=session_factory, heartbeat=heartbeat)
+                   session_factory=session_factory, heartbeat=heartbeat,
+                   extra_routes=[webhook_route(verifier, processor, metrics)])
 
 
 class _Stop(BaseException):
@@ -320,7 +330,8 @@ def run() -> int:
             ops = runtime.http_server("0.0.0.0", settings.port, slack_events=False).start()
             runtime.closers.append(ops.stop)
             log.info(
-                "serving HTTP on port %d: GET /healthz, GET /metrics (Slack events come over Socket Mode)", ops.port
+                "serving HTTP on port %d: POST /partner-center/webhooks, GET /healthz, GET /metrics (Slack events "
+                "come over Socket Mode)", ops.port
             )
             log.info("starting in Socket Mode")
             handler = SocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
@@ -331,7 +342,8 @@ def run() -> int:
             # PORT=0 picks a free one, and this line says which.
             server = runtime.http_server("0.0.0.0", settings.port).start()
             runtime.closers.append(server.stop)
-            log.info("serving HTTP on port %d: POST /slack/events, GET /healthz, GET /metrics", server.port)
+            log.info("serving HTTP on port %d: POST /slack/events, POST /partner-center/webhooks, GET /healthz, "
+                     "GET /metrics", server.port)
             server.wait()  # until SIGTERM/SIGINT (→ _Stop) or the server thread ends
             log.error("the HTTP server stopped by itself")
             return 1

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from sandbox import entra
 from sandbox.errors import ApiError, bad_request
 from sandbox.state import PC_AUDIENCE, SandboxState, ci, iso
+from sandbox.webhooks import EVENTS, WebhookHub
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ def _error(exc: ApiError, headers: dict[str, str]) -> JSONResponse:
 
 
 def build_app(state: SandboxState) -> Starlette:
+    hub = WebhookHub(take_fault=state.take_fault, refresh=state.refresh)
+    state.emit_hook = hub.emit
     def pc(path: str, method: str, name: str, handler: Handler, limit: str | None = None) -> Route:
         async def endpoint(request: Request) -> Response:
             request_id = request.headers.get("ms-requestid") or str(uuid.uuid4())
@@ -216,6 +219,28 @@ def build_app(state: SandboxState) -> Starlette:
         pc("/v1/migrations/newcommerce/schedules", "GET", "list_schedules", list_schedules),
         pc("/v1/migrations/newcommerce", "GET", "query_migrations", query_migrations),
     ]
+    wh = "/webhooks/v1/registration"
+    hooks: tuple[tuple[str, str, str, Callable[[Ctx], tuple[int, Any]]], ...] = (
+        (wh, "GET", "get_webhook_registration", lambda ctx: hub.get_registration()),
+        (wh, "POST", "create_webhook_registration", lambda ctx: hub.create_registration(ctx.body, state.now())),
+        (wh, "PUT", "update_webhook_registration", lambda ctx: hub.update_registration(ctx.body, state.now())),
+        (wh + "/events", "GET", "webhook_events", lambda ctx: (200, list(EVENTS))),
+        (wh + "/validationEvents", "POST", "webhook_validation", lambda ctx: hub.validation_event()),
+        (wh + "/validationEvents/{correlation}", "GET", "webhook_validation_status",
+         lambda ctx: hub.validation_status(ctx.params["correlation"])),
+    )
+    def reply(call: Callable[[Ctx], tuple[int, Any]]) -> Handler:
+        return lambda ctx: Reply(*call(ctx))
+
+    routes += [pc(path, method, name, reply(call)) for path, method, name, call in hooks]
+
+    async def certificate(request: Request) -> Response:
+        data = hub.certificate_file(request.path_params["name"])
+        if data is None:
+            return JSONResponse({"code": 800004, "description": "not found"}, status_code=404)
+        return Response(data, media_type="application/pkix-cert")
+
+    routes.append(Route("/webhooks/cert/{name}", certificate, methods=["GET"]))
 
     # ------------------------------------------------------------------------------------------ admin
 
@@ -281,7 +306,19 @@ def build_app(state: SandboxState) -> Starlette:
             state.tokens.clear()
         return {"expired": count}
 
+    def serve_certificate(request: Request, data: dict[str, Any]) -> Any:
+        name, pem = data.get("name"), data.get("pem")
+        if not isinstance(name, str) or not name.isidentifier() or not isinstance(pem, str):
+            raise bad_request("name (letters, digits, _) and pem (a PEM certificate) are required.")
+        hub.served[name] = pem.encode()
+        return {"url": f"{hub.base_url}/webhooks/cert/{name}"}
+
+    def webhook_deliveries(request: Request, data: dict[str, Any]) -> Any:
+        return {"registration": hub.registration, "deliveries": list(hub.deliveries)}
+
     routes += [
+        admin("/_sandbox/webhooks/certificates", ["POST"], serve_certificate),
+        admin("/_sandbox/webhooks/deliveries", ["GET"], webhook_deliveries),
         admin("/_sandbox/faults", ["GET", "POST", "DELETE"], faults),
         admin("/_sandbox/clock", ["GET", "POST"], clock),
         admin("/_sandbox/state", ["GET"], summary),
@@ -304,7 +341,9 @@ def build_app(state: SandboxState) -> Starlette:
             status_code=status,
         )
 
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    app.state.webhooks = hub
+    return app
 
 
 def _throttled(retry_after: int, headers: dict[str, str]) -> JSONResponse:

@@ -15,6 +15,7 @@ from sandbox.app import build_app
 from sandbox.clock import SandboxClock
 from sandbox.state import SandboxState
 from sandbox.tls import tls_files
+from sandbox.webhooks import WebhookHub
 
 
 class SandboxServer:
@@ -126,12 +127,14 @@ class SandboxServer:
         sockets = [sock for srv in server.servers for sock in (srv.sockets or [])]
         if sockets:
             self.port = int(sockets[0].getsockname()[1])
+        self.webhooks.base_url = self.base_url
         return self
 
     def stop(self) -> None:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        self.webhooks.close()
         server.should_exit = True
         server.force_exit = True  # do not wait for idle keep-alive (TLS) connections of clients
         thread.join(timeout=10)
@@ -144,6 +147,12 @@ class SandboxServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    @property
+    def webhooks(self) -> WebhookHub:
+        """The webhook registration and deliveries (:mod:`sandbox.webhooks`)."""
+        hub: WebhookHub = self.app.state.webhooks
+        return hub
 
     # ------------------------------------------------------------------------------ test helpers
 

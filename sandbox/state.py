@@ -15,6 +15,7 @@ import re
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -422,6 +423,9 @@ class Faults:
     throttle_path: str | None = None
     commit_then_timeout: float = 0.0  # create commits, then the answer is delayed this many real seconds
     commit_then_timeout_next: int | None = None  # only the next N creates (None = every create)
+    webhook_bad_signature: int = 0  # the next N webhook deliveries carry a signature of other bytes
+    webhook_wrong_cert_host: int = 0  # … name a certificate URL on another host (localhost)
+    webhook_drop: int = 0  # … are not sent at all
 
     def update(self, values: dict[str, Any]) -> None:
         known = {f.name for f in fields(self)}
@@ -507,6 +511,8 @@ class SandboxState:
         self.data_path = Path(data) if data else DEFAULT_DATA
         self.clock = clock or SandboxClock(time_scale)
         self._overrides = settings or {}
+        # (event name, customer id, "migration" | "schedule", id): set by sandbox.webhooks to send deliveries.
+        self.emit_hook: Callable[[str, str, str, str], None] | None = None
         self.load()
 
     # ----------------------------------------------------------------------------------- loading
@@ -548,6 +554,8 @@ class SandboxState:
             # Microsoft documents no paging for a customer's subscriptions; very large tenants are UNCONFIRMED.
             # The sandbox pages them like /customers so that clients prove they follow a continuation token.
             self.subscriptions_page_size = int(settings.get("subscriptions_page_size", 25))
+            # Migration and schedule lists without PageSize: 300 per page (small values prove paging is followed).
+            self.list_page_size = int(settings.get("list_page_size", 300))
 
             self.offers: dict[str, Offer] = {}
             for offer_id, offer in (raw.get("offers") or {}).items():
@@ -573,6 +581,7 @@ class SandboxState:
                 self.customers[cid] = customer
 
             self.migrations: dict[str, Migration] = {}
+            self._due: tuple[tuple[int, int, timedelta], datetime | None] | None = None
             self.schedules: dict[str, Schedule] = {}
             self.idempotency: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
             self.limiter = RateLimiter()
@@ -1004,6 +1013,7 @@ class SandboxState:
             sub.status = "suspended"
             sub.migrating = migration.id
         self.migrations[migration.id] = migration
+        self._emit("new-commerce-migration-created", customer.id, "migration", migration.id)
         return migration
 
     def get_migration(self, customer_id: str, migration_id: str) -> dict[str, Any]:
@@ -1030,7 +1040,7 @@ class SandboxState:
             if led_raw.lower() not in ("true", "false"):
                 raise bad_request("IsMicrosoftLed must be true or false.")
             led = led_raw.lower() == "true"
-        size_raw = query.get("pagesize", "300")
+        size_raw = query.get("pagesize", str(self.list_page_size))
         try:
             size = int(size_raw)
         except ValueError as exc:
@@ -1082,7 +1092,8 @@ class SandboxState:
                 raise bad_request(f"{name} {value!r} is not a GUID.")
         now = self.now()
         out: list[dict[str, Any]] = []
-        for m in self.migrations.values():
+        named = self.migrations.get(mid.lower()) if mid else None
+        for m in ([named] if named else []) if mid else self.migrations.values():
             if m.customer_id != customer.id:
                 continue
             if mid and m.id != mid.lower():
@@ -1137,9 +1148,16 @@ class SandboxState:
                 if schedule.status == "Created" and schedule.due() <= now:
                     self._execute_schedule(schedule)
             done_after = timedelta(seconds=self.lifecycle["completed"])
+            # Skip the scan while nothing can be due (refresh runs before every request; 50k migrations in flight
+            # would make each request sort them all). Any new migration or lifecycle change invalidates it.
+            key = (id(self.migrations), len(self.migrations), done_after)
+            if self._due is not None and self._due[0] == key and (self._due[1] is None or now < self._due[1]):
+                return
             for m in sorted(self.migrations.values(), key=lambda m: m.started):
                 if m.status == "Processing" and m.started + done_after <= now:
                     self._finish(m, m.started + done_after)
+            due = [m.started + done_after for m in self.migrations.values() if m.status == "Processing"]
+            self._due = (key, min(due) if due else None)
 
     def _finish(self, m: Migration, at: datetime) -> None:
         customer = self.customers[m.customer_id]
@@ -1181,12 +1199,14 @@ class SandboxState:
                 )
                 item.new_sub_id = new.id
                 customer.subs[new.id] = new
+        self._emit(f"new-commerce-migration-{m.status.lower()}", m.customer_id, "migration", m.id)
         if m.schedule_id and m.schedule_id in self.schedules and m.status == "Failed":
             schedule = self.schedules[m.schedule_id]
             schedule.status = "Failed"
             schedule.error_code = m.error_code
             schedule.error_description = m.error_description
             schedule.modified = at
+            self._emit("new-commerce-migration-schedule-failed", m.customer_id, "schedule", schedule.id)
 
     # ----------------------------------------------------------------------------------- schedules
 
@@ -1326,6 +1346,7 @@ class SandboxState:
             schedule.error_code = exc.code
             schedule.error_description = exc.description
             schedule.modified = at
+            self._emit("new-commerce-migration-schedule-failed", schedule.customer_id, "schedule", schedule.id)
             return
         migration = self._start_migration(
             customer,
@@ -1406,7 +1427,20 @@ class SandboxState:
         self.refresh()
         return moment
 
+    def _emit(self, event: str, customer_id: str, kind: str, item_id: str) -> None:
+        if self.emit_hook is not None:
+            self.emit_hook(event, customer_id, kind, item_id)
+
     # ----------------------------------------------------------------------------------- faults
+
+    def take_fault(self, name: str) -> bool:
+        """Consume one count of a "next N" fault (``webhook_drop``…); True when it applies now."""
+        with self.lock:
+            left = getattr(self.faults, name)
+            if left > 0:
+                setattr(self.faults, name, left - 1)
+                return True
+            return False
 
     def set_faults(self, values: dict[str, Any]) -> None:
         with self.lock:

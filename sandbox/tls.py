@@ -54,31 +54,42 @@ def _names(host: str) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def sandbox_ca() -> trustme.CA:
+    """The sandbox CA of this process (created on first use); :mod:`sandbox.webhooks` issues its signing
+    certificate under it."""
+    global _ca
+    with _lock:
+        if _ca is None:
+            _ca = trustme.CA(organization_name="ncebot Partner Center sandbox")
+        return _ca
+
+
 def tls_files(host: str, directory: str | Path | None = None) -> TlsFiles:
     """CA PEM + server cert/key for ``host`` (and localhost), written to ``directory`` or a temp dir.
 
     The CA is shared by every sandbox of this process, so starting one more sandbox costs no key generation."""
-    global _ca
     names = _names(host)
     key = (str(directory or ""), names)
     with _lock:
         if key in _cache:
             return _cache[key]
-        if _ca is None:
-            _ca = trustme.CA(organization_name="ncebot Partner Center sandbox")
+    ca = sandbox_ca()
+    with _lock:
+        if key in _cache:  # another thread was faster
+            return _cache[key]
         folder = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="ncebot-sandbox-tls-"))
         folder.mkdir(parents=True, exist_ok=True)
-        cert = _ca.issue_cert(*names)
+        cert = ca.issue_cert(*names)
         files = TlsFiles(
             ca_path=folder / "sandbox-ca.pem",
             cert_path=folder / "sandbox-server.pem",
             key_path=folder / "sandbox-server.key",
             bundle_path=folder / "ca-bundle.pem",
         )
-        _ca.cert_pem.write_to_path(str(files.ca_path))
+        ca.cert_pem.write_to_path(str(files.ca_path))
         roots = public_roots()
         separator = b"" if not roots or roots.endswith(b"\n") else b"\n"
-        files.bundle_path.write_bytes(roots + separator + _ca.cert_pem.bytes())
+        files.bundle_path.write_bytes(roots + separator + ca.cert_pem.bytes())
         with open(files.cert_path, "wb") as out:
             for blob in cert.cert_chain_pems:
                 out.write(blob.bytes())

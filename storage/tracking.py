@@ -344,3 +344,55 @@ def schedule_operations(
             PartnerCenterOperation.schedule_id == sid, PartnerCenterOperation.target == sid),
     )
     return list(session.scalars(query.order_by(PartnerCenterOperation.updated_at, PartnerCenterOperation.id)))
+
+
+# --- reconciliation (issue #12): in-flight work read per customer, items found by id ----------------------------
+
+
+def inflight_customers(session: Session, states: tuple[str, ...]) -> list[str]:
+    """Customers with a request in ``states`` (one GROUP BY, nothing else loaded)."""
+    query = (select(ChangeRequest.customer_id).where(ChangeRequest.state.in_(states))
+             .group_by(ChangeRequest.customer_id).order_by(ChangeRequest.customer_id))
+    return list(session.scalars(query))
+
+
+def inflight_requests(session: Session, customer_id: str, states: tuple[str, ...]) -> list[ChangeRequest]:
+    """One customer's requests in ``states``, oldest first."""
+    query = select(ChangeRequest).where(ChangeRequest.customer_id == customer_id, ChangeRequest.state.in_(states))
+    return list(session.scalars(query.order_by(ChangeRequest.created_at, ChangeRequest.id)))
+
+
+def sent_migration_ids(session: Session, request_ids: list[str]) -> dict[str, list[str]]:
+    """``{request id: [migration ids of its sent operations]}`` in submission order, one query."""
+    out: dict[str, list[str]] = {}
+    if not request_ids:
+        return out
+    query = (select(PartnerCenterOperation.request_id, PartnerCenterOperation.migration_id)
+             .where(PartnerCenterOperation.request_id.in_(request_ids), PartnerCenterOperation.status == "sent",
+                    PartnerCenterOperation.migration_id.is_not(None))
+             .order_by(PartnerCenterOperation.id))
+    for request_id, migration_id in session.execute(query):
+        ids = out.setdefault(request_id, [])
+        if migration_id and migration_id not in ids:
+            ids.append(migration_id)
+    return out
+
+
+def tracked_items(session: Session, kind: str, item_ids: list[str]) -> dict[str, TrackedView]:
+    """The tracked rows among ``item_ids`` (lower-case ids), by id."""
+    if not item_ids:
+        return {}
+    query = select(TrackedItem).where(TrackedItem.kind == kind, TrackedItem.item_id.in_(item_ids))
+    return {row.item_id: _tracked(row) for row in session.scalars(query)}
+
+
+def requests_for_item(session: Session, kind: str, item_id: str) -> list[str]:
+    """Ids of the requests that own a migration or schedule (by request, operation or tracked row)."""
+    ids = {item_id, item_id.lower()}
+    column = ChangeRequest.migration_id if kind == "migration" else ChangeRequest.schedule_id
+    op_column = PartnerCenterOperation.migration_id if kind == "migration" else PartnerCenterOperation.schedule_id
+    found: list[str] = list(session.scalars(select(ChangeRequest.id).where(column.in_(ids))))
+    found += session.scalars(select(PartnerCenterOperation.request_id).where(op_column.in_(ids)))
+    found += session.scalars(select(TrackedItem.request_id).where(TrackedItem.kind == kind,
+                                                                 TrackedItem.item_id == item_id.lower()))
+    return list(dict.fromkeys(found))

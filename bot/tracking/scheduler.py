@@ -28,6 +28,7 @@ JOB_POLL_WATCHED = "ncebot.poll_watched"
 JOB_EXPIRE_PENDING = "ncebot.expire_pending"
 JOB_RESUME_SUBMISSIONS = "ncebot.resume_submissions"
 JOB_DRAIN_OUTBOX = "ncebot.drain_outbox"
+JOB_WEBHOOK_MODE = "ncebot.webhook_mode"  # reads the webhook registration: poll or only reconcile (issue #12)
 JOB_IDS = (
     JOB_POLL_MIGRATIONS,
     JOB_POLL_SCHEDULES,
@@ -35,6 +36,7 @@ JOB_IDS = (
     JOB_EXPIRE_PENDING,
     JOB_RESUME_SUBMISSIONS,
     JOB_DRAIN_OUTBOX,
+    JOB_WEBHOOK_MODE,
 )
 
 

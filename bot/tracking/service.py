@@ -20,14 +20,17 @@ Wiring (``bot.runtime``)::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +46,7 @@ from bot.tracking.scheduler import (
     JOB_POLL_SCHEDULES,
     JOB_POLL_WATCHED,
     JOB_RESUME_SUBMISSIONS,
+    JOB_WEBHOOK_MODE,
     JobSpec,
     build_scheduler,
 )
@@ -53,6 +57,9 @@ log = logging.getLogger("ncebot.tracking.service")
 
 DRAIN_SECONDS = 2.0
 EXPIRY_SECONDS = 60.0
+WEBHOOK_MODE_SECONDS = 3600.0  # SPEC §11: the registration is read at start and hourly
+# The jobs whose pace follows the webhook registration: status polls become a slow reconciliation.
+POLL_JOBS = (JOB_POLL_MIGRATIONS, JOB_POLL_SCHEDULES, JOB_POLL_WATCHED)
 
 
 class TrackingService:
@@ -81,6 +88,8 @@ class TrackingService:
         self._clock = clock
         self._metrics = metrics
         self.interval = timedelta(seconds=settings.ncebot_poll_interval)
+        self._pc = partner_center
+        self.webhooks_active = False
         self.drain_seconds = drain_seconds
         self.expiry_seconds = expiry_seconds
         self.notifier = notifier
@@ -96,8 +105,8 @@ class TrackingService:
             clock=clock,
             interval=self.interval,
             notify_channel=settings.notify_channel,
-            requests=workflow.requests,
             watched_customers=workflow.watched_customers,
+            on_commit=self.wake_drainer,
         )
         self.drainer = OutboxDrainer(
             session_factory,
@@ -154,6 +163,45 @@ class TrackingService:
     def _resume(self) -> None:
         self.workflow.resume_interrupted_submissions()
 
+    def wake_drainer(self) -> None:
+        """Drain the outbox now rather than at its next tick (a poll or a webhook just committed posts)."""
+        scheduler = self.scheduler
+        if scheduler is None or not scheduler.running:
+            return
+        with contextlib.suppress(JobLookupError):  # shutting down
+            scheduler.modify_job(JOB_DRAIN_OUTBOX, next_run_time=datetime.now(UTC))
+
+    def refresh_webhook_mode(self) -> bool:
+        """Read the partner's registration: while it points at NCEBOT_PUBLIC_URL, polling is a reconciliation
+        every NCEBOT_RECONCILE_INTERVAL, else every NCEBOT_POLL_INTERVAL. Returns whether webhooks are active."""
+        from bot.webhooks.registration import webhooks_point_here
+
+        if not self.settings.ncebot_public_url:
+            active = False
+        else:
+            try:
+                active = webhooks_point_here(self._pc, self.settings)
+            except Exception as exc:  # keep the current pace until Partner Center answers
+                log.warning("could not read the webhook registration: %s", exc)
+                return self.webhooks_active
+        seconds = self.settings.ncebot_reconcile_interval if active else self.settings.ncebot_poll_interval
+        interval = timedelta(seconds=seconds)
+        if active != self.webhooks_active:
+            log.info("webhooks %s: status polling every %s", "registered here" if active else "not registered here",
+                     interval)
+        self.webhooks_active = active
+        if interval != self.interval:
+            self.interval = self.tracker.interval = interval
+            scheduler = self.scheduler
+            if scheduler is not None and scheduler.running:
+                for job_id in POLL_JOBS:
+                    scheduler.reschedule_job(job_id, trigger=IntervalTrigger(seconds=seconds, timezone=UTC))
+        return active
+
+    def _webhook_mode(self) -> None:
+        """(Not lease work: ``run_once`` still reports False on a standby.)"""
+        self.refresh_webhook_mode()
+
     def jobs(self) -> dict[str, JobSpec]:
         poll = float(self.interval.total_seconds())
         return {
@@ -163,6 +211,8 @@ class TrackingService:
             JOB_POLL_MIGRATIONS: JobSpec(self._gated(JOB_POLL_MIGRATIONS, self._poll_migrations), poll),
             JOB_POLL_WATCHED: JobSpec(self._gated(JOB_POLL_WATCHED, self.tracker.poll_watched), poll),
             JOB_DRAIN_OUTBOX: JobSpec(self._gated(JOB_DRAIN_OUTBOX, self.drainer.drain), self.drain_seconds),
+            # Every replica keeps its own pace (not gated by the lease), so a standby that takes over has it.
+            JOB_WEBHOOK_MODE: JobSpec(self._webhook_mode, WEBHOOK_MODE_SECONDS),
         }
 
     # --- lifecycle --------------------------------------------------------------------------------------------
@@ -170,6 +220,8 @@ class TrackingService:
         if self.scheduler is None or not self.scheduler.running:
             self.scheduler = build_scheduler(self.jobs())
             self.scheduler.start(paused=paused)
+            if self.settings.ncebot_public_url:  # read the registration at start, not an hour later
+                self.scheduler.modify_job(JOB_WEBHOOK_MODE, next_run_time=datetime.now(UTC))
             log.info("tracking started (holder %s, poll every %s)", self.holder_id, self.interval)
         return self
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import SCHEDULE_CANCELLED, Clock, RequestKind, RequestState, RequestView, utc_now
+from bot.domain import SCHEDULE_CANCELLED, Clock, RequestState, RequestView, utc_now
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
 from bot.partner_center.models import (
@@ -30,6 +31,7 @@ from bot.partner_center.models import (
     SubscriptionStatus,
 )
 from bot.tracking.outbox import Outbox
+from bot.tracking.reconcile import Reconciler
 from storage import repositories as repo
 from storage import tracking as store
 from storage.models import WatchedCustomer
@@ -39,8 +41,8 @@ log = logging.getLogger("ncebot.tracking")
 SYSTEM_ACTOR = "ncebot"
 MIGRATION = "migration"
 SCHEDULE = "schedule"
-SLOW_AFTER = timedelta(hours=1)
 MAX_BACKOFF = timedelta(hours=1)
+BACKOFF_SHARE = 6  # an in-flight migration is checked again after a sixth of its age (young: every poll)
 
 EVENT_TEXT = {
     "MigrationStarted": "Migration started: the legacy subscription is suspended and its billing stops.",
@@ -63,6 +65,11 @@ def _day(moment: datetime | None) -> str:
     return moment.astimezone(UTC).date().isoformat() if moment else "?"
 
 
+def escaped(text: object) -> str:
+    """Partner Center's free text made inert for Slack mrkdwn (``&``, ``<``, ``>``: no mentions, no links)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def sentence(text: str) -> str:
     """``text`` ending in exactly one full stop (Partner Center descriptions often end with one already)."""
     text = text.rstrip()
@@ -72,7 +79,7 @@ def sentence(text: str) -> str:
 
 
 def event_text(migration_id: str, event: MigrationEvent, *, with_id: bool = False) -> str:
-    name = _value(event.event_name) or "event"
+    name = escaped(_value(event.event_name) or "event")
     human = EVENT_TEXT.get(name, "Partner Center reported a migration event.")
     where = f" (migration `{migration_id}`)" if with_id else ""
     return f"`{name}` at {_when(event.created_time)}{where}: {human}"
@@ -118,10 +125,8 @@ def completed_text(requester: str | None, migration: Migration) -> str:
 def failed_text(requester: str | None, migration: Migration, legacy_status: str | None) -> str:
     who = f"<@{requester}> " if requester else ""
     code = migration.error_code if migration.error_code is not None else "unknown"
-    description = migration.error_description or "no description"
-    return f"{who}:x: Migration `{migration.id}` failed: {sentence(f'{code}: {description}')} " + failure_next_step(
-        legacy_status
-    )
+    reason = sentence(f"{escaped(code)}: {escaped(migration.error_description or 'no description')}")
+    return f"{who}:x: Migration `{migration.id}` failed: {reason} " + failure_next_step(legacy_status)
 
 
 _SCHEDULE_FIELDS = ("targetDate", "migrateOnRenewal", "quantity", "termDuration", "billingCycle")
@@ -181,8 +186,8 @@ class Tracker:
         clock: Clock,
         interval: timedelta,
         notify_channel: str | None,
-        requests: Callable[[Sequence[RequestState]], list[RequestView]],
         watched_customers: Callable[[], list[str]],
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = session_factory
         self._pc = partner_center
@@ -190,65 +195,52 @@ class Tracker:
         self._clock = clock
         self.interval = interval
         self.notify_channel = notify_channel
-        self._requests = requests
         self._watched = watched_customers
+        self.on_commit = on_commit
+        self.reconciler = Reconciler(self, session_factory, partner_center)
 
-    def _now(self) -> datetime:
+    def now(self) -> datetime:
         return utc_now(self._clock)
 
     # ============================================================================== migrations of requests
     def poll_migrations(self) -> int:
-        """One pass over submitted/processing requests with migration ids. Returns how many were checked."""
-        checked = 0
-        for view in self._requests([RequestState.SUBMITTED, RequestState.PROCESSING]):
-            try:
-                checked += self._poll_request(view)
-            except PartnerCenterError as exc:
-                log.warning("request %s: Partner Center unavailable while tracking: %s", view.id, exc)
-            except Exception:
-                log.exception("request %s: tracking failed", view.id)
-        return checked
+        """One reconciliation of in-flight migrations: one list call per customer with work due (see
+        :mod:`bot.tracking.reconcile`). Returns how many migrations were checked."""
+        return self.reconciler.migrations()
 
-    def _migration_ids(self, view: RequestView) -> list[str]:
-        ids: list[str] = []
-        if view.kind in (RequestKind.MIGRATE, RequestKind.BULK):
-            with self._sessions() as session:
-                for op in repo.operations_for(session, view.id):
-                    if op.status == "sent" and op.migration_id and op.migration_id not in ids:
-                        ids.append(op.migration_id)
-        if view.migration_id and view.migration_id not in ids:
-            ids.insert(0, view.migration_id)
-        return ids
+    def next_check(self, tracked: store.TrackedView, now: datetime) -> datetime | None:
+        """Per-item backoff from the start: checked at every poll while young, then less often as it ages
+        (a sixth of its age, at most hourly). None: at the next poll."""
+        age = now - (tracked.processing_since or tracked.first_seen_at)
+        delay = min(max(self.interval, age / BACKOFF_SHARE), MAX_BACKOFF)
+        return None if delay <= self.interval else now + delay
 
-    def _poll_request(self, view: RequestView) -> int:
-        ids = self._migration_ids(view)
-        if not ids:
-            return 0
-        many = len(ids) > 1
-        checked = 0
-        for migration_id in ids:
-            if self._poll_migration(view, migration_id, many=many):
-                checked += 1
-        self._settle(view, ids, many=many)
-        return checked
-
-    def _poll_migration(self, view: RequestView, migration_id: str, *, many: bool) -> bool:
-        now = self._now()
+    def check_migration(self, view: RequestView, migration_id: str, *, many: bool, listed: Migration | None = None,
+                        force: bool = False) -> bool:
+        """Bring one migration of a request up to date from ``listed`` (its row in the customer's list) or a GET.
+        Events are fetched and posted only when its status changed. True when it changed (settle the request);
+        ``force``: even if its backoff says it is not due (a webhook named it)."""
+        now = self.now()
         with self._sessions.begin() as session:
             tracked = store.ensure_tracked(
                 session, kind=MIGRATION, item_id=migration_id, request_id=view.id, customer_id=view.customer_id,
                 now=now,
             )
-        if tracked.done or (tracked.next_check_at is not None and tracked.next_check_at > now):
+        if tracked.done or (not force and tracked.next_check_at is not None and tracked.next_check_at > now):
             return False
-        migration = self._pc.get_migration(view.customer_id, migration_id)
+        migration = listed if listed is not None else self._pc.get_migration(view.customer_id, migration_id)
+        status = _value(migration.status)
+        if tracked.status is not None and status.lower() == tracked.status.lower() and not migration.is_final:
+            with self._sessions.begin() as session:
+                store.update_tracked(session, tracked.id, last_checked_at=now, next_check_at=self.next_check(
+                    tracked, now), slow_checks=tracked.slow_checks + 1)
+            return False
         events = self._pc.get_migration_events(view.customer_id, migration_id=migration_id)
         events = sorted(events, key=lambda e: (e.created_time or datetime.min.replace(tzinfo=UTC)))
-        status = _value(migration.status)
         legacy_status: str | None = None
         if migration.status == MigrationStatus.FAILED:
             legacy_status = self._legacy_status(view.customer_id, migration.current_subscription_id)
-        now = self._now()
+        now = self.now()
         requester = None if many else view.requester
         with self._sessions.begin() as session:
             for event in events:
@@ -283,12 +275,7 @@ class Tracker:
             else:
                 since = tracked.processing_since or migration.started_time or tracked.first_seen_at
                 values["processing_since"] = since
-                if now - since > SLOW_AFTER:
-                    # Long-running (the reference says up to 72 h): back off per item, capped at one hour.
-                    delay = min(self.interval * (2 ** tracked.slow_checks), MAX_BACKOFF)
-                    values.update(next_check_at=now + delay, slow_checks=tracked.slow_checks + 1)
-                else:
-                    values["next_check_at"] = None
+                values["next_check_at"] = self.next_check(replace(tracked, processing_since=since), now)
             store.update_tracked(session, tracked.id, **values)
         return True
 
@@ -302,9 +289,9 @@ class Tracker:
             log.warning("subscription %s: status unknown after a failure: %s", subscription_id, exc)
             return None
 
-    def _settle(self, view: RequestView, ids: list[str], *, many: bool) -> None:
+    def settle(self, view: RequestView, ids: list[str], *, many: bool) -> None:
         """Move the request to processing / completed / failed from what its migrations did (conditional)."""
-        now = self._now()
+        now = self.now()
         with self._sessions.begin() as session:
             row = repo.get_request(session, view.id, refresh=True)
             if row is None:
@@ -360,21 +347,12 @@ class Tracker:
 
     # ============================================================================== schedules of requests
     def poll_schedules(self) -> int:
-        checked = 0
-        for view in self._requests([RequestState.SUBMITTED]):
-            if view.kind is not RequestKind.SCHEDULE or not view.schedule_id or view.migration_id:
-                continue
-            try:
-                self._poll_schedule(view, view.schedule_id)
-                checked += 1
-            except PartnerCenterError as exc:
-                log.warning("request %s: Partner Center unavailable while tracking its schedule: %s", view.id, exc)
-            except Exception:
-                log.exception("request %s: schedule tracking failed", view.id)
-        return checked
+        """One reconciliation of active schedules: one list call per customer with one (see reconcile)."""
+        return self.reconciler.schedules()
 
-    def _poll_schedule(self, view: RequestView, schedule_id: str) -> None:
-        now = self._now()
+    def check_schedule(self, view: RequestView, schedule_id: str, listed: MigrationSchedule | None = None) -> None:
+        """Bring a schedule request up to date from ``listed`` (its row in the customer's list) or a GET."""
+        now = self.now()
         with self._sessions.begin() as session:
             tracked = store.ensure_tracked(
                 session, kind=SCHEDULE, item_id=schedule_id, request_id=view.id, customer_id=view.customer_id,
@@ -382,7 +360,7 @@ class Tracker:
             )
         if tracked.done:
             return
-        schedule = self._pc.get_schedule(view.customer_id, schedule_id)
+        schedule = listed if listed is not None else self._pc.get_schedule(view.customer_id, schedule_id)
         status = _value(schedule.status)
         legacy_status: str | None = None
         if not schedule.new_commerce_migration_id and (
@@ -390,7 +368,7 @@ class Tracker:
         ):
             legacy_status = self._legacy_status(view.customer_id, schedule.current_subscription_id or
                                                 view.subscription_id)
-        now = self._now()
+        now = self.now()
         with self._sessions.begin() as session:
             # "sending" too: a cancel whose answer was lost (crash, timeout) was still made by ncebot.
             ops = store.schedule_operations(session, schedule_id, statuses=("sent", "sending"))
@@ -441,7 +419,8 @@ class Tracker:
                 description = schedule.error_description or "Partner Center reported the schedule failed"
                 self._outbox.thread(
                     view.id, f"schedule-failed:{schedule_id.lower()}",
-                    f"<@{view.requester}> :x: Schedule `{schedule_id}` failed: {sentence(f'{code}: {description}')} "
+                    f"<@{view.requester}> :x: Schedule `{schedule_id}` failed: "
+                    f"{sentence(f'{escaped(code)}: {escaped(description)}')} "
                     + schedule_failure_next_step(legacy_status),
                     session=session, message=message,
                 )
@@ -503,9 +482,12 @@ class Tracker:
             self._outbox.update_parent(view.id, f"state:{RequestState.FAILED.value}", session=session)
 
     # ============================================================================== watched customers
-    def poll_watched(self) -> int:
-        """Announce migrations and schedules of watched customers that the bot did not make, once per status."""
+    def poll_watched(self, only: str | None = None) -> int:
+        """Announce migrations and schedules of watched customers that the bot did not make, once per status.
+        ``only``: just this customer (when a webhook named it), if watched."""
         customers = self._watched()
+        if only is not None:
+            customers = [c for c in customers if c.lower() == only.lower()]
         channel = self.notify_channel
         if not customers or not channel:
             return 0
@@ -549,6 +531,8 @@ class Tracker:
                                              self._schedule_announcement(customer_id, schedule, status),
                                              session=session):
                         announced += 1
+        if announced and self.on_commit is not None:
+            self.on_commit()
         return announced
 
     @staticmethod
@@ -562,7 +546,7 @@ class Tracker:
             text += (f". New NCE subscription `{migration.new_commerce_subscription_id or '?'}`, "
                      f"term ends {_day(migration.subscription_end_date)}")
         elif migration.status == MigrationStatus.FAILED:
-            text += f": {migration.error_code}: {migration.error_description or 'no description'}"
+            text += f": {escaped(migration.error_code)}: {escaped(migration.error_description or 'no description')}"
         else:
             text += f" (started {_when(migration.started_time)})"
         return sentence(text)
@@ -576,5 +560,5 @@ class Tracker:
             f"`{schedule.current_subscription_id or '?'}` ({when}): *{status}*"
         )
         if schedule.error_code is not None:
-            text += f": {schedule.error_code}: {schedule.error_description or 'no description'}"
+            text += f": {escaped(schedule.error_code)}: {escaped(schedule.error_description or 'no description')}"
         return sentence(text)

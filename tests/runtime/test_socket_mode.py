@@ -28,7 +28,8 @@ REQUESTER = "USMREQ0001"
 APPROVER = "USMAPPR001"
 ROOT = Path(__file__).resolve().parents[2]
 ACK_BOUND = 3.0  # Slack's: an envelope not acked within 3 s counts as failed
-_OPS_PORT = re.compile(r"serving HTTP on port (\d+): GET /healthz, GET /metrics \(Slack events come over Socket Mode\)")
+_OPS_PORT = re.compile(r"serving HTTP on port (\d+): POST /partner-center/webhooks, GET /healthz, GET /metrics \(Slack "
+                       r"events come over Socket Mode\)")
 
 
 @pytest.fixture

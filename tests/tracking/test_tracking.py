@@ -171,7 +171,7 @@ def test_one_poller_across_replicas_and_standby_takes_over(tracking_env: Trackin
 
     holder.service.stop(release=False)  # dies: the lease is left to expire
     ttl = timedelta(seconds=POLL_SECONDS * ttl_factor)
-    env.advance_sandbox(60)
+    env.advance_sandbox(180)  # completed: the status changed, so its events are fetched and posted
     env.clock.advance(ttl / 2)
     assert standby.service.run_once() is False  # the holder's lease is still live
     env.clock.advance(ttl / 2 + timedelta(seconds=1))
@@ -312,24 +312,29 @@ def test_posts_to_one_channel_are_spaced(tracking_env: TrackingEnv) -> None:
 
 
 def test_long_running_migration_is_checked_with_backoff(tracking_env: TrackingEnv) -> None:
+    """Per-item backoff from the start (issue #12): young migrations at every poll, old ones at a sixth of their
+    age; a customer whose items are all backed off costs no call at all; an unchanged status fetches no events."""
     env = tracking_env
     env.sandbox.state.lifecycle["completed"] = 72 * 3600.0  # the reference: up to 72 h
+    counts = env.sandbox.state.counts
     node = env.node()
     view = env.approved(node, RequestKind.MIGRATE, known.CONTOSO, known.ELIGIBLE_SIMPLE)
     node.service.tracker.poll_migrations()
+    assert counts.get("query_migrations") == 1 and counts.get("events") == 1 and not counts.get("get_migration")
+    node.service.tracker.poll_migrations()  # young: checked again at the next poll, status unchanged → no events
+    assert counts.get("query_migrations") == 2 and counts.get("events") == 1
     env.clock.advance(timedelta(hours=2))
     node.service.tracker.poll_migrations()
     with env.session_factory() as session:
         item = session.scalars(select(TrackedItem).where(TrackedItem.request_id == view.id)).one()
-    assert item.next_check_at == env.clock.now() + timedelta(seconds=POLL_SECONDS) and item.slow_checks == 1
-    calls = env.sandbox.state.counts.get("get_migration", 0)
-    node.service.tracker.poll_migrations()  # not due yet: no call
-    assert env.sandbox.state.counts.get("get_migration", 0) == calls
-    env.clock.advance(timedelta(seconds=POLL_SECONDS))
+    assert item.next_check_at is not None
+    delay = item.next_check_at - env.clock.now()
+    assert timedelta(minutes=15) < delay < timedelta(minutes=25), delay  # ~2 h / 6
+    node.service.tracker.poll_migrations()  # not due yet: not even the list call
+    assert counts.get("query_migrations") == 3 and counts.get("events") == 1
+    env.clock.advance(delay)
     node.service.tracker.poll_migrations()
-    with env.session_factory() as session:
-        item = session.scalars(select(TrackedItem).where(TrackedItem.request_id == view.id)).one()
-    assert item.next_check_at == env.clock.now() + timedelta(seconds=2 * POLL_SECONDS) and item.slow_checks == 2
+    assert counts.get("query_migrations") == 4 and counts.get("events") == 1 and not counts.get("get_migration")
 
 
 def test_scheduler_registration(tracking_env: TrackingEnv) -> None:

@@ -141,7 +141,8 @@ def test_partner_center_429_while_polling_is_waited_out(tracking_env: TrackingEn
         view = env.approved(node, RequestKind.MIGRATE, known.CONTOSO, known.ELIGIBLE_SIMPLE)
         assert view.migration_id
         env.advance_sandbox(200)
-        env.sandbox.state.set_faults({"throttle_next": 1, "retry_after": 7, "throttle_path": view.migration_id})
+        env.sandbox.state.set_faults({"throttle_next": 1, "retry_after": 7,
+                                      "throttle_path": "/v1/migrations/newcommerce"})  # the customer's list call
         node.service.run_once()
         node.service.run_once()
         assert 7.0 in sleeps  # Retry-After honoured by the shared client (no real waiting: the sleep is injected)
@@ -210,7 +211,7 @@ def test_background_scheduler_runs_the_jobs_by_itself_only_on_the_lease_holder(t
         assert {job for job, _ in events["replica-a"] + events["replica-b"]} <= set(JOB_IDS)
         assert events["replica-b"] and all(ok is False for _, ok in events["replica-b"])  # gated by the lease
         assert problems == []
-    assert env.sandbox.state.counts.get("get_migration", 0) >= 1
+    assert env.sandbox.state.counts.get("query_migrations", 0) >= 1  # one list call per customer (issue #12)
 
 
 # --- (d) two real processes, SIGKILL the holder -----------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Partner Center webhooks (SPEC §11): verification, the receiver, event handling and registration."""
