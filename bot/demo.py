@@ -13,6 +13,7 @@ serves the browser playground (:mod:`sandbox.playground`), whose URL is the last
 from __future__ import annotations
 
 import signal
+import socket
 import sys
 import threading
 import time
@@ -47,6 +48,10 @@ def run_demo(keep_running: bool = False, time_scale: float | None = None, out: I
     scale = DEFAULT_TIME_SCALE if time_scale is None else time_scale
     if scale <= 0:
         print("ncebot demo: --time-scale must be positive", file=out)
+        return 2
+    if keep_running and port and not _port_free(port):  # say so now, not after the whole demo
+        print(f"ncebot demo: the playground could not listen on 127.0.0.1:{port} (is the port taken?); "
+              "choose another with --port", file=out)
         return 2
     stats = Stats()
     session: Session | None = None
@@ -92,6 +97,16 @@ def run_demo(keep_running: bool = False, time_scale: float | None = None, out: I
     finally:
         world.close()
     return code
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a listener still refuses it
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _header(out: IO[str], world: DemoWorld, scale: float) -> None:

@@ -216,3 +216,4 @@ def test_keep_running_with_a_taken_playground_port_says_so(tmp_path: Path) -> No
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
     assert f"the playground could not listen on 127.0.0.1:{port}" in result.stdout
     assert "choose another with --port" in result.stdout and "Traceback" not in result.stderr
+    assert "demo complete" not in result.stdout  # refused before playing the whole demo
