@@ -19,6 +19,7 @@ from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.deadlines.watcher import WindowWatcher
     from bot.slack.verification import SlackRequestGate
     from bot.workflow import Workflow
 
@@ -40,6 +41,7 @@ class AppDeps:
     process_before_response: bool = False
     listener_workers: int = 32  # Bolt's default pool has 5 threads: slow work after the ack would delay acks
     partner_tenant_id: str | None = None  # PartnerTenantId column of the /nce check CSV (PARTNER_CENTER_TENANT_ID)
+    windows: WindowWatcher | None = None  # SPEC §10: the 7-day window (button checks)
 
 
 def build_slack_client(settings: Settings, *, max_retry_count: int = 2) -> WebClient:

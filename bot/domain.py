@@ -17,6 +17,9 @@ class RequestKind(StrEnum):
     RESCHEDULE = "reschedule"
     CANCEL = "cancel"
     BULK = "bulk"
+    # SPEC §10: within the 7-day window after a migration (PATCH of the new NCE subscription)
+    REDUCE_SEATS = "reduce_seats"
+    CANCEL_SUBSCRIPTION = "cancel_subscription"
 
 
 class RequestState(StrEnum):

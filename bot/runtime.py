@@ -265,6 +265,10 @@ def build_runtime(
     tracking = TrackingService(settings, workflow, session_factory, partner_center, client, notifier, clock,
                                holder_id=heartbeat.id, metrics=metrics, post_spacing=post_spacing, **extra)
     metrics.set_request_counts_provider(request_counts(session_factory))
+    from bot.slack.deadline_jobs import install_deadline_jobs
+
+    windows, _digest = install_deadline_jobs(tracking, settings, workflow, session_factory, partner_center, client,
+                                             clock)  # SPEC §10: the 7-day window and the daily digest
     # Partner Center webhooks (SPEC §11): verified on the HTTP thread, handled on a small pool of their own.
     verifier = WebhookVerifier(settings.webhook_cert_hosts)
     processor = WebhookProcessor(lambda: tracking.tracker.reconciler)
@@ -280,6 +284,7 @@ def build_runtime(
     health.add("lease", lease_check(tracking.lease_state))
 
     deps = AppDeps(workflow=workflow, slack_client=client, clock=clock, health=health, metrics=metrics.render,
+                   windows=windows,
                    # the PartnerTenantId column of /nce check
                    partner_tenant_id=sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id)
     app = create_app(settings, deps)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.access import Access
 from bot.access import Unapprovable as Unapprovable  # re-exported: raised by request_change
+from bot.deadlines import end_dates, window
 from bot.domain import (
     AlreadyDecided,
     ChangeOptions,
@@ -112,6 +113,8 @@ _OP_FOR_KIND = {
     RequestKind.SCHEDULE: OP_CREATE_SCHEDULE,
     RequestKind.RESCHEDULE: OP_UPDATE_SCHEDULE,
     RequestKind.CANCEL: OP_CANCEL_SCHEDULE,
+    RequestKind.REDUCE_SEATS: window.OP_PATCH_SUBSCRIPTION,
+    RequestKind.CANCEL_SUBSCRIPTION: window.OP_PATCH_SUBSCRIPTION,
 }
 
 
@@ -375,6 +378,12 @@ class Workflow:
             return SubscriptionNode(sub, tuple(build(c, seen) for c in kids))
 
         return [build(s, frozenset()) for s in sorted(roots, key=_by_name)]
+
+    def custom_term_end_dates(self, customer_id: str, term: str | None) -> list[date]:
+        """The valid customTermEndDate values for a new term of this customer (SPEC §10)."""
+        customer_id = self._guid(customer_id, "customer")
+        return self._read_pc("reading the valid end dates", lambda: end_dates.valid_end_dates(self._pc, customer_id,
+                                                                                                term))
 
     def _subscription_context(self, customer_id: str, subscription_id: str) -> tuple[Subscription, list[Subscription]]:
         subs = self._read_pc("listing subscriptions", lambda: self._pc.list_subscriptions(customer_id))
@@ -859,6 +868,14 @@ class Workflow:
         now: datetime,
     ) -> Workflow._Plan:
         today = now.date()
+        if kind in window.WINDOW_KINDS:  # SPEC §10: the rules live in bot/deadlines/window.py
+            nce_id = self._guid(subscription_id, "subscription")
+            change = self._read_pc("reading the subscription",
+                                   lambda: window.plan_change(self._pc, kind, customer_id, nce_id, options, now))
+            return Workflow._Plan(subscription_id=change.subscription.id, schedule_id=None, validation=None,
+                                  customer_name=self._customer_name(customer_id),
+                                  subscription_name=change.subscription.name,
+                                  items=[{"target": change.subscription.id, "body": change.body}])
         if kind in (RequestKind.MIGRATE, RequestKind.SCHEDULE):
             subscription_id = self._guid(subscription_id, "subscription")
             if kind is RequestKind.MIGRATE and (options.target_date or options.on_renewal):
@@ -866,6 +883,10 @@ class Workflow:
             if kind is RequestKind.SCHEDULE:
                 self._check_timing(options, today, required=True)
             base, subs = self._subscription_context(customer_id, subscription_id)
+            if options.end_date is not None:  # SPEC §10: only Partner Center's aligned dates
+                term = options.term or (str(getattr(base.term_duration, "value", base.term_duration) or "") or None)
+                self._read_pc("reading the valid end dates", lambda: end_dates.check_end_date(
+                    self._pc, customer_id, term, options.end_date or today))
             if kind is RequestKind.SCHEDULE:
                 self._check_timing(options, today, required=True, term_end=_term_end(base))
                 existing = self._read_pc(
@@ -1278,7 +1299,12 @@ class Workflow:
                 return item
         return None
 
-    def _call_partner_center(self, op: OperationView, body: dict[str, Any] | None) -> Migration | MigrationSchedule:
+    def _call_partner_center(
+        self, op: OperationView, body: dict[str, Any] | None
+    ) -> Migration | MigrationSchedule | Subscription:
+        if op.kind == window.OP_PATCH_SUBSCRIPTION:
+            return window.send_change(self._pc, op.customer_id, op.target, body or {}, self._now(),
+                                      request_id=op.ms_request_id, correlation_id=op.correlation_id)
         if op.kind == OP_CREATE_MIGRATION:
             assert body is not None
             request = MigrationRequest.model_validate(body).model_copy(
@@ -1308,6 +1334,7 @@ class Workflow:
         raise ValueError(f"unknown operation kind {op.kind}")  # pragma: no cover
 
     def _send(self, view: RequestView, op: OperationView, body: dict[str, Any] | None) -> None:
+        result: Migration | MigrationSchedule | Subscription | None
         try:
             result = self._find_existing(op) if op.attempts > 1 else None
             if result is None:
@@ -1357,7 +1384,8 @@ class Workflow:
                 repo.release_operation(session, op.id, self._now(), error="unexpected error")
             return
         now = self._now()
-        migration_id = result.id if isinstance(result, Migration) else result.new_commerce_migration_id
+        migration_id = (result.id if isinstance(result, Migration)
+                        else getattr(result, "new_commerce_migration_id", None))
         schedule_id = result.id if isinstance(result, MigrationSchedule) else None
         with self._tx() as session:
             if repo.finish_operation(
@@ -1488,7 +1516,7 @@ class Workflow:
 
     @staticmethod
     def _after_submit(kind: RequestKind, statuses: Sequence[str | None]) -> RequestState | None:
-        if kind in (RequestKind.RESCHEDULE, RequestKind.CANCEL):
+        if kind in (RequestKind.RESCHEDULE, RequestKind.CANCEL, *window.WINDOW_KINDS):
             return RequestState.COMPLETED
         if kind is RequestKind.SCHEDULE:
             return None  # runs later; the status tracker follows the schedule
@@ -1514,6 +1542,8 @@ class Workflow:
             text = f"Submitted to Partner Center: schedule `{first.target}` cancelled."
         elif view.kind is RequestKind.BULK:
             text = f"Submitted {len(sent)} migration(s) to Partner Center."
+        elif view.kind in window.WINDOW_KINDS:
+            text = window.submitted_text(view.kind, first.target, {"quantity": view.options.quantity})
         else:
             text = f"Submitted to Partner Center: migration id `{first.migration_id}`."
         text += f" MS-RequestId `{first.ms_request_id}`."

@@ -11,10 +11,11 @@ if TYPE_CHECKING:
 
 
 def register_listeners(app: App, deps: AppDeps) -> None:
-    from handlers import actions, commands, home, options, views
+    from handlers import actions, commands, deadlines, home, options, views
 
     commands.register(app, deps)
     actions.register(app, deps)
     views.register(app, deps)
     options.register(app, deps)
     home.register(app, deps)
+    deadlines.register(app, deps)

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot.domain import ChangeOptions, InvalidInput, RequestKind
 from bot.rules import require_guid
 from bot.slack import blocks as ui
+from bot.slack import deadline_blocks as dui
 from bot.slack import ids
 from bot.slack.blocks import ModalMetadata
 from bot.slack.forms import read_options_leniently
@@ -96,9 +97,10 @@ def register(app: App, deps: AppDeps) -> None:
         name = (selected.get("text") or {}).get("text")
         meta = replace(meta, customer=str(customer), customer_name=name, subscription=None)
         nodes = wf.legacy_subscriptions(meta.customer or "")
-        client.views_update(view_id=view["id"], hash=view.get("hash"),
-                            view=ui.change_modal(meta.kind, meta, subscriptions=nodes,
-                                                 options=_current_options(view, meta.kind)))
+        options = _current_options(view, meta.kind)
+        modal = dui.offer_end_dates(wf, ui.change_modal(meta.kind, meta, subscriptions=nodes, options=options),
+                                    meta.customer, options)
+        client.views_update(view_id=view["id"], hash=view.get("hash"), view=modal)
 
     @app.action(ids.SUBSCRIPTION_SELECT)
     @guarded
@@ -112,9 +114,10 @@ def register(app: App, deps: AppDeps) -> None:
         customer = meta.customer
         meta = replace(meta, subscription=str(selected))
         nodes = wf.legacy_subscriptions(customer)
-        client.views_update(view_id=view["id"], hash=view.get("hash"),
-                            view=ui.change_modal(meta.kind, meta, subscriptions=nodes,
-                                                 options=_current_options(view, meta.kind)))
+        options = _current_options(view, meta.kind)
+        modal = dui.offer_end_dates(wf, ui.change_modal(meta.kind, meta, subscriptions=nodes, options=options),
+                                    customer, options)
+        client.views_update(view_id=view["id"], hash=view.get("hash"), view=modal)
 
 
 def _approval_notice(result: DecisionResult) -> str:

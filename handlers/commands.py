@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.slack import ids
 from bot.slack.commands import parse_command
 from handlers.common import guarded, open_modal_for, respond_reply, run_command
+from handlers.deadlines import run_renewals
 
 if TYPE_CHECKING:
     from bot.app import AppDeps
@@ -22,6 +23,9 @@ def register(app: App, deps: AppDeps) -> None:
         ack()
         cmd = parse_command(str(body.get("text") or ""))  # InvalidInput → the app's error handler
         channel = body.get("channel_id")
+        if cmd.name == "renewals":  # SPEC §10; slow across customers, so it edits its own answer
+            run_renewals(deps, cmd, respond)
+            return
         if cmd.needs_modal:
             open_modal_for(deps, cmd, client, str(body.get("trigger_id") or ""), channel)
             return

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.domain import DomainError, RequestKind, RequestView
 from bot.partner_center.errors import PartnerCenterError
 from bot.slack import blocks as ui
+from bot.slack import deadline_blocks as dui
 from bot.slack.blocks import ModalMetadata
 from bot.slack.commands import NceCommand
 from bot.workflow import NothingEligible
@@ -144,11 +145,16 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
     elif name == "schedules":
         assert cmd.customer_id
         schedules = wf.list_schedules(cmd.customer_id, cmd.subscription_id)
-        reply(f"{len(schedules)} schedule(s) of {cmd.customer_id}", ui.schedules_blocks(cmd.customer_id, schedules))
+        led = [s.id for s in schedules if s.microsoft_led and s.id]
+        reply(f"{len(schedules)} schedule(s) of {cmd.customer_id}",
+              dui.mark_microsoft_led(ui.schedules_blocks(cmd.customer_id, schedules), led))
     elif name == "status":
         assert cmd.customer_id and cmd.migration_id
         status = wf.migration_status(cmd.customer_id, cmd.migration_id)
-        reply(f"Migration {cmd.migration_id}: {status.migration.status}", ui.status_blocks(cmd.customer_id, status))
+        led = [status.migration.id or cmd.migration_id] if status.migration.microsoft_led else []
+        who = "Microsoft-led migration" if led else "Migration"
+        reply(f"{who} {cmd.migration_id}: {status.migration.status}",
+              dui.mark_microsoft_led(ui.status_blocks(cmd.customer_id, status), led))
     elif name == "pending":
         pending = wf.pending_requests()
         reply(f"{len(pending)} request(s) waiting for a decision", ui.pending_blocks(pending))
@@ -182,8 +188,9 @@ def open_modal_for(deps: AppDeps, cmd: NceCommand, client: WebClient, trigger_id
             client.views_update(view_id=view["id"], hash=view["hash"],
                                 view=ui.message_modal("ncebot", friendly_error(exc)))
             return
-        client.views_update(view_id=view["id"], hash=view["hash"],
-                            view=ui.change_modal(cmd.name, meta, subscriptions=nodes, options=cmd.options))
+        modal = ui.change_modal(cmd.name, meta, subscriptions=nodes, options=cmd.options)
+        modal = dui.offer_end_dates(deps.workflow, modal, cmd.customer_id, cmd.options)  # SPEC §10 aligned dates
+        client.views_update(view_id=view["id"], hash=view["hash"], view=modal)
     elif cmd.name == "reschedule":
         client.views_open(trigger_id=trigger_id, view=ui.reschedule_modal(meta, cmd.options))
     else:

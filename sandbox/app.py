@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox import entra
+from sandbox import deadlines, entra
 from sandbox.errors import ApiError, bad_request
 from sandbox.state import PC_AUDIENCE, SandboxState, ci, iso
 from sandbox.webhooks import EVENTS, WebhookHub
@@ -88,7 +88,7 @@ def build_app(state: SandboxState) -> Starlette:
 
             query = {k.lower(): v for k, v in request.query_params.items()}
             body: Any = None
-            if method in ("POST", "PUT"):
+            if method in ("POST", "PUT", "PATCH"):
                 raw = await request.body()
                 if raw.strip():
                     try:
@@ -150,6 +150,18 @@ def build_app(state: SandboxState) -> Starlette:
         customer = state.customer(ctx.params["customer"])
         return Reply(200, state.subscription(customer, ctx.params["subscription"]).to_json())
 
+    def patch_subscription(ctx: Ctx) -> Reply:
+        status, body, _ = state.idempotent(
+            "patch",
+            ctx.request_id,
+            lambda: (200, deadlines.patch_subscription(state, ctx.params["customer"], ctx.params["subscription"],
+                                                       ctx.body)),
+        )
+        return Reply(status, body)
+
+    def coterm_dates(ctx: Ctx) -> Reply:
+        return Reply(200, deadlines.custom_term_end_dates(state, ctx.params["customer"], ctx.query))
+
     def list_addons(ctx: Ctx) -> Reply:
         customer = state.customer(ctx.params["customer"])
         sub = state.subscription(customer, ctx.params["subscription"])
@@ -206,7 +218,10 @@ def build_app(state: SandboxState) -> Starlette:
         pc("/v1/customers", "GET", "list_customers", list_customers),
         pc(c, "GET", "get_customer", get_customer),
         pc(c + "/subscriptions", "GET", "list_subscriptions", list_subscriptions, "subscriptions"),
+        # before {subscription}: the coterm helper's path segment is not a subscription id
+        pc(c + "/subscriptions/customTermEndDates", "GET", "coterm_dates", coterm_dates, "subscriptions"),
         pc(c + "/subscriptions/{subscription}", "GET", "get_subscription", get_subscription, "subscriptions"),
+        pc(c + "/subscriptions/{subscription}", "PATCH", "patch_subscription", patch_subscription, "subscriptions"),
         pc(c + "/subscriptions/{subscription}/addons", "GET", "list_addons", list_addons, "subscriptions"),
         pc(mig + "/validate", "POST", "validate", validate, "validate"),
         pc(mig + "/events", "GET", "events", events),

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from sandbox import deadlines
 from sandbox.clock import SandboxClock
 from sandbox.errors import ApiError, bad_request, no_relationship, subscription_not_found
 
@@ -240,6 +241,8 @@ class Subscription:
             body["promotionId"] = self.promotion_id
         if self.migrated_from:
             body["migratedFromSubscriptionId"] = self.migrated_from
+        if nce:
+            body.update(deadlines.deadline_fields(self))
         return {k: v for k, v in body.items() if v is not None}
 
 
@@ -556,6 +559,10 @@ class SandboxState:
             self.subscriptions_page_size = int(settings.get("subscriptions_page_size", 25))
             # Migration and schedule lists without PageSize: 300 per page (small values prove paging is followed).
             self.list_page_size = int(settings.get("list_page_size", 300))
+            # Microsoft-led migrations at term end + 1 day (sandbox/deadlines.py); off for fixed-scenario data.
+            self.microsoft_led_enabled = bool(settings.get("microsoft_led_migrations", True))
+            self.loaded_at = self.clock.now()  # terms that had ended before the data was loaded stay as seeded
+            self.subscription_patches: list[dict[str, Any]] = []
 
             self.offers: dict[str, Offer] = {}
             for offer_id, offer in (raw.get("offers") or {}).items():
@@ -580,6 +587,7 @@ class SandboxState:
                     customer.subs[sub.id] = sub
                 self.customers[cid] = customer
 
+            self.microsoft_led_queue = deadlines.microsoft_led_queue(self)
             self.migrations: dict[str, Migration] = {}
             self._due: tuple[tuple[int, int, timedelta], datetime | None] | None = None
             self.schedules: dict[str, Schedule] = {}
@@ -1147,6 +1155,7 @@ class SandboxState:
             for schedule in sorted(self.schedules.values(), key=lambda s: s.due()):
                 if schedule.status == "Created" and schedule.due() <= now:
                     self._execute_schedule(schedule)
+            deadlines.microsoft_led_due(self, now)
             done_after = timedelta(seconds=self.lifecycle["completed"])
             # Skip the scan while nothing can be due (refresh runs before every request; 50k migrations in flight
             # would make each request sort them all). Any new migration or lifecycle change invalidates it.
@@ -1371,18 +1380,22 @@ class SandboxState:
             base = self.subscription(customer, subscription_id)
             if base.migrating or base.status != "active" or base.is_nce:
                 raise bad_request(f"Subscription {base.id} is not an active legacy subscription.")
-            now = self.now()
-            subs = [base, *self.descendants(customer, base.id, active=True)]
-            items = []
-            for sub in subs:
-                # Microsoft-led migrations move to a 1-year term keeping billing plan and seats.
-                item = self.make_item(sub, {"term": "P1Y"} if microsoft_led else {})
-                if item.billing == "triennial":
-                    item.billing = "annual"
-                item.end_date = add_months(now, 12) if microsoft_led else sub.term_end
-                items.append(item)
-            migration = self._start_migration(customer, items, now, microsoft_led=microsoft_led, source="external")
-            return migration.to_json()
+            return self.microsoft_led_migration(customer, base, self.now(), microsoft_led=microsoft_led).to_json()
+
+    def microsoft_led_migration(
+        self, customer: Customer, base: Subscription, at: datetime, *, microsoft_led: bool = True
+    ) -> Migration:
+        """Start a migration made outside any client: Microsoft-led (1-year term, same seats and billing plan,
+        triennial billing becomes annual) or a partner's portal migration (same term)."""
+        subs = [base, *self.descendants(customer, base.id, active=True)]
+        items = []
+        for sub in subs:
+            item = self.make_item(sub, {"term": "P1Y"} if microsoft_led else {})
+            if item.billing == "triennial":
+                item.billing = "annual"
+            item.end_date = add_months(at, 12) if microsoft_led else sub.term_end
+            items.append(item)
+        return self._start_migration(customer, items, at, microsoft_led=microsoft_led, source="external")
 
     def summary(self) -> dict[str, Any]:
         with self.lock:
@@ -1408,6 +1421,7 @@ class SandboxState:
                     }
                     for m in self.migrations.values()
                 ],
+                "subscriptionPatches": list(self.subscription_patches),
                 "schedules": [
                     {
                         "id": s.id,

@@ -66,7 +66,7 @@ class ChangeRequest(Base):
     __tablename__ = "change_requests"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex: unique across replicas
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), index=True)
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
     customer_name: Mapped[str | None] = mapped_column(String(255))

@@ -40,6 +40,7 @@ class OutboxMessage(Base):
     channel: Mapped[str | None] = mapped_column(String(32))
     thread_ts: Mapped[str | None] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
+    blocks: Mapped[list[Any] | None] = mapped_column(JSON)  # Block Kit, when the post has buttons (0004)
     status: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -88,6 +89,7 @@ class OutboxRow:
     not_before: datetime | None
     ts: str | None
     created_at: datetime
+    blocks: list[Any] | None = None
 
     @property
     def full_key(self) -> str:
@@ -110,6 +112,7 @@ def _outbox_row(row: OutboxMessage) -> OutboxRow:
         not_before=row.not_before,
         ts=row.ts,
         created_at=row.created_at,
+        blocks=row.blocks,
     )
 
 
@@ -127,6 +130,7 @@ def enqueue(
     request_id: str | None = None,
     channel: str | None = None,
     thread_ts: str | None = None,
+    blocks: list[Any] | None = None,
 ) -> bool:
     """Add a post unless (scope, key) exists already; True when added. Scope: the request, or the channel."""
     target = request_id if kind in (OUTBOX_THREAD, OUTBOX_UPDATE) else channel
@@ -147,6 +151,7 @@ def enqueue(
             channel=channel,
             thread_ts=thread_ts,
             text=text,
+            blocks=blocks,
             status="pending",
             attempts=0,
             created_at=now,

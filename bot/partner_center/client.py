@@ -35,6 +35,7 @@ from bot.partner_center.models import (
     numeric_code,
 )
 from bot.partner_center.retry import RETRYABLE_EXCEPTIONS, RetryPolicy, is_retryable_status, parse_retry_after
+from bot.partner_center.subscription_calls import SubscriptionCalls
 from bot.partner_center.webhooks import REGISTRATION_PATH, ValidationResult, WebhookRegistration
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def _build_error(
     )
 
 
-class PartnerCenterClient:
+class PartnerCenterClient(SubscriptionCalls):
     """Typed Partner Center calls. Thread-safe as long as ``http`` and ``token_provider`` are."""
 
     def __init__(

@@ -356,6 +356,26 @@ class ProductType(PartnerCenterModel):
     display_name: str | None = None
 
 
+class RefundOption(PartnerCenterModel):
+    """``refundOptions[]`` of an NCE subscription; the docs name the date ``expiresAt`` and ``expiresAfter``."""
+
+    type: str | None = None
+    expires_at: UtcDateTime | None = None
+    expires_after: UtcDateTime | None = None
+
+    @property
+    def expires(self) -> datetime | None:
+        return self.expires_at or self.expires_after
+
+
+class CustomTermEndDate(PartnerCenterModel):
+    """One item of ``GET …/subscriptions/customTermEndDates``."""
+
+    allowed_custom_term_end_date_type: str | None = None
+    allowed_custom_term_end_date: UtcDateTime
+    coterm_subscription_ids: list[str] = Field(default_factory=list)
+
+
 class Subscription(PartnerCenterModel):
     id: str
     offer_id: str | None = None
@@ -379,6 +399,17 @@ class Subscription(PartnerCenterModel):
     product_type: ProductType | None = None
     order_id: str | None = None
     migrated_from_subscription_id: str | None = None
+    cancellation_allowed_until_date: UtcDateTime | None = None
+    refund_options: list[RefundOption] | None = None
+
+    @property
+    def change_window_end(self) -> datetime | None:
+        """Until when the subscription may be cancelled or reduced: ``cancellationAllowedUntilDate``, else the
+        latest refund option's expiry (SPEC §10)."""
+        if self.cancellation_allowed_until_date is not None:
+            return self.cancellation_allowed_until_date
+        ends = [o.expires for o in self.refund_options or [] if o.expires is not None]
+        return max(ends) if ends else None
 
     @property
     def is_nce(self) -> bool:

@@ -67,6 +67,9 @@ SUBCOMMANDS: Final[tuple[Subcommand, ...]] = (
                (("customer", True),)),
     Subcommand("audit", "/nce audit [customer]", "the audit trail as a CSV file, sent to you by DM (approvers only)",
                (("customer", False),)),
+    Subcommand("renewals", "/nce renewals [days=N] [customer|all]",
+               "legacy subscriptions renewing soon with no schedule: Microsoft migrates them itself",
+               (("customer", False),), frozenset({"days"})),
 )
 BY_NAME: Final = {s.name: s for s in SUBCOMMANDS}
 OPTIONS_HELP: Final = (
@@ -86,6 +89,7 @@ class NceCommand:
     migration_id: str | None = None
     options: ChangeOptions = field(default_factory=ChangeOptions)
     missing: tuple[str, ...] = ()
+    days: int | None = None  # /nce renewals
 
     @property
     def needs_modal(self) -> bool:
@@ -111,6 +115,8 @@ def parse_command(text: str) -> NceCommand:
     spec = BY_NAME.get(name)
     if spec is None:
         raise InvalidInput(f"unknown subcommand `{_short(tokens[0])}`; try `/nce help`", field="subcommand")
+    if name == "renewals":
+        return _renewals(tokens[1:])
 
     positionals: list[str] = []
     raw_options: dict[str, str | None] = {}
@@ -155,6 +161,28 @@ def parse_command(text: str) -> NceCommand:
         options=options,
         missing=tuple(missing),
     )
+
+
+def _renewals(tokens: list[str]) -> NceCommand:
+    """``/nce renewals [days=N] [customer|all]``: no customer (or ``all``) means every customer."""
+    days: int | None = None
+    customer: str | None = None
+    for token in tokens:
+        key, sep, value = token.partition("=")
+        if sep and key.lower() == "days":
+            if days is not None:
+                raise InvalidInput("option `days` is given twice", field="days")
+            if not value.isdigit() or not 1 <= int(value) <= 366:
+                raise InvalidInput(f"`days` must be a whole number from 1 to 366, got `{_short(value)}`", field="days")
+            days = int(value)
+        elif sep:
+            raise InvalidInput(f"option `{_short(key)}` is not used by `/nce renewals`; only `days=N`", field=key)
+        elif customer is not None:
+            raise InvalidInput(f"unexpected argument `{_short(token)}`; usage: `{BY_NAME['renewals'].usage}`",
+                               field="arguments")
+        else:
+            customer = "all" if token.lower() == "all" else require_guid(token, "customer")
+    return NceCommand("renewals", customer_id=None if customer == "all" else customer, days=days)
 
 
 def _options(raw: dict[str, str | None]) -> ChangeOptions:

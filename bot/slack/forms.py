@@ -70,10 +70,15 @@ def text_value(values: Values, block_id: str, action_id: str) -> str | None:
     return str(value).strip() if value and str(value).strip() else None
 
 
+KEEP_END = "keep"  # the end-date picker's "keep the current end" option (bot.slack.deadline_blocks)
+
+
 def date_value(values: Values, block_id: str, action_id: str, what: str = "date") -> date | None:
-    """A datepicker's date; a malformed one raises ``InvalidInput`` (the same rule as the command's dates)."""
-    value = _element(values, block_id, action_id).get("selected_date")
-    return parse_date(str(value), what) if value else None
+    """A datepicker's date, or a date picked from a static select of ISO dates (the aligned end dates, SPEC §10);
+    a malformed one raises ``InvalidInput`` (the same rule as the command's dates)."""
+    element = _element(values, block_id, action_id)
+    value = element.get("selected_date") or (element.get("selected_option") or {}).get("value")
+    return parse_date(str(value), what) if value and value != KEEP_END else None
 
 
 def checked(values: Values, block_id: str, action_id: str, flag: str) -> bool:

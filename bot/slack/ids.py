@@ -22,6 +22,13 @@ DECISION_BLOCK: Final = "ncebot_decision"
 SCHEDULE_UPDATE_ACTION: Final = "ncebot_schedule_update"
 SCHEDULE_CANCEL_ACTION: Final = "ncebot_schedule_cancel"
 
+# --- deadlines (SPEC §10) ----------------------------------------------------------------------------------
+REDUCE_SEATS_ACTION: Final = "ncebot_reduce_seats"  # value "<customer>|<NCE subscription>"
+CANCEL_SUBSCRIPTION_ACTION: Final = "ncebot_cancel_subscription"
+RENEWAL_SCHEDULE_ACTION: Final = "ncebot_renewal_schedule"  # value "<customer>|<legacy subscription>"
+RENEWAL_MIGRATE_ACTION: Final = "ncebot_renewal_migrate"
+WINDOW_MODAL: Final = "ncebot_window_modal"  # reduce seats / cancel subscription (private_metadata says which)
+
 # --- modal callback ids -----------------------------------------------------------------------------------
 MIGRATE_MODAL: Final = "ncebot_migrate_modal"  # also validate (private_metadata says which)
 SCHEDULE_MODAL: Final = "ncebot_schedule_modal"
@@ -30,7 +37,7 @@ REJECT_MODAL: Final = "ncebot_reject_modal"
 LOOKUP_MODAL: Final = "ncebot_lookup_modal"  # customer (+ id) for subscriptions, schedules, status, cancel, watch
 LOADING_MODAL: Final = "ncebot_loading_modal"
 
-MODAL_CALLBACKS: Final = (MIGRATE_MODAL, SCHEDULE_MODAL, RESCHEDULE_MODAL, REJECT_MODAL, LOOKUP_MODAL)
+MODAL_CALLBACKS: Final = (MIGRATE_MODAL, SCHEDULE_MODAL, RESCHEDULE_MODAL, REJECT_MODAL, LOOKUP_MODAL, WINDOW_MODAL)
 
 # --- modal input blocks (block_id) and their elements (action_id) -----------------------------------------
 CUSTOMER_BLOCK: Final = "ncebot_customer"
@@ -90,5 +97,9 @@ ALL_ACTIONS: Final = (
     REJECT_ACTION,
     SCHEDULE_UPDATE_ACTION,
     SCHEDULE_CANCEL_ACTION,
+    REDUCE_SEATS_ACTION,
+    CANCEL_SUBSCRIPTION_ACTION,
+    RENEWAL_SCHEDULE_ACTION,
+    RENEWAL_MIGRATE_ACTION,
     *MODAL_DISPATCH_ACTIONS,
 )

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import MessageRef, NotifyFailed, RequestKind, RequestView
 from bot.slack.blocks import Block, request_blocks, request_text
+from bot.slack.deadline_blocks import relabel_window_request
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -88,7 +89,7 @@ class SlackNotifier:
                 items = self._request_items(request.id)
             except Exception:
                 log.warning("could not read the items of request %s", request.id, exc_info=True)
-        return request_blocks(request, items)
+        return relabel_window_request(request_blocks(request, items), request)  # SPEC §10 kinds
 
     def post_in_thread(self, request: RequestView, key: str, text: str) -> None:
         if request.message is None:

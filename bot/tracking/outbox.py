@@ -51,11 +51,11 @@ class Outbox:
 
     def thread(
         self, request_id: str, key: str, text: str, *, session: Session | None = None,
-        message: MessageRef | None = None,
+        message: MessageRef | None = None, blocks: list[dict[str, Any]] | None = None,
     ) -> bool:
         return self._add(
             session, kind=OUTBOX_THREAD, key=key, text=text, request_id=request_id,
-            channel=message.channel if message else None, thread_ts=message.ts if message else None,
+            channel=message.channel if message else None, thread_ts=message.ts if message else None, blocks=blocks,
         )
 
     def announce(self, channel: str, key: str, text: str, *, session: Session | None = None) -> bool:
@@ -222,6 +222,8 @@ class OutboxDrainer:
         kwargs: dict[str, Any] = {}
         if row.kind == OUTBOX_THREAD:
             kwargs["thread_ts"] = row.thread_ts
+        if row.blocks:
+            kwargs["blocks"] = row.blocks
         try:
             response = self._client.chat_postMessage(
                 channel=row.channel,

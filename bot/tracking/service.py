@@ -118,6 +118,7 @@ class TrackingService:
             monotonic=monotonic,
         )
         self.scheduler: BackgroundScheduler | None = None
+        self.extra_jobs: dict[str, tuple[Callable[[], object], float]] = {}  # add_job (e.g. SPEC §10 deadlines)
         self._last_poll: datetime | None = None
         self._lock = threading.Lock()
 
@@ -163,6 +164,10 @@ class TrackingService:
     def _resume(self) -> None:
         self.workflow.resume_interrupted_submissions()
 
+    def add_job(self, name: str, func: Callable[[], object], seconds: float) -> None:
+        """Another lease-holder job (before ``start``); it runs after the built-in ones in ``run_once``."""
+        self.extra_jobs[name] = (func, seconds)
+
     def wake_drainer(self) -> None:
         """Drain the outbox now rather than at its next tick (a poll or a webhook just committed posts)."""
         scheduler = self.scheduler
@@ -204,6 +209,7 @@ class TrackingService:
 
     def jobs(self) -> dict[str, JobSpec]:
         poll = float(self.interval.total_seconds())
+        extra = {name: JobSpec(self._gated(name, func), seconds) for name, (func, seconds) in self.extra_jobs.items()}
         return {
             JOB_RESUME_SUBMISSIONS: JobSpec(self._gated(JOB_RESUME_SUBMISSIONS, self._resume), poll),
             JOB_EXPIRE_PENDING: JobSpec(self._gated(JOB_EXPIRE_PENDING, self._expire), self.expiry_seconds),
@@ -213,6 +219,7 @@ class TrackingService:
             JOB_DRAIN_OUTBOX: JobSpec(self._gated(JOB_DRAIN_OUTBOX, self.drainer.drain), self.drain_seconds),
             # Every replica keeps its own pace (not gated by the lease), so a standby that takes over has it.
             JOB_WEBHOOK_MODE: JobSpec(self._webhook_mode, WEBHOOK_MODE_SECONDS),
+            **extra,
         }
 
     # --- lifecycle --------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import storage.deadlines  # registers the deadline tables on Base.metadata
 import storage.tracking  # noqa: F401  (registers the tracking tables on Base.metadata)
 from storage.db import create_engine_for
 from storage.models import Base

@@ -12,6 +12,7 @@ from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+import storage.deadlines  # (its tables live on the same metadata)
 import storage.tracking  # noqa: F401  (its tables live on the same metadata)
 from bot.domain import ChangeOptions, EligibilityReason, MessageRef, RequestKind, RequestState, ValidationOutcome
 from storage import repositories as repo
@@ -44,7 +45,7 @@ def _add(session: Session, **kw: object) -> str:
 def test_upgrade_reaches_head_and_matches_models(database_url: str) -> None:
     assert current_revision(database_url) is None
     upgrade(database_url)
-    assert current_revision(database_url) == head_revision() == "0003"
+    assert current_revision(database_url) == head_revision() == "0004"
     upgrade(database_url)  # idempotent
     engine = create_engine_for(database_url)
     try:
@@ -217,8 +218,8 @@ def test_db_upgrade_command(
     monkeypatch.chdir(str(tmp_path))
     monkeypatch.setenv("DATABASE_URL", url)
     assert main(["db", "upgrade"]) == 0
-    assert capsys.readouterr().out.strip() == "database at revision 0003 (head)"
-    assert current_revision(url) == "0003"
+    assert capsys.readouterr().out.strip() == "database at revision 0004 (head)"
+    assert current_revision(url) == "0004"
     monkeypatch.setenv("NCEBOT_APPROVAL_TTL", "soon")
     assert main(["db", "upgrade"]) == 2
     assert "NCEBOT_APPROVAL_TTL" in capsys.readouterr().err
