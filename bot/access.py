@@ -61,7 +61,7 @@ class Access:
     def authorize_requester(self, user: str, what: str = "ask for changes") -> None:
         """``NCEBOT_REQUESTERS`` (empty: everyone) for every change and for the watch list."""
         if self._policy.requesters and not self.is_member(user, self._policy.requesters):
-            raise NotAuthorized(f"Only people listed in NCEBOT_REQUESTERS may {what}.")
+            raise NotAuthorized(f"Only the people allowed to ask for changes may {what}.")
 
     def check_approvable(self, requester: str) -> None:
         """Refuse up front a request nobody could approve (e.g. 2 approvals required, 2 approvers, one of them the

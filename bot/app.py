@@ -14,11 +14,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.domain import Clock, DomainError, NotAuthorized, SystemClock
-from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
+from bot.domain import Clock, DomainError, SystemClock
+from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.customers import CustomerDirectory
     from bot.deadlines.watcher import WindowWatcher
     from bot.slack.verification import SlackRequestGate
     from bot.workflow import Workflow
@@ -41,6 +42,7 @@ class AppDeps:
     process_before_response: bool = False
     listener_workers: int = 32  # Bolt's default pool has 5 threads: slow work after the ack would delay acks
     partner_tenant_id: str | None = None  # PartnerTenantId column of the /nce check CSV (PARTNER_CENTER_TENANT_ID)
+    customers: CustomerDirectory | None = None  # customers by name or domain (SPEC §4, §9); None: ids only
     windows: WindowWatcher | None = None  # SPEC §10: the 7-day window (button checks)
 
 
@@ -103,25 +105,17 @@ def report_error(error: BaseException, body: dict[str, Any], client: WebClient) 
 
 
 def friendly_error(error: BaseException) -> str:
-    """What the person who acted is told. Never a stack trace, never a secret."""
-    if isinstance(error, NotAuthorized):
-        return f":lock: {error}"
-    if isinstance(error, DomainError):
-        return f":warning: {error}"
+    """What the person who acted is told (sentences: ``bot.slack.blocks.errors``); logs what an operator needs."""
+    from bot.slack.blocks import error_message
+
+    reference = uuid.uuid4().hex[:8]
     if isinstance(error, PartnerCenterAuthError):
         log.error("Partner Center sign-in failed: %s", error)
-        return ":warning: ncebot could not sign in to Partner Center. An administrator should run `ncebot doctor`."
-    if isinstance(error, PartnerCenterUnavailable):
-        return ":hourglass: Partner Center is busy or unreachable right now. Nothing was changed; try again shortly."
-    if isinstance(error, PartnerCenterError):
-        code = f" `{error.code}`" if error.code is not None else ""
-        return f":warning: Partner Center refused it{code}: {error.description}"
-    reference = uuid.uuid4().hex[:8]
-    if isinstance(error, SlackApiError):
+    elif isinstance(error, SlackApiError):
         log.error("Slack API error (ref %s): %s", reference, error.response.get("error"))
-    else:
+    elif not isinstance(error, DomainError | PartnerCenterError):
         log.exception("unexpected error (ref %s)", reference, exc_info=error)
-    return f":boom: Something went wrong on our side (reference `{reference}`). Nothing was changed."
+    return error_message(error, reference)
 
 
 def tell_user(client: WebClient, body: dict[str, Any], text: str) -> None:

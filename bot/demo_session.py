@@ -68,7 +68,9 @@ class Session:
     def names(self, text: str) -> str:
         text = re.sub(r"<@([UW][A-Z0-9]+)>", lambda m: "@" + USERS.get(m.group(1), m.group(1)), text)
         text = re.sub(r"<!subteam\^([A-Z0-9]+)(\|[^>]*)?>", lambda m: "@" + GROUPS.get(m.group(1), m.group(1)), text)
-        return re.sub(r"<#(C[A-Z0-9]+)(\|[^>]*)?>", lambda m: "#" + CHANNELS.get(m.group(1), m.group(1)), text)
+        text = re.sub(r"<#(C[A-Z0-9]+)(\|[^>]*)?>", lambda m: "#" + CHANNELS.get(m.group(1), m.group(1)), text)
+        # Shown as a Slack client shows it: the three escaped characters read as themselves.
+        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
     def collect(self) -> None:
         """Append what the app said since the last call (from the stand-in's record of Slack calls)."""
@@ -78,14 +80,14 @@ class Session:
             line = re.sub(r"\(thread ([0-9.]+)\)",
                           lambda m: f"(in the thread of {self.threads.get(m.group(1), m.group(1))})", line)
             line = self._shorten_edit(line)
-            if len(line) > 600:
-                line = line[:597] + "..."
+            if len(line) > 900:  # a request message with its ids line and buttons fits
+                line = line[:897] + "..."
             self.lines.append("    " + line)
         self._seen_events = len(events)
 
     def _shorten_edit(self, line: str) -> str:
         """A request message is edited several times: show what each edit changed, not the whole message."""
-        match = re.search(r"\*Request\* / `([0-9a-f]{32})`", line)
+        match = re.search(r"Request `([0-9a-f]{32})`", line)
         if match is None or " | " not in line:
             return line
         request_id = match.group(1)

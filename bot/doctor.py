@@ -67,9 +67,11 @@ def _exc_text(exc: BaseException) -> str:
 
 
 def _describe_settings(settings: Settings) -> str:
-    transport = "Socket Mode" if settings.socket_mode else f"HTTP on port {settings.port}"
+    transport = ("Socket Mode (SLACK_APP_TOKEN set, so SLACK_SIGNING_SECRET is not needed)" if settings.socket_mode
+                 else f"HTTP on port {settings.port}")
     mode = "App+User" if settings.app_plus_user else "App-only"
-    where = "sandbox" if settings.partner_center_sandbox else urlsplit(settings.partner_center_base_url).netloc
+    where = ("the built-in sandbox (PARTNER_CENTER_SANDBOX=true, no credentials needed)"
+             if settings.partner_center_sandbox else urlsplit(settings.partner_center_base_url).netloc)
     approvers = len(settings.approvers)
     entries = "entry" if approvers == 1 else "entries"
     return (
@@ -287,6 +289,30 @@ def check_partner_center(settings: Settings, verify: str | bool | None) -> list[
         http.close()
 
 
+def in_sandbox(settings: Settings, check: Callable[[Settings, str], list[Line]], name: str) -> list[Line]:
+    """PARTNER_CENTER_SANDBOX=true: no credentials are needed; start the built-in sandbox (as ``ncebot run``
+    does) and run ``check`` against it, each passing line saying so."""
+    from bot.runtime import sandbox_settings
+    from sandbox.server import SandboxServer
+
+    server = SandboxServer()
+    try:
+        server.start()
+    except Exception as exc:
+        return [Line(name, False, f"the built-in sandbox did not start ({_exc_text(exc)})",
+                     "report this as a bug, or set PARTNER_CENTER_SANDBOX=false to use Partner Center")]
+    try:
+        lines = check(sandbox_settings(settings, server), str(server.ca_path))
+    finally:
+        server.stop()
+    note = " (built-in sandbox, PARTNER_CENTER_SANDBOX=true: no Partner Center credentials needed)"
+    return [Line(line.name, line.ok, line.detail + note, line.fix) if line.ok else line for line in lines]
+
+
+def check_partner_center_sandbox(settings: Settings) -> list[Line]:
+    return in_sandbox(settings, check_partner_center, "partner center token")
+
+
 # --- Slack -----------------------------------------------------------------------------------------------
 
 _SLACK_AUTH_FIXES = {
@@ -429,7 +455,11 @@ def run_doctor(
     problems = settings.missing_for_run()
     if problems:
         for problem in problems:
-            printer(Line("settings", False, problem, "set it in the environment or .env (see README, Settings)"))
+            fix = "set it in the environment or .env (see .env.example)"
+            if problem.startswith("SLACK_SIGNING_SECRET"):
+                fix = ("set it from Basic Information → App Credentials for HTTP mode, or set SLACK_APP_TOKEN "
+                       "(xapp-…) to use Socket Mode, which needs no signing secret")
+            printer(Line("settings", False, problem, fix))
     else:
         printer(Line("settings", True, _describe_settings(settings)))
 
@@ -437,9 +467,11 @@ def run_doctor(
     steps: dict[str, Callable[[Settings], list[Line]]] = {
         "approval rules": lambda s: [check_approval_rules(s)],
         "database": lambda s: [check_database(s.database_url)],
-        "partner center": lambda s: check_partner_center(s, ca),
+        "partner center": lambda s: (check_partner_center_sandbox(s) if s.partner_center_sandbox
+                                     else check_partner_center(s, ca)),
         "slack": lambda s: check_slack(s, ca),
-        "webhooks": lambda s: check_webhooks(s, ca),
+        "webhooks": lambda s: (in_sandbox(s, check_webhooks, "webhooks") if s.partner_center_sandbox
+                               else check_webhooks(s, ca)),
     }
     for name, step in steps.items():
         try:

@@ -262,13 +262,14 @@ class MembershipUnconfirmed(DomainError):
     right that depends on that group is neither granted nor denied: the person is asked to try again."""
 
     def __init__(self, group_id: str, handle: str | None = None) -> None:
-        from html import escape
-
-        # A handle comes from Slack and is shown as text; without one, Slack renders the group mention as its handle.
-        name = f"@{escape(handle, quote=False)}" if handle else f"<!subteam^{group_id}>"
+        # A handle comes from Slack and is shown as text (escaped where it is rendered); without one, Slack renders
+        # the group mention as its handle, so that mention is declared as the domain's own markup.
+        mention = f"<!subteam^{group_id}>"
+        name = f"@{handle}" if handle else mention
         super().__init__(f"ncebot could not confirm your membership of {name}; try again in a moment.")
         self.group_id = group_id
         self.handle = handle
+        self.mentions: tuple[str, ...] = () if handle else (mention,)
 
 
 class NotFound(DomainError):

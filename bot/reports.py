@@ -7,10 +7,8 @@ Slack-free. The check report's first columns are those of Microsoft's NCE Batch 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -19,6 +17,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.bam import formats as bam_formats
+from bot.bam.values import billing_name
+from bot.csv_files import write_csv
 from bot.domain import InvalidInput
 from bot.partner_center.models import is_guid
 from storage.models import AuditEvent, ChangeRequest
@@ -104,30 +105,7 @@ class CheckRow:
         return tuple(dict.fromkeys(str(r.code) for r in self.reasons))
 
 
-BAM_COLUMNS: tuple[str, ...] = (
-    "PartnerTenantId",
-    "IndirectResellerMpnId",
-    "CustomerName",
-    "CustomerTenantId",
-    "LegacySubscriptionId",
-    "LegacySubscriptionName",
-    "LegacyProductName",
-    "ExpirationDate",
-    "AutoRenewEnabled",
-    "MigrationEligible",
-    "NcePsa",
-    "CurrentTerm",
-    "CurrentBillingPlan",
-    "CurrentSeatCount",
-    "StartNewTermInNce",
-    "Term",
-    "BillingPlan",
-    "SeatCount",
-    "CustomTermEndDate",
-    "AddOn",
-    "BaseSubscriptionId",
-    "MigrationIneligibilityReason",
-)
+BAM_COLUMNS: tuple[str, ...] = bam_formats.SUBSCRIPTIONS  # BAM's subscriptions.csv, verbatim
 EXTRA_COLUMNS: tuple[str, ...] = (
     "CheckResult",
     "ReasonCodes",
@@ -155,34 +133,6 @@ AUDIT_COLUMNS: tuple[str, ...] = (
     "request_kind",
     "customer_name",
 )
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    """Text for a CSV cell; text that a spreadsheet would run as a formula is quoted with a leading '."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, int | float):
-        return str(value)
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
-    return out.getvalue()
-
 
 @dataclass(frozen=True)
 class CheckReport:
@@ -240,7 +190,11 @@ class CheckReport:
         return text + f" ({len(self.rows)} subscriptions)"
 
     def to_csv(self) -> str:
-        return _csv(CHECK_COLUMNS, (self._csv_row(r) for r in self.rows))
+        return write_csv(CHECK_COLUMNS, self.csv_rows())
+
+    def csv_rows(self) -> list[list[Any]]:
+        """The cells of each row under :data:`CHECK_COLUMNS` (several reports make one ``/nce check all`` file)."""
+        return [self._csv_row(r) for r in self.rows]
 
     @staticmethod
     def _csv_row(r: CheckRow) -> list[Any]:
@@ -258,11 +212,11 @@ class CheckReport:
             r.eligible,
             r.catalog_item_id,
             r.current_term,
-            r.current_billing,
+            billing_name(r.current_billing),
             r.seat_count,
             False,  # StartNewTermInNce (BAM: editable; purchaseFullTerm)
             (r.target_term or r.current_term) if validated else r.current_term,
-            (r.target_billing or r.current_billing) if validated else r.current_billing,
+            billing_name((r.target_billing or r.current_billing) if validated else r.current_billing),
             r.seat_count,
             None,  # CustomTermEndDate (BAM: editable)
             r.is_addon,
@@ -319,7 +273,7 @@ def audit_csv(
     customer_id: str | None = None,
     names: Callable[[str], str | None] | None = None,
 ) -> str:
-    """``/nce audit [customer]``: the append-only audit trail as CSV (times in ISO 8601 UTC)."""
+    """``/nce audit [customer]``: the append-only audit trail as CSV (SPEC §8.6; times in UTC)."""
     if customer_id is not None:
         customer_id = customer_id.strip()
         if not is_guid(customer_id):
@@ -336,4 +290,4 @@ def audit_csv(
             if row[actor] not in known:
                 known[row[actor]] = names(row[actor])
             row[actor_name] = known[row[actor]]
-    return _csv(AUDIT_COLUMNS, rows)
+    return write_csv(AUDIT_COLUMNS, rows)

@@ -115,6 +115,13 @@ def prepare_database(url: str) -> None:
         )
 
 
+def sandbox_settings(settings: Settings, sandbox: SandboxServer) -> Settings:
+    """``settings`` pointed at a running built-in sandbox (its URLs, tenant and app credentials)."""
+    overrides = {key.lower(): value for key, value in sandbox.client_env().items()
+                 if key.lower() in Settings.model_fields}
+    return Settings.model_validate({**settings.model_dump(), **overrides})
+
+
 def build_partner_center(
     settings: Settings,
     *,
@@ -136,9 +143,7 @@ def build_partner_center(
         sandbox = SandboxServer(time_scale=sandbox_time_scale)
         sandbox.start()
         closers.append(sandbox.stop)
-        overrides = {key.lower(): value for key, value in sandbox.client_env().items()
-                     if key.lower() in Settings.model_fields}
-        pc_settings = Settings.model_validate({**settings.model_dump(), **overrides})
+        pc_settings = sandbox_settings(settings, sandbox)
         register_settings_secrets(pc_settings)  # the sandbox's client secret stays out of the logs too
         client = build_partner_center_client(pc_settings, verify=str(sandbox.ca_path), on_call=on_call)
         log.warning("PARTNER_CENTER_SANDBOX=true: using the built-in Partner Center sandbox at %s", client.base_url)
@@ -201,6 +206,7 @@ def build_runtime(
     seconds between the outbox's posts to one channel (Slack allows ~1 per second). ``drain_seconds``: how often
     the outbox is drained (default: the tracking service's)."""
     from bot.app import AppDeps, build_slack_client, create_app
+    from bot.customers import CustomerDirectory
     from bot.domain import SystemClock
     from bot.health import HealthCheck, database_check, lease_check, scheduler_check
     from bot.liveness import InstanceHeartbeat, liveness_timeout
@@ -241,7 +247,8 @@ def build_runtime(
                                   timeout=liveness_timeout(timedelta(seconds=settings.ncebot_poll_interval)))
     # request_items: a bulk request's message lists its subscriptions, as in the HTTP tests, not just a count.
     slack_notifier = SlackNotifier(client, settings.ncebot_approval_channel, notify_channel=settings.notify_channel,
-                                   request_items=stored_request_items(session_factory))
+                                   request_items=stored_request_items(session_factory),
+                                   approvers=settings.approvers)
     notifier = OutboxNotifier(slack_notifier, Outbox(session_factory, clock), notify_channel=settings.notify_channel)
     workflow = Workflow(
         session_factory=session_factory,
@@ -286,7 +293,8 @@ def build_runtime(
     deps = AppDeps(workflow=workflow, slack_client=client, clock=clock, health=health, metrics=metrics.render,
                    windows=windows,
                    # the PartnerTenantId column of /nce check
-                   partner_tenant_id=sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id)
+                   partner_tenant_id=sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id,
+                   customers=CustomerDirectory(partner_center))
     app = create_app(settings, deps)
     return Runtime(settings=settings, app=app, deps=deps, partner_center=partner_center, closers=closers,
                    metrics=metrics, health=health, tracking=tracking, sandbox=sandbox,

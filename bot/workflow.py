@@ -92,6 +92,7 @@ from bot.rules import (
     parse_term,
     require_guid,
 )
+from bot.slack.blocks.common import esc  # no Slack library: the one escape of people's and Partner Center's text
 from storage import repositories as repo
 from storage.repositories import OperationView
 
@@ -225,8 +226,9 @@ class NotPosted(DomainError):
 
     _FIXES = {
         "not_in_channel": " Invite ncebot to the channel (`/invite @ncebot`).",
-        "channel_not_found": " Check NCEBOT_APPROVAL_CHANNEL (and invite ncebot if the channel is private).",
-        "is_archived": " Unarchive the channel or change NCEBOT_APPROVAL_CHANNEL.",
+        "channel_not_found": " An administrator should check ncebot's approval channel setting (and invite ncebot "
+                             "if the channel is private).",
+        "is_archived": " Unarchive the channel, or ask an administrator to choose another approval channel.",
     }
 
     def __init__(self, request: RequestView, channel: str, reason: str) -> None:
@@ -236,6 +238,7 @@ class NotPosted(DomainError):
         )
         self.request = request
         self.reason = reason
+        self.mentions = (f"<#{channel}>",)  # the bot's own markup in the message: kept live when it is escaped
 
 
 def _term_end(sub: Subscription) -> date | None:
@@ -1083,7 +1086,7 @@ class Workflow:
     # --- decisions ------------------------------------------------------------------------------------
     def _authorize_decider(self, view: RequestView, user: str) -> None:
         if not self._is_member(user, self._policy.approvers):
-            raise NotAuthorized("Only approvers listed in NCEBOT_APPROVERS can approve or reject requests.")
+            raise NotAuthorized("Only approvers can approve or reject requests.")
         if user == view.requester and not self._policy.allow_self_approval:
             raise NotAuthorized("You asked for this change, so another approver has to decide on it.")
 
@@ -1179,7 +1182,7 @@ class Workflow:
             raise AlreadyDecided(current)
         self._notify("update_request", lambda: self._notifier.update_request(current))
         self._post_in_thread(
-            current, f"{current.id}:rejected", f"<@{current.requester}> rejected by <@{approver}>: {reason}"
+            current, f"{current.id}:rejected", f"<@{current.requester}> rejected by <@{approver}>: {esc(reason)}"
         )
         return DecisionResult(request=current, outcome="rejected")
 
@@ -1447,7 +1450,7 @@ class Workflow:
                         (
                             f"{request_id}:failed",
                             f"<@{view.requester}> Partner Center refused the request: "
-                            f"{first.error_code}: {first.error_description}",
+                            f"{esc(first.error_code)}: {esc(first.error_description)}",
                         )
                     )
             else:
@@ -1549,7 +1552,7 @@ class Workflow:
         text += f" MS-RequestId `{first.ms_request_id}`."
         if refused:
             text += " Refused: " + "; ".join(
-                f"{o.target}: {o.error_code}: {o.error_description}" for o in refused
+                f"`{o.target}`: {esc(o.error_code)}: {esc(o.error_description)}" for o in refused
             )
         return text
 
@@ -1600,7 +1603,7 @@ class Workflow:
     def audit_export(self, user: str, customer_id: str | None = None) -> AuditExport:
         """``/nce audit``: the append-only trail as CSV, for approvers only (it names people and decisions)."""
         if not self._is_member(user, self._policy.approvers):
-            raise NotAuthorized("Only approvers listed in NCEBOT_APPROVERS can export the audit trail.")
+            raise NotAuthorized("Only approvers can export the audit trail.")
         names = self._directory.display_name if self._directory is not None else None
         text = audit_csv(self._sessions, customer_id, names)
         stamp = self._now().strftime("%Y%m%d-%H%M")

@@ -134,7 +134,7 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
             request = wf.request_change(kind=RequestKind.BULK, requester=user, customer_id=cmd.customer_id,
                                         options=cmd.options)
         except NothingEligible as exc:
-            reply(f":information_source: No bulk request was made. {exc}", None)
+            reply(ui.error_text(":information_source:", f"No bulk request was made. {ui.esc(exc)}"), None)
             return
         confirm_request(client, request, reply)
     elif name == "check":
@@ -153,7 +153,7 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
         status = wf.migration_status(cmd.customer_id, cmd.migration_id)
         led = [status.migration.id or cmd.migration_id] if status.migration.microsoft_led else []
         who = "Microsoft-led migration" if led else "Migration"
-        reply(f"{who} {cmd.migration_id}: {status.migration.status}",
+        reply(f"{who} {cmd.migration_id}: {ui.esc(status.migration.status)}",
               dui.mark_microsoft_led(ui.status_blocks(cmd.customer_id, status), led))
     elif name == "pending":
         pending = wf.pending_requests()

@@ -26,7 +26,7 @@ def publish_home(deps: AppDeps, client: WebClient, user: str, notice: str | None
     wf = deps.workflow
     try:
         view = ui.home_view(user, wf.pending_requests(), wf.requests_by(user, ui.HOME_MINE_LISTED + 1),
-                            wf.is_approver(user), notice=notice)
+                            wf.is_approver(user), notice=notice, self_approval=wf.policy.allow_self_approval)
     except Exception as exc:
         view = ui.home_error_view(user, friendly_error(exc))
     try:

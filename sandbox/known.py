@@ -3,6 +3,7 @@ that these agree with it). Subscription ids are lower-case; the sandbox compares
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 # ----------------------------------------------------------------------------------------------- partner
@@ -80,3 +81,7 @@ CREATE_ERROR_BY_CODE: dict[int, tuple[int, int]] = {
     11: (400, 900242),
     12: (400, 900292),
 }
+
+# ----------------------------------------------------------------------------------------------- BAM files
+#: Example files of Microsoft's NCE batch migration tool for the default seed (see sandbox/README.md).
+BAM_EXAMPLES = Path(__file__).parent / "data" / "bam"

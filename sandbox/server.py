@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,7 +28,7 @@ class SandboxServer:
         self,
         host: str = "127.0.0.1",
         port: int = 0,
-        data: str | Path | None = None,
+        data: str | Path | Mapping[str, Any] | None = None,
         time_scale: float = 1.0,
         tls: bool = True,
         *,

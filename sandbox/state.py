@@ -15,7 +15,7 @@ import re
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -505,13 +505,15 @@ class SandboxState:
 
     def __init__(
         self,
-        data: str | Path | None = None,
+        data: str | Path | Mapping[str, Any] | None = None,
         time_scale: float = 1.0,
         settings: dict[str, Any] | None = None,
         clock: SandboxClock | None = None,
     ) -> None:
+        """``data``: a seed file (YAML or JSON), or the seed itself in that shape (``sandbox.large_seed.build()``)."""
         self.lock = threading.RLock()
-        self.data_path = Path(data) if data else DEFAULT_DATA
+        self._seed: Mapping[str, Any] | None = data if isinstance(data, Mapping) else None
+        self.data_path = Path(data) if isinstance(data, str | Path) and data else DEFAULT_DATA
         self.clock = clock or SandboxClock(time_scale)
         self._overrides = settings or {}
         # (event name, customer id, "migration" | "schedule", id): set by sandbox.webhooks to send deliveries.
@@ -524,7 +526,9 @@ class SandboxState:
         """(Re)load the seed data. Migrations, schedules, limits, idempotency records and faults start over (faults
         from the settings); access and refresh tokens already issued stay valid."""
         with self.lock:
-            raw = yaml.safe_load(self.data_path.read_text(encoding="utf-8")) or {}
+            raw = self._seed if self._seed is not None else (
+                yaml.safe_load(self.data_path.read_text(encoding="utf-8")) or {}
+            )
             partner = raw.get("partner") or {}
             settings: dict[str, Any] = {**(raw.get("settings") or {}), **self._overrides}
             anchor = self.clock.start

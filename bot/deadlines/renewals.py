@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from bot.csv_files import write_csv
 from bot.domain import Clock, DomainError, utc_now
 from bot.partner_center.errors import PartnerCenterError
 from bot.partner_center.models import ScheduleStatus, Subscription
-from bot.reports import _csv
 from bot.workflow import SubscriptionNode, Workflow
 
 DEFAULT_DAYS = 30
@@ -70,7 +70,7 @@ class RenewalReport:
         rows = [(e.customer_id, e.customer_name, e.subscription.id, e.subscription.name, len(e.addons), e.seats,
                  _value(e.subscription.term_duration), _value(e.subscription.billing_cycle), e.term_end,
                  e.migrates_on, "P1Y", e.becomes_billing, e.seats) for e in self.entries]
-        return "\ufeff" + _csv(CSV_HEADER, rows)
+        return write_csv(CSV_HEADER, rows)  # the one writer: BOM, CRLF, BAM value formats (SPEC §8.6)
 
     @property
     def filename(self) -> str:

@@ -7,10 +7,12 @@ command comes back with ``missing`` set, and the handler opens the matching moda
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from bot.domain import AddOnChoice, ChangeOptions, InvalidInput
+from bot.partner_center.models import is_guid
 from bot.rules import BILLINGS as BILLINGS  # re-exported: the modals list them
 from bot.rules import TERMS as TERMS
 from bot.rules import (
@@ -23,6 +25,13 @@ from bot.rules import (
     require_guid,
 )
 from bot.rules import short as _short
+
+_TOKEN = re.compile(r'"([^"]*)"|\u201c([^\u201d]*)\u201d|(\S+)')  # "a quoted name" (Slack may curl the quotes)
+
+
+def _tokens(text: str | None) -> list[str]:
+    """The words of the command; a quoted customer name with spaces is one word."""
+    return [next(g for g in m.groups() if g is not None) for m in _TOKEN.finditer(text or "")]
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,7 @@ SUBCOMMANDS: Final[tuple[Subcommand, ...]] = (
     Subcommand("renewals", "/nce renewals [days=N] [customer|all]",
                "legacy subscriptions renewing soon with no schedule: Microsoft migrates them itself",
                (("customer", False),), frozenset({"days"})),
+    Subcommand("customers", "/nce customers [query]", "find customers by name, domain or id"),
 )
 BY_NAME: Final = {s.name: s for s in SUBCOMMANDS}
 OPTIONS_HELP: Final = (
@@ -90,6 +100,7 @@ class NceCommand:
     options: ChangeOptions = field(default_factory=ChangeOptions)
     missing: tuple[str, ...] = ()
     days: int | None = None  # /nce renewals
+    query: str | None = None  # a <customer> given by domain or name (resolved by the handler), or /nce customers'
 
     @property
     def needs_modal(self) -> bool:
@@ -108,7 +119,7 @@ def parse_addons(value: str) -> AddOnChoice:
 
 def parse_command(text: str) -> NceCommand:
     """Parse the text after ``/nce``. Empty text is ``help``."""
-    tokens = (text or "").split()
+    tokens = _tokens(text)
     if not tokens:
         return NceCommand("help")
     name = tokens[0].lower()
@@ -117,6 +128,8 @@ def parse_command(text: str) -> NceCommand:
         raise InvalidInput(f"unknown subcommand `{_short(tokens[0])}`; try `/nce help`", field="subcommand")
     if name == "renewals":
         return _renewals(tokens[1:])
+    if name == "customers":  # the query may hold spaces: "adventure works"
+        return NceCommand(name, query=" ".join(tokens[1:]) or None)
 
     positionals: list[str] = []
     raw_options: dict[str, str | None] = {}
@@ -140,14 +153,22 @@ def parse_command(text: str) -> NceCommand:
         else:
             positionals.append(token)
 
+    if len(spec.slots) == 1 and spec.slots[0][0] == "customer" and len(positionals) > 1 \
+            and not is_guid(positionals[0]):
+        positionals = [" ".join(positionals)]  # /nce check adventure works: the name is the only argument
     if len(positionals) > len(spec.slots):
         extra = positionals[len(spec.slots)]
         raise InvalidInput(f"unexpected argument `{_short(extra)}`; usage: `{spec.usage}`", field="arguments")
 
     ids: dict[str, str] = {}
+    query: str | None = None
     for (slot, _required), value in zip(spec.slots, positionals, strict=False):
-        ids[slot] = require_guid(value, slot)
-    missing = [slot for slot, required in spec.slots if required and slot not in ids]
+        if slot == "customer" and not is_guid(value):
+            query = value  # a domain or a part of the name (SPEC §4)
+        else:
+            ids[slot] = require_guid(value, slot)
+    missing = [slot for slot, required in spec.slots if required and slot not in ids and not (slot == "customer"
+                                                                                             and query)]
 
     options = _options(raw_options)
     if name == "schedule" and not (options.target_date or options.on_renewal):
@@ -160,6 +181,7 @@ def parse_command(text: str) -> NceCommand:
         migration_id=ids.get("migration"),
         options=options,
         missing=tuple(missing),
+        query=query,
     )
 
 

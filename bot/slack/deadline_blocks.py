@@ -12,7 +12,7 @@ from bot.deadlines.watcher import WindowNotice
 from bot.domain import ChangeOptions, DomainError, RequestView
 from bot.partner_center.errors import PartnerCenterError
 from bot.slack import ids
-from bot.slack.blocks import Block, ModalMetadata, button, context, plain, section
+from bot.slack.blocks import Block, ModalMetadata, button, context, esc, plain, section, state_emoji, state_title
 from bot.slack.forms import KEEP_END
 from storage.deadlines import WindowView
 
@@ -24,8 +24,8 @@ MAX_LINES = 20
 
 
 def escape(text: str | None) -> str:
-    """Slack's three control characters, for text from people or Partner Center."""
-    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's three control characters, for text from people or Partner Center (the one ``esc``)."""
+    return esc(text or "")
 
 
 def date_token(moment: datetime | date) -> str:
@@ -280,7 +280,7 @@ def relabel_window_request(blocks: list[Block], request: RequestView) -> list[Bl
     out: list[Block] = []
     for block in blocks:
         if block.get("type") == "header":
-            block = {**block, "text": plain(f"NCE request: {label}")}
+            block = {**block, "text": plain(f"{state_emoji(request)} {label} · {state_title(request)}")}
         elif block.get("type") == "section" and block.get("fields"):
             block = {**block, "fields": [
                 {**f, "text": f"*Change*\n{change}"} if str(f.get("text", "")).startswith("*Options*") else f

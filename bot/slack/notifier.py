@@ -47,9 +47,11 @@ class SlackNotifier:
         *,
         notify_channel: str | None = None,
         request_items: RequestItems | None = None,
+        approvers: Sequence[str] = (),
     ) -> None:
         self._client = client
         self._request_items = request_items
+        self.approvers = tuple(approvers)  # U… / S… ids mentioned in a pending request, so they are notified
         self.approval_channel = approval_channel
         self.notify_channel = notify_channel or approval_channel
         self._sent: set[str] = set()
@@ -60,7 +62,7 @@ class SlackNotifier:
         try:
             response = self._client.chat_postMessage(
                 channel=self.approval_channel,
-                text=request_text(request),
+                text=request_text(request, self.approvers),
                 blocks=self._blocks(request),
                 unfurl_links=False,
             )
@@ -77,7 +79,7 @@ class SlackNotifier:
         self._client.chat_update(
             channel=request.message.channel,
             ts=request.message.ts,
-            text=request_text(request),
+            text=request_text(request, self.approvers),
             blocks=self._blocks(request),
         )
 
@@ -89,7 +91,7 @@ class SlackNotifier:
                 items = self._request_items(request.id)
             except Exception:
                 log.warning("could not read the items of request %s", request.id, exc_info=True)
-        return relabel_window_request(request_blocks(request, items), request)  # SPEC §10 kinds
+        return relabel_window_request(request_blocks(request, items, self.approvers), request)  # SPEC §10 kinds
 
     def post_in_thread(self, request: RequestView, key: str, text: str) -> None:
         if request.message is None:

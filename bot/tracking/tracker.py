@@ -30,6 +30,7 @@ from bot.partner_center.models import (
     ScheduleStatus,
     SubscriptionStatus,
 )
+from bot.slack.blocks.common import esc  # no Slack library: the one escape of Partner Center's text
 from bot.tracking.outbox import Outbox
 from bot.tracking.reconcile import Reconciler
 from storage import repositories as repo
@@ -65,11 +66,6 @@ def _day(moment: datetime | None) -> str:
     return moment.astimezone(UTC).date().isoformat() if moment else "?"
 
 
-def escaped(text: object) -> str:
-    """Partner Center's free text made inert for Slack mrkdwn (``&``, ``<``, ``>``: no mentions, no links)."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def sentence(text: str) -> str:
     """``text`` ending in exactly one full stop (Partner Center descriptions often end with one already)."""
     text = text.rstrip()
@@ -79,7 +75,7 @@ def sentence(text: str) -> str:
 
 
 def event_text(migration_id: str, event: MigrationEvent, *, with_id: bool = False) -> str:
-    name = escaped(_value(event.event_name) or "event")
+    name = esc(_value(event.event_name) or "event")
     human = EVENT_TEXT.get(name, "Partner Center reported a migration event.")
     where = f" (migration `{migration_id}`)" if with_id else ""
     return f"`{name}` at {_when(event.created_time)}{where}: {human}"
@@ -125,7 +121,7 @@ def completed_text(requester: str | None, migration: Migration) -> str:
 def failed_text(requester: str | None, migration: Migration, legacy_status: str | None) -> str:
     who = f"<@{requester}> " if requester else ""
     code = migration.error_code if migration.error_code is not None else "unknown"
-    reason = sentence(f"{escaped(code)}: {escaped(migration.error_description or 'no description')}")
+    reason = sentence(f"{esc(code)}: {esc(migration.error_description or 'no description')}")
     return f"{who}:x: Migration `{migration.id}` failed: {reason} " + failure_next_step(legacy_status)
 
 
@@ -420,7 +416,7 @@ class Tracker:
                 self._outbox.thread(
                     view.id, f"schedule-failed:{schedule_id.lower()}",
                     f"<@{view.requester}> :x: Schedule `{schedule_id}` failed: "
-                    f"{sentence(f'{escaped(code)}: {escaped(description)}')} "
+                    f"{sentence(f'{esc(code)}: {esc(description)}')} "
                     + schedule_failure_next_step(legacy_status),
                     session=session, message=message,
                 )
@@ -540,13 +536,13 @@ class Tracker:
         who = "Microsoft-led migration" if migration.microsoft_led else "Migration"
         text = (
             f":eyes: {who} `{migration.id}` made outside ncebot for customer `{customer_id}`, legacy subscription "
-            f"`{migration.current_subscription_id or '?'}`: *{status}*"
+            f"`{migration.current_subscription_id or '?'}`: *{esc(status)}*"
         )
         if migration.status == MigrationStatus.COMPLETED:
             text += (f". New NCE subscription `{migration.new_commerce_subscription_id or '?'}`, "
                      f"term ends {_day(migration.subscription_end_date)}")
         elif migration.status == MigrationStatus.FAILED:
-            text += f": {escaped(migration.error_code)}: {escaped(migration.error_description or 'no description')}"
+            text += f": {esc(migration.error_code)}: {esc(migration.error_description or 'no description')}"
         else:
             text += f" (started {_when(migration.started_time)})"
         return sentence(text)
@@ -557,8 +553,8 @@ class Tracker:
         when = "on renewal" if schedule.migrate_on_renewal else f"on {_day(schedule.target_date)}"
         text = (
             f":eyes: {who} `{schedule.id}` made outside ncebot for customer `{customer_id}`, legacy subscription "
-            f"`{schedule.current_subscription_id or '?'}` ({when}): *{status}*"
+            f"`{schedule.current_subscription_id or '?'}` ({when}): *{esc(status)}*"
         )
         if schedule.error_code is not None:
-            text += f": {escaped(schedule.error_code)}: {escaped(schedule.error_description or 'no description')}"
+            text += f": {esc(schedule.error_code)}: {esc(schedule.error_description or 'no description')}"
         return sentence(text)

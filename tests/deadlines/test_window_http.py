@@ -51,7 +51,8 @@ def test_reduce_seats_button_modal_approval_one_patch(slack_env: Any) -> None:
                      {ids.QUANTITY_BLOCK: {ids.QUANTITY_INPUT: {"type": "number_input", "value": "20"}}})
     message = wait_for(lambda: env.request_messages())[0]
     shown = json.dumps(message.blocks)
-    assert "NCE request: Reduce seats (7-day window)" in shown and "new total: 20 seat(s)" in shown
+    assert "Reduce seats (7-day window) · Waiting for approval" in message.blocks[0]["text"]["text"]
+    assert "new total: 20 seat(s)" in shown
     assert sub in shown and "keep current term" not in shown
     request_id = next(e["value"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]
                       if e["action_id"] == ids.APPROVE_ACTION)

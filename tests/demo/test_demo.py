@@ -51,8 +51,8 @@ def test_transcript_shows_the_refusals_and_the_approval(demo_run: subprocess.Com
     assert re.search(r"\(only visible to @alice\) .*Eligible", out)
     assert re.search(r"\(only visible to @alice\) .*Not eligible", out)
     # the approval request in the channel, with its buttons
-    assert re.search(r"#nce-approvals ncebot: NCE request: Migrate now .*Requested by\* / @alice.*\[Approve\] "
-                     r"\[Reject\]", out)
+    assert re.search(r"#nce-approvals ncebot: :hourglass_flowing_sand: Migrate now · Waiting for approval "
+                     r".*Requested by\* / @alice.*@nce-approvers, please approve.*\[Approve\] \[Reject\]", out)
     # an outsider and the requester herself are told no, privately
     assert "#nce-approvals @dave clicks [Approve]" in out
     assert re.search(r"\(only visible to @dave\) :lock: Only approvers", out)

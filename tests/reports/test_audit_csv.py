@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.csv_files import BOM
 from bot.domain import ChangeOptions, InvalidInput, RequestKind, RequestState
 from bot.partner_center.client import CallRecord, build_partner_center_client
 from bot.reports import AUDIT_COLUMNS, audit_csv
@@ -26,7 +27,8 @@ from tests.workflow.conftest import (
 
 
 def _rows(text: str) -> list[dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    assert text.startswith(BOM)  # SPEC §8.6
+    reader = csv.DictReader(io.StringIO(text.removeprefix(BOM), newline=""))
     assert tuple(reader.fieldnames or ()) == AUDIT_COLUMNS
     return list(reader)
 
@@ -58,8 +60,8 @@ def test_audit_csv_of_a_request_lifecycle_with_ms_ids(
     assert [r["action"] for r in rows] == ["requested", "posted", "approved", "sent", "submitted", "processing"]
     assert all(r["request_id"] == view.id and r["customer_id"] == known.CONTOSO for r in rows)
     assert all(r["request_kind"] == "migrate" and r["customer_name"] == "Contoso Ltd" for r in rows)
-    times = [datetime.fromisoformat(r["at"]) for r in rows]
-    assert times == sorted(times) and all(r["at"].endswith("Z") for r in rows)
+    times = [datetime.strptime(r["at"], "%m/%d/%Y %H:%M:%S") for r in rows]  # BAM's format, UTC (SPEC §8.6)
+    assert times == sorted(times)
     assert times[2] - times[0] == timedelta(minutes=5)
     by_action = {r["action"]: r for r in rows}
     assert by_action["approved"]["actor"] == "UAPPROVER1" and by_action["requested"]["actor"] == "UREQUESTER"

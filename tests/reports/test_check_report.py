@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.csv_files import BOM
 from bot.domain import DomainError, InvalidInput
 from bot.reports import BAM_COLUMNS, CHECK_COLUMNS, CheckReason, CheckReport, CheckResult, CheckRow
 from sandbox import known
@@ -18,7 +19,9 @@ AW = known.ADVENTURE_WORKS
 
 
 def _parse(report: CheckReport) -> list[dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(report.to_csv(), newline=""))
+    text = report.to_csv()
+    assert text.startswith(BOM) and "\r\n" in text  # SPEC §8.6
+    reader = csv.DictReader(io.StringIO(text.removeprefix(BOM), newline=""))
     assert tuple(reader.fieldnames or ()) == CHECK_COLUMNS
     return list(reader)
 
@@ -53,18 +56,18 @@ def test_every_eligibility_code_and_skip_reason_is_reported(
     promo = rows[known.INELIGIBLE_BY_CODE[3][1]]
     assert promo["ReasonNames"] == "SubscriptionPromotionsPresent" and promo["PromotionId"]
     no_offer = rows[known.INELIGIBLE_BY_CODE[5][1]]
-    assert no_offer["MigrationEligible"] == "false" and no_offer["ReasonCodes"] == "5"
+    assert no_offer["MigrationEligible"] == "False" and no_offer["ReasonCodes"] == "5"
     assert "not yet available" in no_offer["MigrationIneligibilityReason"]
     assert no_offer["ReasonNames"] == "NewCommerceProductUnavailable" and no_offer["CheckResult"] == "ineligible"
     ok = rows[known.INELIGIBLE_BY_CODE[11][1]]
-    assert ok["MigrationEligible"] == "true" and ok["MigrationIneligibilityReason"] == ""
+    assert ok["MigrationEligible"] == "True" and ok["MigrationIneligibilityReason"] == ""
     assert ok["NcePsa"] == "CFQ7TTC0LF8Q:0001:CFQ7TTC0KQDF" and ok["PartnerTenantId"] == known.TENANT_ID
     assert ok["CustomerName"] == "Adventure Works Cycles" and ok["CustomerTenantId"] == AW
-    assert ok["CurrentTerm"] == "P1Y" and ok["CurrentBillingPlan"] == "monthly" and ok["CurrentSeatCount"] == "10"
-    assert ok["Term"] == "P1Y" and ok["BillingPlan"] == "monthly" and ok["SeatCount"] == "10"
-    assert ok["AddOn"] == "false" and ok["IndirectResellerMpnId"] == "4812345"
-    assert datetime.fromisoformat(ok["ExpirationDate"]).date() > datetime.now(UTC).date()
-    assert rows[known.RECENT_ADDON]["AddOn"] == "true"
+    assert ok["CurrentTerm"] == "P1Y" and ok["CurrentBillingPlan"] == "Monthly" and ok["CurrentSeatCount"] == "10"
+    assert ok["Term"] == "P1Y" and ok["BillingPlan"] == "Monthly" and ok["SeatCount"] == "10"
+    assert ok["AddOn"] == "False" and ok["IndirectResellerMpnId"] == "4812345"
+    assert datetime.strptime(ok["ExpirationDate"], "%m/%d/%Y %H:%M:%S").date() > datetime.now(UTC).date()
+    assert rows[known.RECENT_ADDON]["AddOn"] == "True"
     assert rows[known.RECENT_ADDON]["BaseSubscriptionId"] == known.INELIGIBLE_BY_CODE[4][1]
     assert "Adventure Works Cycles: 2 eligible, 10 ineligible, 2 skipped" in report.summary()
 
@@ -95,13 +98,13 @@ def test_thirty_two_subscriptions(make_workflow: WorkflowFactory) -> None:
     assert sorted(r.subscription_id for r in report.rows) == sorted(known.NORTHWIND_SUBS)
     assert report.eligible == 32 and report.validate_calls == 32
     parsed = _parse(report)
-    assert len(parsed) == 32 and all(r["MigrationEligible"] == "true" for r in parsed)
+    assert len(parsed) == 32 and all(r["MigrationEligible"] == "True" for r in parsed)
 
 
 def test_no_subscriptions_and_unknown_customer(make_workflow: WorkflowFactory) -> None:
     wf = make_workflow()
     empty = wf.check_customer(known.WOODGROVE)
-    assert empty.rows == () and empty.to_csv().splitlines() == [",".join(CHECK_COLUMNS)]
+    assert empty.rows == () and empty.to_csv() == BOM + ",".join(CHECK_COLUMNS) + "\r\n"
     with pytest.raises(DomainError):
         wf.check_customer(known.UNKNOWN_CUSTOMER)
     with pytest.raises(DomainError):
@@ -127,4 +130,4 @@ def test_csv_columns_quoting_and_formula_guard() -> None:
     assert parsed["MigrationIneligibilityReason"] == "term, billing; again; trial"
     assert parsed["ReasonCodes"] == "6;Trial"
     assert parsed["ReasonNames"] == "TermDurationBillingCycleCombinationNotSupported;Trial"
-    assert parsed["MigrationEligible"] == "false" and parsed["CheckResult"] == "ineligible"
+    assert parsed["MigrationEligible"] == "False" and parsed["CheckResult"] == "ineligible"

@@ -176,7 +176,8 @@ def test_audit_and_check_are_wired_by_the_runtime(runtime: Runtime, standin: Sla
     runtime.closers.append(server.stop)
     with SlackRequester(server.url, standin, SIGNING_SECRET) as slack:
         assert slack.command("audit", user=APPROVER, channel=WORK_CHANNEL).status_code == 200
-    uploads = wait_for(lambda: [f for f in standin.files.values() if f.filename.startswith("nce-audit-all-")])
+    uploads = wait_for(lambda: [f for f in standin.files.values()
+                                if f.filename.startswith("nce-audit-all-") and f.content])  # uploaded, not just named
     assert uploads[0].content.decode("utf-8-sig").startswith("at,request_id,customer_id,actor,actor_name,action")
     assert not [call for call in standin.calls_to("response_url") if "not available" in call.params["text"]]
 

@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 from bot.slack import ids
 from bot.slack.commands import SUBCOMMANDS
 from sandbox import known
-from tests.fixtures.slack import REQUESTER, SlackEnv, stored_view, wait_for
+from tests.fixtures.slack import (
+    APPROVER,
+    APPROVER2,
+    APPROVER_GROUP,
+    REQUESTER,
+    SlackEnv,
+    stored_view,
+    wait_for,
+)
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -64,7 +72,10 @@ def test_migrate_posts_the_request_and_confirms_with_a_link(slack_env: Any) -> N
     actions = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
     assert [a["action_id"] for a in actions] == [ids.APPROVE_ACTION, ids.REJECT_ACTION]
     assert actions[0]["value"] in text  # the button's value is the request id
-    assert "quantity=20" in json.dumps(message.blocks) and f"<@{REQUESTER}>" in json.dumps(message.blocks)
+    assert "20 seats" in json.dumps(message.blocks) and f"<@{REQUESTER}>" in json.dumps(message.blocks)
+    # the approvers are mentioned in the posted message and its notification text, so Slack notifies them
+    for mention in (f"<@{APPROVER}>", f"<@{APPROVER2}>", f"<!subteam^{APPROVER_GROUP}>"):
+        assert mention in json.dumps(message.blocks) and mention in message.text
     env.requester.command("pending")
     assert actions[0]["value"] in reply_to(env, count=2)
 
@@ -81,7 +92,7 @@ def test_schedule_watch_and_unwatch(slack_env: Any) -> None:
     env = slack_env()
     env.requester.command(f"schedule {known.FABRIKAM} {known.SCHEDULE_RENEWAL_SUB} on-renewal")
     assert "waiting for approval" in reply_to(env)
-    assert "on-renewal" in json.dumps(env.approval_messages()[0].blocks)
+    assert "migrates at renewal" in json.dumps(env.approval_messages()[0].blocks).lower()
     env.requester.command(f"watch {known.WIDE_WORLD}")
     assert "Watching customer" in reply_to(env, count=2)
     env.requester.command(f"unwatch {known.WIDE_WORLD}")
@@ -91,7 +102,7 @@ def test_schedule_watch_and_unwatch(slack_env: Any) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("migrate 123 456", "not a valid customer id"),
+        (f"migrate 123 {known.ELIGIBLE_SIMPLE}", "No customer matches `123` among the partner's 6 customers"),
         (f"migrate {known.CONTOSO} {known.ELIGIBLE_SIMPLE} colour=blue", "unknown option `colour`"),
         (f"migrate {known.CONTOSO} {known.ELIGIBLE_SIMPLE} term=P5Y", "`term` must be one of"),
         (f"schedules {known.CONTOSO} not-a-guid", "not a valid subscription id"),
@@ -141,7 +152,7 @@ def test_missing_arguments_open_the_modal_before_partner_center(slack_env: Any) 
     values[ids.QUANTITY_BLOCK] = {ids.QUANTITY_INPUT: {"type": "plain_text_input", "value": "7"}}
     assert env.requester.view_submission(view, values, user=REQUESTER).status_code == 200
     message = wait_for(lambda: env.approval_messages())[0]
-    assert "quantity=7" in json.dumps(message.blocks)
+    assert "7 seats" in json.dumps(message.blocks)
     assert "waiting for approval" in reply_to(env)
 
 
@@ -284,13 +295,13 @@ def test_status_of_an_approved_migration(slack_env: Any) -> None:
     ("text", "expected"),
     [
         (f"subscriptions {known.UNKNOWN_CUSTOMER}", "20002: The partner does not have a commerce relationship"),
-        (f"validate {known.CONTOSO} {known.UNKNOWN_SUB}", f"Subscription {known.UNKNOWN_SUB} was not found"),
-        (f"status {known.CONTOSO} {known.UNKNOWN_SUB}", f"migration {known.UNKNOWN_SUB} was not found"),
-        (f"cancel {known.FABRIKAM} {known.UNKNOWN_SUB}", f"schedule {known.UNKNOWN_SUB} was not found"),
+        (f"validate {known.CONTOSO} {known.UNKNOWN_SUB}", f"Subscription `{known.UNKNOWN_SUB}` was not found"),
+        (f"status {known.CONTOSO} {known.UNKNOWN_SUB}", f"migration `{known.UNKNOWN_SUB}` was not found"),
+        (f"cancel {known.FABRIKAM} {known.UNKNOWN_SUB}", f"schedule `{known.UNKNOWN_SUB}` was not found"),
         (f"reschedule {known.FABRIKAM} {known.UNKNOWN_SUB} date=2030-01-01 on-renewal", "not both"),
         (f"schedule {known.FABRIKAM} {known.SCHEDULE_SUB} date=2030-02-31", "not a real date"),
         ("pending now", "unexpected argument `now`"),
-        ("watch contoso", "not a valid customer id"),
+        ("watch tailspin", "No customer matches `tailspin`"),  # customers may be named (SPEC §4)
         (f"unwatch {known.CONTOSO} extra", "unexpected argument"),
         (f"status {known.CONTOSO} quantity=3", "not used by `/nce status`"),
     ],
@@ -339,7 +350,7 @@ def test_schedule_modal_field_errors_then_a_request(slack_env: Any) -> None:
     assert env.request_messages() == []
     assert env.requester.view_submission(view, {**base, **renewal}, user=REQUESTER).status_code == 200
     message = wait_for(lambda: env.request_messages())[0]
-    assert "on-renewal" in json.dumps(message.blocks)
+    assert "migrates at renewal" in json.dumps(message.blocks).lower()
 
 
 def test_lookup_modal_bad_id_gets_a_field_error(slack_env: Any) -> None:

@@ -259,7 +259,7 @@ def test_watch_and_unwatch_follow_ncebot_requesters(slack_env: Any, subcommand: 
     env.requester.command(f"watch {known.WIDE_WORLD}")  # a listed requester may
     reply_with(env, REQUESTER, "Watching customer")
     env.requester.command(f"{subcommand} {known.WIDE_WORLD}", user=STRANGER)
-    refusal = reply_with(env, STRANGER, "NCEBOT_REQUESTERS")
+    refusal = reply_with(env, STRANGER, "allowed to ask for changes")
     assert refusal.startswith(":lock:")
     assert env.workflow.watched_customers() == [known.WIDE_WORLD]
 

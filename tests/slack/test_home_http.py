@@ -138,3 +138,17 @@ def test_requests_by_lists_the_users_newest_requests_first(slack_env: Any) -> No
     assert [r.id for r in env.workflow.requests_by(REQUESTER)] == [second, first]
     assert [r.id for r in env.workflow.requests_by(REQUESTER, 1)] == [second]
     assert env.workflow.requests_by(STRANGER) == []
+
+
+def test_an_approver_sees_no_decision_buttons_on_her_own_request(slack_env: Any) -> None:
+    env = slack_env()
+    others = request_posted(env)  # by REQUESTER
+    assert env.requester.command(f"migrate {known.CONTOSO} {known.ELIGIBLE_BASE}", user=APPROVER).status_code == 200
+    mine = str(wait_for(lambda: [e["value"] for m in env.request_messages() for b in m.blocks
+                                 if b["type"] == "actions" for e in b["elements"] if e["value"] != others])[0])
+    view = open_home(env, APPROVER)
+    assert buttons(view) == [(ids.APPROVE_ACTION, others), (ids.REJECT_ACTION, others)]
+    text = json.dumps(view["blocks"])
+    assert mine in text and "another approver decides" in text and "NCEBOT_" not in text
+    # another approver still gets both requests with buttons
+    assert {value for _, value in buttons(open_home(env, APPROVER2))} == {others, mine}

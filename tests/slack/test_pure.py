@@ -45,7 +45,7 @@ def test_parse_schedule_without_date_opens_the_modal() -> None:
     ("text", "field", "words"),
     [
         ("frobnicate", "subcommand", "unknown subcommand"),
-        (f"migrate not-a-guid {S}", "customer", "not a valid customer id"),
+        ("migrate contoso not-a-guid", "subscription", "not a valid subscription id"),  # a customer may be named
         (f"migrate {C} {S} colour=blue", "colour", "unknown option"),
         (f"migrate {C} {S} term=P2Y", "term", "P1M, P1Y, P3Y"),
         (f"migrate {C} {S} billing=weekly", "billing", "monthly"),
@@ -173,7 +173,7 @@ def test_a_cancelled_schedule_reads_cancelled_not_failed() -> None:
     assert line is not None and line.startswith(":no_entry_sign: Cancelled: schedule `sch-9` cancelled by request")
     assert "Failed" not in line
     failed = _request(RequestState.FAILED, error_code="900225", error_description="seat cap")
-    assert ui.progress_line(failed) == ":x: Failed: 900225: seat cap"
+    assert ui.progress_line(failed) == ":x: Failed: `900225`: seat cap"
 
 
 # --- App Home tab -----------------------------------------------------------------------------------------
@@ -205,8 +205,8 @@ def test_home_view_for_a_non_approver_has_no_buttons_and_lists_their_requests() 
     text = json.dumps(view["blocks"])
     assert _buttons(view["blocks"]) == [] and "Nothing is waiting for a decision" in text
     assert ":white_check_mark: done" in text and "Your recent requests" in text
-    assert "completed" in text and "nnnnnnnn" in text and f"/nce status {C} mmmmmmmm" in text
-    assert "rejected" in text and "Rejected by <@UAPP>" in text
+    assert "*Completed*" in text and "nnnnnnnn" in text and f"/nce status {C} mmmmmmmm" in text
+    assert "*Rejected*" in text and "Rejected by <@UAPP>" in text
 
 
 def test_home_view_caps_its_lists_within_slack_limits() -> None:

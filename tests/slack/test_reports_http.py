@@ -38,7 +38,7 @@ def reply_with(env: SlackEnv, user: str, words: str) -> str:
 
 
 def rows_of(stored: StoredFile) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(stored.content.decode("utf-8"), newline="")))
+    return list(csv.DictReader(io.StringIO(stored.content.decode("utf-8-sig"), newline="")))
 
 
 def top_level(env: SlackEnv) -> list[Any]:
@@ -62,9 +62,9 @@ def test_check_posts_the_csv_in_the_channel_and_answers_the_summary(slack_env: A
     rows = {r["LegacySubscriptionId"]: r for r in rows_of(stored)}
     assert len(rows) == 14 and set(rows_of(stored)[0]) == set(CHECK_COLUMNS)
     ok = rows[AW_ELIGIBLE[0]]
-    assert ok["MigrationEligible"] == "true" and ok["CheckResult"] == "eligible" and ok["ReasonCodes"] == ""
+    assert ok["MigrationEligible"] == "True" and ok["CheckResult"] == "eligible" and ok["ReasonCodes"] == ""
     refused = rows[NO_PRODUCT]
-    assert refused["MigrationEligible"] == "false" and refused["CheckResult"] == "ineligible"
+    assert refused["MigrationEligible"] == "False" and refused["CheckResult"] == "ineligible"
     assert refused["ReasonCodes"] == "5" and refused["ReasonNames"] == "NewCommerceProductUnavailable"
     assert refused["PartnerTenantId"] == known.TENANT_ID  # AppDeps.partner_tenant_id reached the report
 
@@ -195,4 +195,4 @@ def test_audit_is_refused_to_a_non_approver_and_allowed_to_a_group_member(slack_
     env.requester.command("audit", user=GROUP_MEMBERS[0])  # an approver through the S… user group
     assert "all customers" in reply_with(env, GROUP_MEMBERS[0], "direct messages")
     env.requester.command("audit not-a-customer", user=APPROVER)
-    assert "`not-a-customer` is not a valid customer id" in reply_with(env, APPROVER, "not a valid")
+    assert "No customer matches `not-a-customer`" in reply_with(env, APPROVER, "No customer")
