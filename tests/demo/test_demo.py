@@ -105,7 +105,7 @@ def test_transcript_shows_a_bulk_request_the_home_tab_and_a_rejection_through_th
         demo_run: subprocess.CompletedProcess[str]) -> None:
     out = demo_run.stdout
     assert "#cloud-ops @alice: /nce bulk 5e7a9c1b-3d5f-4e7a-9b1c-8d0f2a4c6e79" in out
-    assert re.search(r"#nce-approvals ncebot: NCE request: Bulk migration .*2 subscription\(s\) will be migrated",
+    assert re.search(r"#nce-approvals ncebot: .*Bulk migration .*2 subscription\(s\) will be migrated",
                      out)
     # the Home tab, opened by an approver, lists the request with its buttons
     assert "@bob opens the ncebot app's Home tab\n    [home tab published] for @bob" in out
@@ -116,8 +116,7 @@ def test_transcript_shows_a_bulk_request_the_home_tab_and_a_rejection_through_th
     assert "    [modal opened] 'Reject request'" in out
     assert "(the modal asks for: Reason)" in out
     assert "@carol fills in the 'Reject request' modal (reason: Wide World renews in March" in out
-    assert re.search(r"\(edited\) request [0-9a-f]{8}: :no_entry_sign: Rejected by @carol at .*: Wide World renews "
-                     r"in March: migrate then, with the new price list", out)
+    assert re.search(r"\(edited\) request [0-9a-f]{8}: .*:no_entry_sign: Rejected by @carol at ", out)
     assert re.search(r"\(in the thread of bulk migration of Wide World Importers, request [0-9a-f]{8}\) ncebot: "
                      r"@alice rejected by @carol: Wide World renews in March", out)
 
