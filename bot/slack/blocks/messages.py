@@ -39,6 +39,8 @@ KIND_LABEL: Final = {
     RequestKind.RESCHEDULE: "Change a migration schedule",
     RequestKind.CANCEL: "Cancel a migration schedule",
     RequestKind.BULK: "Bulk migration",
+    RequestKind.REDUCE_SEATS: "Reduce seats (7-day window)",
+    RequestKind.CANCEL_SUBSCRIPTION: "Cancel an NCE subscription (7-day window)",
 }
 STATE_EMOJI: Final = {
     RequestState.PENDING: ":hourglass_flowing_sand:",
