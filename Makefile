@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck bench clean
+.PHONY: demo play test test-fast lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/ncebot demo
+
+# The demo, then everything left running with the browser playground on http://127.0.0.1:$(PLAY_PORT)/
+PLAY_PORT ?= 8765
+play: $(STAMP)
+	$(BIN)/ncebot demo --keep-running --port $(PLAY_PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

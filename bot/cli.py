@@ -64,12 +64,14 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "to Slack or Microsoft. Exit code 0 when every step behaved as expected.",
         None)
     parser.add_argument("--keep-running", action="store_true", help="leave the sandbox and the app up afterwards")
+    parser.add_argument("--port", type=int, default=0,
+                        help="browser playground port with --keep-running (default: a free one)")
     parser.add_argument("--time-scale", type=float, default=None, help="sandbox clock speed-up (default: fast)")
 
     def handler(args: argparse.Namespace) -> int:
         from bot.demo import run_demo
 
-        return run_demo(keep_running=args.keep_running, time_scale=args.time_scale)
+        return run_demo(keep_running=args.keep_running, time_scale=args.time_scale, port=args.port)
 
     parser.set_defaults(handler=handler)
 

@@ -76,10 +76,14 @@ class SlackRequester:
     def block_action(self, action_id: str, value: str | None = None, *, user: str, channel: str,
                      message_ts: str = "1.000001", block_id: str = "b", view: dict[str, Any] | None = None,
                      selected_option: dict[str, Any] | None = None, button_text: str | None = None,
-                     ) -> httpx.Response:
+                     element: dict[str, Any] | None = None) -> httpx.Response:
+        """A click or a choice. ``element``: the action's own fields for other elements (``type`` plus
+        ``selected_date``, ``selected_options``, ``selected_option``…), used as given."""
         n = next(self._n)
         action: dict[str, Any] = {"action_id": action_id, "block_id": block_id, "action_ts": f"{time.time():.6f}"}
-        if selected_option is not None:
+        if element is not None:
+            action.update(element)
+        elif selected_option is not None:
             action.update(type="static_select", selected_option=selected_option)
         else:
             action.update(type="button", value=value, text={"type": "plain_text", "text": button_text or action_id})

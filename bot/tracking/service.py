@@ -121,6 +121,7 @@ class TrackingService:
         self.extra_jobs: dict[str, tuple[Callable[[], object], float]] = {}  # add_job (e.g. SPEC §10 deadlines)
         self._last_poll: datetime | None = None
         self._lock = threading.Lock()
+        self._wake_pending = threading.Event()
 
     @property
     def holder_id(self) -> str:
@@ -168,8 +169,18 @@ class TrackingService:
         """Another lease-holder job (before ``start``); it runs after the built-in ones in ``run_once``."""
         self.extra_jobs[name] = (func, seconds)
 
+    def _drain_until_quiet(self) -> None:
+        # A wake that arrives while a drain runs cannot start a second instance (max_instances=1: APScheduler
+        # skips that run and waits for the next tick), so the running drain goes round again instead.
+        while True:
+            self._wake_pending.clear()
+            self.drainer.drain()
+            if not self._wake_pending.is_set():
+                return
+
     def wake_drainer(self) -> None:
         """Drain the outbox now rather than at its next tick (a poll or a webhook just committed posts)."""
+        self._wake_pending.set()
         scheduler = self.scheduler
         if scheduler is None or not scheduler.running:
             return
@@ -216,7 +227,7 @@ class TrackingService:
             JOB_POLL_SCHEDULES: JobSpec(self._gated(JOB_POLL_SCHEDULES, self.tracker.poll_schedules), poll),
             JOB_POLL_MIGRATIONS: JobSpec(self._gated(JOB_POLL_MIGRATIONS, self._poll_migrations), poll),
             JOB_POLL_WATCHED: JobSpec(self._gated(JOB_POLL_WATCHED, self.tracker.poll_watched), poll),
-            JOB_DRAIN_OUTBOX: JobSpec(self._gated(JOB_DRAIN_OUTBOX, self.drainer.drain), self.drain_seconds),
+            JOB_DRAIN_OUTBOX: JobSpec(self._gated(JOB_DRAIN_OUTBOX, self._drain_until_quiet), self.drain_seconds),
             # Every replica keeps its own pace (not gated by the lease), so a standby that takes over has it.
             JOB_WEBHOOK_MODE: JobSpec(self._webhook_mode, WEBHOOK_MODE_SECONDS),
             **extra,

@@ -18,7 +18,7 @@ from bot.demo import DemoFailure, Session, run_demo
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY = re.compile(
     r"^demo complete: (\d+) Slack requests, 2 migrations requested, 1 completed, 1 failed, 3 schedule changes, "
-    r"0 errors in (\d+\.\d) s$",
+    r"1 rejected, 1 CSV report, 0 errors in (\d+\.\d) s$",
     re.MULTILINE,
 )
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -91,6 +91,36 @@ def test_transcript_shows_the_schedule_created_moved_and_cancelled(demo_run: sub
     assert re.search(r"GET /healthz -> 200 database: .*scheduler: running, lease: held by this process", out)
 
 
+def test_transcript_shows_a_check_with_its_csv(demo_run: subprocess.CompletedProcess[str]) -> None:
+    out = demo_run.stdout
+    assert "== A whole customer checked, with its CSV report" in out
+    assert "#cloud-ops @alice: /nce check 75c5e79e-7e9f-429f-b772-ed3d38768f7c" in out
+    posted = re.search(r"#cloud-ops ncebot: :bar_chart: @alice ran `/nce check`: Contoso Ltd: (\d+) eligible, .*"
+                       r"files: (nce-check-75c5e79e-[0-9a-f-]+-\d{8}-\d{4}\.csv)", out)
+    assert posted, out[-4000:]
+    assert re.search(rf"\({re.escape(posted.group(2))}: \d+ subscription\(s\); columns: PartnerTenantId, ", out)
+
+
+def test_transcript_shows_a_bulk_request_the_home_tab_and_a_rejection_through_the_modal(
+        demo_run: subprocess.CompletedProcess[str]) -> None:
+    out = demo_run.stdout
+    assert "#cloud-ops @alice: /nce bulk 5e7a9c1b-3d5f-4e7a-9b1c-8d0f2a4c6e79" in out
+    assert re.search(r"#nce-approvals ncebot: .*Bulk migration .*2 subscription\(s\) will be migrated",
+                     out)
+    # the Home tab, opened by an approver, lists the request with its buttons
+    assert "@bob opens the ncebot app's Home tab\n    [home tab published] for @bob" in out
+    assert re.search(r"\(@bob's Home tab: ncebot: NCE migrations with approval / Waiting for a decision \(1\) / .*"
+                     r"the bulk request with \[Approve\] \[Reject\]\)", out)
+    # the rejection: the Reject button opens the modal, the reason typed in it lands in the message and thread
+    assert "#nce-approvals @carol clicks [Reject] on request" in out
+    assert "    [modal opened] 'Reject request'" in out
+    assert "(the modal asks for: Reason)" in out
+    assert "@carol fills in the 'Reject request' modal (reason: Wide World renews in March" in out
+    assert re.search(r"\(edited\) request [0-9a-f]{8}: .*:no_entry_sign: Rejected by @carol at ", out)
+    assert re.search(r"\(in the thread of bulk migration of Wide World Importers, request [0-9a-f]{8}\) ncebot: "
+                     r"@alice rejected by @carol: Wide World renews in March", out)
+
+
 def test_a_failed_expectation_is_named() -> None:
     from sandbox.slack_api import SlackStandIn
 
@@ -106,10 +136,13 @@ def test_a_bad_time_scale_is_refused() -> None:
     assert "--time-scale must be positive" in out.getvalue()
 
 
-def test_keep_running_leaves_the_app_up_until_sigterm(tmp_path: Path) -> None:
+def test_keep_running_leaves_the_app_up_prints_a_paste_ready_env_and_ends_with_the_playground(
+        tmp_path: Path) -> None:
     import signal
 
     import httpx
+
+    from bot.settings import load_settings
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PARTNER_CENTER_", "NCEBOT_"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
@@ -124,13 +157,36 @@ def test_keep_running_leaves_the_app_up_until_sigterm(tmp_path: Path) -> None:
             if not line:
                 break
             lines.append(line)
-            if line.startswith("  DATABASE_URL="):
+            if line.startswith("Playground: "):
                 break
         text = "".join(lines)
         assert "Still running (Ctrl-C to stop):" in text, text[-2000:]
         health_url = re.search(r"GET (http://127\.0\.0\.1:\d+/healthz)", text)
-        assert health_url and "SLACK_SIGNING_SECRET=" in text and "PARTNER_CENTER_BASE_URL=https://127.0.0.1:" in text
+        assert health_url
         assert httpx.get(health_url.group(1), timeout=5).status_code == 200
+
+        # the environment block: NAME=value lines and nothing else, which load as settings as they are
+        block = text.split("# Environment of this demo, paste-ready for a .env file", 1)[1].split("\n\n", 1)[0]
+        env_lines = [ln for ln in block.splitlines()[1:] if not ln.startswith("#")]
+        assert env_lines and all(re.fullmatch(r"[A-Z][A-Z0-9_]*=\S*", ln) for ln in env_lines), env_lines
+        dotenv = tmp_path / ".env"
+        dotenv.write_text("\n".join(block.splitlines()[1:]) + "\n")
+        from dotenv import dotenv_values  # what pydantic-settings reads a .env with
+
+        settings = load_settings({k: v or "" for k, v in dotenv_values(dotenv).items()})
+        assert settings.slack_api_url and settings.slack_api_url.startswith("http://127.0.0.1:")
+        assert settings.ncebot_approval_channel == "CNCEAPPROV1"
+        assert settings.partner_center_base_url and settings.partner_center_base_url.startswith("https://127.0.0.1:")
+
+        # the last line printed is the playground's URL, and it serves the page
+        assert lines[-1].startswith("Playground: http://127.0.0.1:")
+        playground_url = lines[-1].split(" ", 1)[1].strip()
+        page = httpx.get(playground_url, timeout=5)
+        assert page.status_code == 200 and "ncebot playground" in page.text
+        state = httpx.get(playground_url + "api/state", params={"user": "UBOB000002"}, timeout=5).json()
+        assert any("Bulk migration" in str(m["blocks"]) for m in state["messages"])
+        carol = httpx.get(playground_url + "api/state", params={"user": "UCAROL0003"}, timeout=5).json()
+        assert carol["modal"] is None  # the demo's Reject modal was submitted: it is history, not open
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -141,3 +197,22 @@ def test_keep_running_leaves_the_app_up_until_sigterm(tmp_path: Path) -> None:
     assert proc.returncode == 0
     with pytest.raises(httpx.TransportError):
         httpx.get(health_url.group(1), timeout=2)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(playground_url, timeout=2)
+
+
+def test_keep_running_with_a_taken_playground_port_says_so(tmp_path: Path) -> None:
+    import socket
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PARTNER_CENTER_", "NCEBOT_"))}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "bot.cli", "demo", "--keep-running", "--port", str(port)],
+                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"the playground could not listen on 127.0.0.1:{port}" in result.stdout
+    assert "choose another with --port" in result.stdout and "Traceback" not in result.stderr
+    assert "demo complete" not in result.stdout  # refused before playing the whole demo
