@@ -28,6 +28,13 @@ SLOW_FILES = (
     "tests/ops/test_health.py",
     "tests/ops/test_dockerfile.py",
     "tests/ops/test_import_contracts.py",
+    "tests/playground/",  # the playground's HTTP server and a browser
+    "tests/deadlines/test_end_dates_http.py",  # SPEC §10 over signed HTTP and the sandbox
+    "tests/deadlines/test_microsoft_led_http.py",
+    "tests/deadlines/test_renewals_http.py",
+    "tests/deadlines/test_window_http.py",
+    "tests/deadlines/test_sandbox_deadlines.py",
+    "tests/bam/test_results_sandbox.py",
 )
 FAST_FILES = ("tests/slack/test_pure.py", "tests/slack/test_listeners.py")
 
