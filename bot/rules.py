@@ -146,6 +146,6 @@ def approval_shortfall(required: int, possible: Collection[str], *, allow_self_a
     if len(possible) >= required:
         return None
     who = "approver(s)" if allow_self_approval else "approver(s) other than the requester"
-    return (f"it needs {required} distinct approval(s) but only {len(possible)} {who} can give one "
-            f"(NCEBOT_APPROVERS, NCEBOT_REQUIRED_APPROVALS, NCEBOT_ALLOW_SELF_APPROVAL="
-            f"{str(allow_self_approval).lower()})")
+    # Users read this too: no setting names here (doctor adds the settings to change).
+    return (f"it needs {required} distinct approval(s) but only {len(possible)} {who} can give one; "
+            "whoever runs ncebot can add approvers or lower the number of approvals required")

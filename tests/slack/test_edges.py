@@ -270,6 +270,7 @@ def test_request_nobody_could_approve_is_refused_up_front(slack_env: Any) -> Non
     env.requester.command(f"migrate {known.CONTOSO} {known.ELIGIBLE_SIMPLE}")
     refusal = reply_with(env, REQUESTER, "never be approved")
     assert "needs 2 distinct approval(s) but only 1 approver(s) other than the requester" in refusal
+    assert "NCEBOT_" not in refusal  # users never read setting names
     assert env.approval_messages() == [] and env.workflow.requests(ALL_STATES) == []
     assert dict(env.sandbox.state.counts) == validations  # refused before Partner Center was asked
     # Someone who is not an approver can still ask: both approvers can decide on it.
