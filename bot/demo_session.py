@@ -159,8 +159,20 @@ class Session:
 
     _last_private: int = 0
 
+    def settle(self, quiet: float = 0.3, timeout: float = 5.0) -> None:
+        """Wait until the app has said nothing new for ``quiet`` seconds (work runs after the ack, on a queue), so
+        the next step's lines follow it in the transcript instead of interleaving with late ones."""
+        deadline = time.monotonic() + timeout
+        count, since = len(self.standin.transcript()), time.monotonic()
+        while time.monotonic() - since < quiet and time.monotonic() < deadline:
+            time.sleep(0.05)
+            now = len(self.standin.transcript())
+            if now != count:
+                count, since = now, time.monotonic()
+
     def open_home(self, user: str) -> dict[str, Any]:
         """``user`` opens the App Home tab (``app_home_opened``); the view the app published for them."""
+        self.settle()
         self.say(f"@{USERS[user]} opens the ncebot app's Home tab")
         before = self.standin.home_views.get(user)
         old_hash = before.hash if before is not None else None
