@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.partner_center.auth import PartnerCenterTokenProvider, TokenProvider, scope_for_base_url
 from bot.partner_center.errors import PartnerCenterError, PartnerCenterUnavailable
-from bot.partner_center.limiter import CREATE, SUBSCRIPTIONS, VALIDATE, RateLimiter, RateLimits
+from bot.partner_center.limiter import CREATE, SUBSCRIPTIONS, VALIDATE, Limit, RateLimiter, RateLimits
 from bot.partner_center.models import (
     Customer,
     Migration,
@@ -753,7 +753,11 @@ def build_partner_center_client(
         base_url=settings.partner_center_base_url,
         token_provider=tokens,
         http=http,
-        limiter=RateLimiter(RateLimits()),
+        # PARTNER_CENTER_CREATE_LIMIT / _VALIDATE_LIMIT (SPEC §3): Microsoft's documented limits unless changed.
+        limiter=RateLimiter(RateLimits(
+            validate=Limit(settings.validate_limit.calls, settings.validate_limit.window),
+            create=Limit(settings.create_limit.calls, settings.create_limit.window),
+        )),
         on_call=on_call,
         # Limits counted per partner tenant; one process serves one partner.
         partner_key=settings.partner_center_tenant_id,
