@@ -32,15 +32,15 @@ def nce_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebCli
         return
 
     def work() -> None:
-        if parsed.name == "renewals":  # SPEC §10; slow across customers, so it edits its own answer
-            run_renewals(deps, parsed, respond)
-            return
         reply = respond_reply(respond)
         if parsed.name == "customers":
             run_customers(deps, parsed, reply)
             return
         cmd = with_customer_id(deps, parsed, reply)  # a customer by domain or name (SPEC §4)
         if cmd is None:
+            return
+        if cmd.name == "renewals":  # SPEC §10; slow across customers, so it edits its own answer
+            run_renewals(deps, cmd, respond)
             return
         if cmd.needs_modal:
             open_modal_for(deps, cmd, client, str(body.get("trigger_id") or ""), channel)

@@ -189,12 +189,16 @@ def _renewals(tokens: list[str]) -> NceCommand:
     """``/nce renewals [days=N] [customer|all]``: no customer (or ``all``) means every customer."""
     days: int | None = None
     customer: str | None = None
+    named = [t for t in tokens if "=" not in t]
+    if len(named) > 1 and not is_guid(named[0]) and named[0].lower() != "all":
+        # /nce renewals adventure works days=7: the name is the only other argument (as for /nce check)
+        tokens = [t for t in tokens if "=" in t] + [" ".join(named)]
     for token in tokens:
         key, sep, value = token.partition("=")
         if sep and key.lower() == "days":
             if days is not None:
                 raise InvalidInput("option `days` is given twice", field="days")
-            if not value.isdigit() or not 1 <= int(value) <= 366:
+            if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 366:
                 raise InvalidInput(f"`days` must be a whole number from 1 to 366, got `{_short(value)}`", field="days")
             days = int(value)
         elif sep:
@@ -203,8 +207,12 @@ def _renewals(tokens: list[str]) -> NceCommand:
             raise InvalidInput(f"unexpected argument `{_short(token)}`; usage: `{BY_NAME['renewals'].usage}`",
                                field="arguments")
         else:
-            customer = "all" if token.lower() == "all" else require_guid(token, "customer")
-    return NceCommand("renewals", customer_id=None if customer == "all" else customer, days=days)
+            customer = token
+    if customer is None or customer.lower() == "all":
+        return NceCommand("renewals", days=days)
+    if is_guid(customer):
+        return NceCommand("renewals", customer_id=require_guid(customer, "customer"), days=days)
+    return NceCommand("renewals", query=customer, days=days)  # a domain or part of the name (SPEC §4)
 
 
 def _options(raw: dict[str, str | None]) -> ChangeOptions:

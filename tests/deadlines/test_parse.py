@@ -15,6 +15,8 @@ def test_renewals_arguments() -> None:
     assert (every.name, every.customer_id, every.days, every.needs_modal) == ("renewals", None, 14, False)
     one = parse_command(f"renewals {known.CONTOSO.upper()} days=7")
     assert (one.customer_id, one.days) == (known.CONTOSO, 7)
+    named = parse_command("renewals adventure works days=7")  # a name, resolved by the handler (SPEC §4)
+    assert (named.customer_id, named.query, named.days) == (None, "adventure works", 7)
 
 
 @pytest.mark.parametrize(("text", "field", "words"), [
@@ -22,7 +24,7 @@ def test_renewals_arguments() -> None:
     ("renewals days=400", "days", "1 to 366"),
     ("renewals term=P1Y", "term", "only `days=N`"),
     ("renewals all all", "arguments", "unexpected argument"),
-    ("renewals contoso", "customer", "not a valid customer id"),
+    ("renewals days=٣", "days", "whole number"),
 ])
 def test_renewals_refusals_name_the_argument(text: str, field: str, words: str) -> None:
     with pytest.raises(InvalidInput) as caught:

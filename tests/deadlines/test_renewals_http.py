@@ -56,6 +56,14 @@ def test_renewals_lists_unscheduled_with_microsofts_day_and_opens_prefilled_moda
         assert selects and selects[0]["element"]["initial_option"]["value"] == known.ELIGIBLE_SIMPLE
 
 
+def test_renewals_of_a_customer_given_by_name(slack_env: Any) -> None:
+    env = slack_env()
+    _ends_in(env, known.CONTOSO, known.ELIGIBLE_SIMPLE, 5)
+    env.requester.command("renewals days=7 contoso")
+    reply = wait_for(lambda: env.replies_to(REQUESTER))[0]
+    assert known.ELIGIBLE_SIMPLE in reply and "Microsoft migrates it on <!date^" in reply
+
+
 def test_renewals_of_every_customer_answers_then_updates_in_place(slack_env: Any) -> None:
     env = slack_env()
     _ends_in(env, known.WIDE_WORLD, known.WIDE_WORLD_MONTHLY, 3)
