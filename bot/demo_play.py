@@ -98,6 +98,8 @@ def play(s: Session) -> None:
     move = s.new_request("reschedule")
     s.click(BOB, move, ids.APPROVE_ACTION)
     s.in_thread(move, rf"schedule `{schedule_id}` updated", "the thread says the schedule was updated")
+    # Tracking tells the schedule's own thread too (at its next poll): wait, so it does not land in a later step.
+    s.in_thread(create, r"was changed by request", "the schedule's thread says it was moved")
     s.stats.schedule_changes += 1
     _expect_schedule(s, schedule_id, "target date moved", lambda sch: _day(sch.get("targetDate")) == second_date)
 
@@ -106,6 +108,7 @@ def play(s: Session) -> None:
     cancel = s.new_request("cancel schedule")
     s.click(CAROL, cancel, ids.APPROVE_ACTION)
     s.in_thread(cancel, rf"schedule `{schedule_id}` cancelled", "the thread says the schedule was cancelled")
+    s.in_thread(create, r"was cancelled by request", "the schedule's thread says it was cancelled")
     s.stats.schedule_changes += 1
     _expect_schedule(s, schedule_id, "cancelled in Partner Center",
                      lambda sch: str(sch.get("status", "")).lower() == "cancelled")
