@@ -60,13 +60,15 @@ class Reconciler:
     # --- migrations -------------------------------------------------------------------------------------------
     def migrations(self, customers: Iterable[str] | None = None) -> int:
         """Reconcile the in-flight migrations of ``customers`` (default: every customer with work)."""
+        return self._each_customer("migrations", IN_FLIGHT, self._customer_migrations, customers)
+
+    def _each_customer(self, what: str, states: tuple[str, ...], reconcile: Callable[[str], int],
+                       customers: Iterable[str] | None) -> int:
+        """``reconcile`` each of ``customers`` (default: every customer with work in ``states``), one at a time."""
         if customers is None:
             with self._sessions() as session:
-                customers = store.inflight_customers(session, IN_FLIGHT)
-        checked = 0
-        for customer_id in customers:
-            checked += self._guarded("migrations", customer_id, self._customer_migrations)
-        return checked
+                customers = store.inflight_customers(session, states)
+        return sum(self._guarded(what, customer_id, reconcile) for customer_id in customers)
 
     def _migration_work(self, customer_id: str) -> list[tuple[RequestView, list[str]]]:
         """The customer's in-flight requests with their migration ids (request first, then its operations')."""
@@ -154,13 +156,7 @@ class Reconciler:
     # --- schedules --------------------------------------------------------------------------------------------
     def schedules(self, customers: Iterable[str] | None = None) -> int:
         """Reconcile the active schedules of ``customers`` (default: every customer with one)."""
-        if customers is None:
-            with self._sessions() as session:
-                customers = store.inflight_customers(session, SCHEDULED)
-        checked = 0
-        for customer_id in customers:
-            checked += self._guarded("schedules", customer_id, self._customer_schedules)
-        return checked
+        return self._each_customer("schedules", SCHEDULED, self._customer_schedules, customers)
 
     def _customer_schedules(self, customer_id: str) -> int:
         with self._sessions() as session:
