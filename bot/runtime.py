@@ -139,9 +139,8 @@ def build_partner_center(
     if not settings.partner_center_sandbox:
         client = build_partner_center_client(settings, on_call=on_call)
     else:
-        from sandbox.server import SandboxServer
-
         from sandbox import large_seed
+        from sandbox.server import SandboxServer
 
         data = large_seed.build() if sandbox_seed == large_seed.NAME else None
         sandbox = SandboxServer(data=data, time_scale=sandbox_time_scale)

@@ -51,11 +51,11 @@ class CampaignEnv:
             bases = sorted((s for s in customer.subs.values() if s.parent is None and s.status == "active"
                             and not s.is_trial and not s.promotion_id), key=lambda s: s.id)[:count]
             for base in bases:
-                def row(sub: Any, *, addon: bool) -> PlannedSubscription:
+                def row(sub: Any, *, addon: bool, customer: Any = customer) -> PlannedSubscription:
                     nonlocal line
                     line += 1
                     return PlannedSubscription(
-                        line=line, customer_tenant_id=customer_id, subscription_id=sub.id,
+                        line=line, customer_tenant_id=customer.id, subscription_id=sub.id,
                         customer_name=customer.company_name, subscription_name=sub.friendly_name,
                         is_addon=addon, base_subscription_id=sub.parent, term=TermDuration(sub.term_duration),
                         billing=BillingCycle(sub.billing_cycle), quantity=sub.quantity,

@@ -5,14 +5,22 @@ results file in BAM's layout; Pause / Resume / Stop."""
 from __future__ import annotations
 
 import json
+import time
+from typing import Any
 
 from bot.bam import formats
 from bot.campaigns.model import CampaignSource, batch_reference
+from bot.campaigns.service import CampaignService
 from bot.csv_files import BOM, LINE_END
 from bot.domain import RequestState
 from bot.slack import ids
 from tests.campaigns.conftest import APPROVAL_CHANNEL, REQUESTER, CampaignEnv
 from tests.fixtures.slack import wait_for
+
+
+def _campaigns(env: CampaignEnv) -> CampaignService:
+    assert env.runtime.deps.campaigns is not None
+    return env.runtime.deps.campaigns
 
 
 def _state(env: CampaignEnv, request_id: str) -> RequestState:
@@ -24,7 +32,7 @@ def test_300_row_campaign_across_3_customers(campaign_env: CampaignEnv) -> None:
     big, second, third = env.biggest_customers(3)
     plan = env.plan({big: 280, second: 10, third: 10})
     assert len(plan.migrations) == 300
-    view = env.runtime.deps.campaigns.request(plan, requester=REQUESTER, source=CampaignSource.IMPORT,
+    view = _campaigns(env).request(plan, requester=REQUESTER, source=CampaignSource.IMPORT,
                                               file_name="subscriptions.csv")
     assert view.message is not None
     parent = env.standin.message(view.message.channel, view.message.ts)
@@ -39,7 +47,7 @@ def test_300_row_campaign_across_3_customers(campaign_env: CampaignEnv) -> None:
     batch = batch_reference(view.id)
     made = [m for m in state.migrations.values() if (m.external_reference_id or "").lower() == batch]
     assert state.counts.get("create_migration") == 300  # exactly one create per row, none twice
-    progress = env.runtime.deps.campaigns.progress(view.id)
+    progress = _campaigns(env).progress(view.id)
     assert len(made) == progress.sent and progress.sent + progress.refused == 300  # refused: ineligible rows
     assert len(made) > 200
     by_base = {m.items[0].sub_id.lower(): m for m in made}
@@ -56,10 +64,12 @@ def test_300_row_campaign_across_3_customers(campaign_env: CampaignEnv) -> None:
     assert env.runtime.metrics.value("ncebot_partner_center_throttled_total", endpoint="create_migration") == 0
 
     # A handful of replies: the plan file, the progress reply, (failures,) the results file.
-    def replies() -> list:  # type: ignore[type-arg]
-        return [m for m in env.standin.thread(view.message.channel, view.message.ts) if m.ts != view.message.ts]
+    message = view.message
 
-    files = wait_for(lambda: [f for f in env.standin.files.values() if f.thread_ts == view.message.ts
+    def replies() -> list[Any]:
+        return [m for m in env.standin.thread(message.channel, message.ts) if m.ts != message.ts]
+
+    files = wait_for(lambda: [f for f in env.standin.files.values() if f.thread_ts == message.ts
                               and "results" in f.filename] or None, timeout=30)
     failures = [m for m in replies() if "failure" in (m.text or "")]
     assert len(replies()) <= 3 + len(failures)
@@ -67,7 +77,7 @@ def test_300_row_campaign_across_3_customers(campaign_env: CampaignEnv) -> None:
     ended = [m for m in replies() if "Campaign ended" in (m.text or "")]
     assert ended, [m.text for m in replies()]
     assert "of 300 completed" in ended[0].text
-    parent = env.standin.message(view.message.channel, view.message.ts)
+    parent = env.standin.message(message.channel, message.ts)
     assert "of 300 completed" in json.dumps(parent.blocks)
     assert final.state in (RequestState.COMPLETED, RequestState.FAILED)
 
@@ -84,21 +94,20 @@ def test_pause_resume_and_stop(campaign_env: CampaignEnv) -> None:
     env = campaign_env
     big = env.biggest_customers(1)[0]
     plan = env.plan({big: 150})  # more than one create window: it must wait for the next one
-    view = env.runtime.deps.campaigns.request(plan, requester=REQUESTER, source=CampaignSource.BULK)
+    view = _campaigns(env).request(plan, requester=REQUESTER, source=CampaignSource.BULK)
     assert env.click(ids.APPROVE_ACTION, view.id).status_code == 200
     state = env.sandbox.state
     wait_for(lambda: state.counts.get("create_migration", 0) >= 20, timeout=60)
 
     assert env.click(ids.CAMPAIGN_PAUSE_ACTION, view.id).status_code == 200
-    wait_for(lambda: env.runtime.deps.campaigns.progress(view.id).control.value == "paused", timeout=30)
+    wait_for(lambda: _campaigns(env).progress(view.id).control.value == "paused", timeout=30)
     at_pause = state.counts.get("create_migration", 0)
     # Nothing new starts after Pause: at most the operations already in flight finish.
     runner = env.runtime.tracking.campaign_runner if env.runtime.tracking else None
     assert runner is not None
-    wait_for(lambda: env.runtime.deps.campaigns.progress(view.id).in_flight == 0, timeout=60)
+    wait_for(lambda: _campaigns(env).progress(view.id).in_flight == 0, timeout=60)
     settled = state.counts.get("create_migration", 0)
     assert settled - at_pause <= runner.concurrency
-    import time
     time.sleep(3)  # more than one submission tick
     assert state.counts.get("create_migration", 0) == settled
     assert _state(env, view.id) in (RequestState.APPROVED, RequestState.SUBMITTED)
@@ -106,7 +115,7 @@ def test_pause_resume_and_stop(campaign_env: CampaignEnv) -> None:
     # Not an approver: refused, nothing changes.
     assert env.click(ids.CAMPAIGN_RESUME_ACTION, view.id, user=REQUESTER).status_code == 200
     wait_for(lambda: any("Only approvers" in (m.text or "") for m in env.standin.ephemeral_to(REQUESTER)), timeout=30)
-    assert env.runtime.deps.campaigns.progress(view.id).control.value == "paused"
+    assert _campaigns(env).progress(view.id).control.value == "paused"
 
     assert env.click(ids.CAMPAIGN_RESUME_ACTION, view.id).status_code == 200
     wait_for(lambda: state.counts.get("create_migration", 0) > settled + 5, timeout=60)
@@ -115,7 +124,7 @@ def test_pause_resume_and_stop(campaign_env: CampaignEnv) -> None:
                                               RequestState.FAILED), timeout=60)
     sent = state.counts.get("create_migration", 0)
     assert sent < 150
-    name, content = env.runtime.deps.campaigns.results_file(view.id)
+    _name, content = _campaigns(env).results_file(view.id)
     text = content.decode("utf-8")
     not_sent = [row for row in text.split(LINE_END)[1:-1] if f",{formats.NOT_SENT}," in row]
     assert not_sent, "a stopped campaign lists what it did not send"
