@@ -1,0 +1,68 @@
+"""The domain errors the services raise (moved out of ``bot.workflow``, which re-exports them).
+
+Owned here: ``AlreadyVoted`` (approvals), ``PartnerCenterProblem`` (every Partner Center read), ``NothingEligible``
+(bulk planning) and ``NotPosted`` (an approval message that could not be posted).
+"""
+
+from __future__ import annotations
+
+from bot.domain import DomainError, Ineligible, RequestView, ValidationOutcome
+
+
+class AlreadyVoted(DomainError):
+    """The same approver clicked Approve again: each approver counts once."""
+
+    def __init__(self, request: RequestView, missing: int) -> None:
+        more = f" It still needs {missing} approval(s) from other approvers." if missing > 0 else ""
+        super().__init__(f"You already approved request {request.id}.{more}")
+        self.request = request
+        self.votes_missing = missing
+
+
+class PartnerCenterProblem(DomainError):
+    """Partner Center refused a read or could not be reached; the text is safe to show."""
+
+    def __init__(self, message: str, *, code: int | str | None = None, description: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.description = description
+
+
+class NothingEligible(Ineligible):
+    """A bulk request found no subscription that can migrate now; nothing is stored."""
+
+    def __init__(self, outcome: ValidationOutcome, checked: int) -> None:
+        super().__init__(outcome)
+        who = outcome.customer_name or outcome.customer_id
+        if checked == 0:
+            text = f"{who} has no active legacy base subscription to migrate."
+        else:
+            shown = "; ".join(f"{r.subscription_id}: {r.code}: {r.description}" for r in outcome.reasons[:10])
+            more = f" (and {len(outcome.reasons) - 10} more)" if len(outcome.reasons) > 10 else ""
+            text = (
+                f"None of the {checked} active legacy base subscription(s) of {who} can be migrated now: "
+                f"{shown}{more}. Run /nce check for the full report."
+            )
+        self.args = (text,)
+        self.checked = checked
+
+
+class NotPosted(DomainError):
+    """The approval message could not be posted; the request was ended at once (``expired``, ``post_failed``), so
+    nothing waits without a message and asking again works."""
+
+    _FIXES = {
+        "not_in_channel": " Invite ncebot to the channel (`/invite @ncebot`).",
+        "channel_not_found": " An administrator should check ncebot's approval channel setting (and invite ncebot "
+                             "if the channel is private).",
+        "is_archived": " Unarchive the channel, or ask an administrator to choose another approval channel.",
+    }
+
+    def __init__(self, request: RequestView, channel: str, reason: str) -> None:
+        super().__init__(
+            f"ncebot could not post the request to <#{channel}>: {reason}; nothing was stored as pending, "
+            "ask again once fixed." + self._FIXES.get(reason, "")
+        )
+        self.request = request
+        self.reason = reason
+        self.mentions = (f"<#{channel}>",)  # the bot's own markup in the message: kept live when it is escaped

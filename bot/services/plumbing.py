@@ -1,0 +1,75 @@
+"""What every service shares: a transaction, the clock, Partner Center reads turned into user messages, best-effort
+Slack notices. Moved verbatim from ``bot.workflow`` (the services keep its logger name, ``ncebot.workflow``).
+
+``ServicePlumbing`` is a mixin: each service sets the attributes it declares from its explicit constructor
+arguments (a service without a notifier never calls ``_notify``/``_post_in_thread``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain import Clock, NotFound, Notifier, RequestView, utc_now
+from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
+from bot.rules import require_guid
+from bot.services.errors import PartnerCenterProblem
+
+logger = logging.getLogger("ncebot.workflow")
+
+T = TypeVar("T")
+
+SYSTEM_ACTOR = "ncebot"
+
+
+class ServicePlumbing:
+    _sessions: sessionmaker[Session]  # storage.db.SessionFactory
+    _clock: Clock
+    _notifier: Notifier
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def _now(self) -> datetime:
+        return utc_now(self._clock)
+
+    def _read_pc(self, what: str, call: Callable[[], T]) -> T:
+        """A Partner Center read, its failures turned into messages for the user."""
+        try:
+            return call()
+        except PartnerCenterUnavailable as exc:
+            raise PartnerCenterProblem(
+                f"Partner Center is not answering right now ({what}); try again in a few minutes."
+            ) from exc
+        except PartnerCenterAuthError as exc:
+            raise PartnerCenterProblem(f"ncebot could not sign in to Partner Center ({what}): {exc}") from exc
+        except PartnerCenterError as exc:
+            if exc.status_code == 404:
+                raise NotFound(f"Not found in Partner Center ({what}): {exc.description}") from exc
+            raise PartnerCenterProblem(
+                f"Partner Center refused {what}: {exc.code}: {exc.description}" if exc.code is not None
+                else f"Partner Center refused {what}: {exc.description}",
+                code=exc.code,
+                description=exc.description,
+            ) from exc
+
+    @staticmethod
+    def _guid(value: str | None, field: str) -> str:
+        return require_guid(value, field)
+
+    def _post_in_thread(self, view: RequestView, key: str, text: str) -> None:
+        self._notify("post_in_thread", lambda: self._notifier.post_in_thread(view, key, text))
+
+    def _notify(self, what: str, call: Callable[[], object]) -> None:
+        """Slack is best effort once state is committed: log, never undo the decision."""
+        try:
+            call()
+        except Exception:
+            logger.warning("notifier %s failed", what, exc_info=True)

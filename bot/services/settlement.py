@@ -1,0 +1,169 @@
+"""Settling a request once no operation of it is in flight: approved → submitted (→ processing/completed) or →
+failed, with its thread posts and the parent message's update. Moved verbatim from ``bot.workflow.Workflow._settle``
+(the status tracker, ``bot.tracking.tracker``, moves it on from processing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.deadlines import window
+from bot.domain import Clock, Notifier, RequestKind, RequestState, RequestView
+from bot.mrkdwn import esc  # the one escape of people's and Partner Center's text
+from bot.partner_center.models import MigrationStatus
+from bot.services.models import OP_CREATE_SCHEDULE
+from bot.services.plumbing import SYSTEM_ACTOR, ServicePlumbing
+from storage import repositories as repo
+from storage.repositories import OperationView
+
+
+class RequestSettlement(ServicePlumbing):
+    """Moves an approved request on from what its operations' results say."""
+
+    def __init__(self, *, session_factory: sessionmaker[Session], notifier: Notifier, clock: Clock) -> None:
+        self._sessions = session_factory
+        self._notifier = notifier
+        self._clock = clock
+
+    def settle(self, request_id: str) -> RequestView:
+        """Once no operation is in flight: approved → submitted (→ processing/completed) or → failed."""
+        now = self._now()
+        notes: list[tuple[str, str]] = []
+        with self._tx() as session:
+            row = repo.get_request(session, request_id)
+            assert row is not None
+            if row.state != RequestState.APPROVED.value:
+                return repo.to_view(row)
+            ops = repo.operations_for(session, request_id)
+            if not ops or any(o.status == "sending" for o in ops):
+                return repo.to_view(row)
+            sent = [o for o in ops if o.status == "sent"]
+            refused = [o for o in ops if o.status == "refused"]
+            view = repo.to_view(row)
+            if not sent:
+                first = refused[0]
+                if repo.transition(
+                    session,
+                    request_id,
+                    from_state=RequestState.APPROVED,
+                    to_state=RequestState.FAILED,
+                    actor=SYSTEM_ACTOR,
+                    action="submit_refused",
+                    at=now,
+                    detail={"operation": first.kind, "code": first.error_code, "description": first.error_description},
+                    ms_request_id=first.ms_request_id,
+                    correlation_id=first.correlation_id,
+                    values={"error_code": first.error_code, "error_description": first.error_description},
+                ):
+                    notes.append(
+                        (
+                            f"{request_id}:failed",
+                            f"<@{view.requester}> Partner Center refused the request: "
+                            f"{esc(first.error_code)}: {esc(first.error_description)}",
+                        )
+                    )
+            else:
+                first = sent[0]
+                statuses = [o.response_status for o in sent]
+                values: dict[str, Any] = {}
+                if first.migration_id:
+                    values["migration_id"] = first.migration_id
+                if first.kind == OP_CREATE_SCHEDULE and first.schedule_id:
+                    values["schedule_id"] = first.schedule_id
+                repo.transition(
+                    session,
+                    request_id,
+                    from_state=RequestState.APPROVED,
+                    to_state=RequestState.SUBMITTED,
+                    actor=SYSTEM_ACTOR,
+                    action="submitted",
+                    at=now,
+                    detail={"operation": first.kind, "sent": len(sent), "refused": len(refused),
+                            "migration_id": first.migration_id, "schedule_id": first.schedule_id,
+                            **self._bulk_detail(view, ops)},
+                    ms_request_id=first.ms_request_id,
+                    correlation_id=first.correlation_id,
+                    values=values,
+                )
+                notes.append((f"{request_id}:submitted", self._submitted_text(view, sent, refused)))
+                follow = self._after_submit(view.kind, statuses)
+                if follow is not None:
+                    extra: dict[str, Any] = {}
+                    if follow is RequestState.FAILED:
+                        extra = {"error_code": "MigrationFailed", "error_description": "Partner Center reported Failed"}
+                    repo.transition(
+                        session,
+                        request_id,
+                        from_state=RequestState.SUBMITTED,
+                        to_state=follow,
+                        actor=SYSTEM_ACTOR,
+                        action=follow.value,
+                        at=now,
+                        detail={"statuses": statuses},
+                        ms_request_id=first.ms_request_id,
+                        correlation_id=first.correlation_id,
+                        values=extra,
+                    )
+            current = repo.to_view(repo.get_request(session, request_id, refresh=True) or row)
+        for key, text in notes:
+            self._post_in_thread(current, key, text)
+        if notes:
+            self._notify("update_request", lambda: self._notifier.update_request(current))
+        return current
+
+    @staticmethod
+    def _bulk_detail(view: RequestView, ops: Sequence[OperationView]) -> dict[str, Any]:
+        """For a bulk request, every operation's ids in the ``submitted`` audit event."""
+        if view.kind is not RequestKind.BULK:
+            return {}
+        return {
+            "external_reference_id": ops[0].external_reference_id if ops else None,
+            "operations": [
+                {"target": o.target, "status": o.status, "migration_id": o.migration_id,
+                 "ms_request_id": o.ms_request_id, "correlation_id": o.correlation_id,
+                 "error_code": o.error_code}
+                for o in ops
+            ],
+        }
+
+    @staticmethod
+    def _after_submit(kind: RequestKind, statuses: Sequence[str | None]) -> RequestState | None:
+        if kind in (RequestKind.RESCHEDULE, RequestKind.CANCEL, *window.WINDOW_KINDS):
+            return RequestState.COMPLETED
+        if kind is RequestKind.SCHEDULE:
+            return None  # runs later; the status tracker follows the schedule
+        lowered = [(s or "").lower() for s in statuses]
+        if kind is RequestKind.MIGRATE and lowered:
+            if lowered[0] == MigrationStatus.COMPLETED.value.lower():
+                return RequestState.COMPLETED
+            if lowered[0] == MigrationStatus.FAILED.value.lower():
+                return RequestState.FAILED
+        return RequestState.PROCESSING
+
+    @staticmethod
+    def _submitted_text(view: RequestView, sent: Sequence[OperationView], refused: Sequence[OperationView]) -> str:
+        first = sent[0]
+        if view.kind is RequestKind.SCHEDULE:
+            text = (f"Submitted to Partner Center: schedule `{first.schedule_id}` created; the migration runs "
+                    f"{view.options.migrates_when()}.")
+        elif view.kind is RequestKind.RESCHEDULE:
+            moved = view.options.on_renewal or view.options.target_date
+            text = f"Submitted to Partner Center: schedule `{first.target}` updated" + (
+                f"; the migration runs {view.options.migrates_when()}." if moved else ".")
+        elif view.kind is RequestKind.CANCEL:
+            text = f"Submitted to Partner Center: schedule `{first.target}` cancelled."
+        elif view.kind is RequestKind.BULK:
+            text = f"Submitted {len(sent)} migration(s) to Partner Center."
+        elif view.kind in window.WINDOW_KINDS:
+            text = window.submitted_text(view.kind, first.target, {"quantity": view.options.quantity})
+        else:
+            text = f"Submitted to Partner Center: migration id `{first.migration_id}`."
+        text += f" MS-RequestId `{first.ms_request_id}`."
+        if refused:
+            text += " Refused: " + "; ".join(
+                f"`{o.target}`: {esc(o.error_code)}: {esc(o.error_description)}" for o in refused
+            )
+        return text
