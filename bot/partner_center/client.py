@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from bot.partner_center.api import PartnerCenterApi
 from bot.partner_center.auth import PartnerCenterTokenProvider, scope_for_base_url
 from bot.partner_center.limiter import Limit, RateLimiter, RateLimits
 from bot.partner_center.migration_calls import MigrationCalls, ScheduleCalls
@@ -87,4 +88,9 @@ def build_partner_center_client(
         partner_key=settings.partner_center_tenant_id,
     )
     client._owns_http = owns_http
+    return client
+
+
+def _satisfies_api(client: PartnerCenterClient) -> PartnerCenterApi:
+    """Never called: mypy checks here that the client has every method of the Protocol, signatures included."""
     return client
