@@ -3,6 +3,7 @@ migration schedules (create, read, list, update, cancel)."""
 
 from __future__ import annotations
 
+from bot.operations import OperationKind
 from bot.partner_center.limiter import CREATE, VALIDATE
 from bot.partner_center.models import (
     Migration,
@@ -48,7 +49,7 @@ class MigrationCalls(CallCore):
         correlation_id: str | None = None,
     ) -> Migration:
         response = self._call(
-            "create_migration",
+            OperationKind.CREATE_MIGRATION,
             "POST",
             f"/v1/customers/{_q(customer_id)}/migrations/newcommerce",
             body=body.to_api(),
@@ -114,7 +115,7 @@ class ScheduleCalls(CallCore):
     ) -> MigrationSchedule:
         self._check_schedule(body)
         response = self._call(
-            "create_schedule",
+            OperationKind.CREATE_SCHEDULE,
             "POST",
             f"/v1/customers/{_q(customer_id)}/migrations/newcommerce/schedules",
             body=body.to_api(),
@@ -159,7 +160,7 @@ class ScheduleCalls(CallCore):
         # The API wants the whole object including its id (BAM does the same).
         payload = body.model_copy(update={"id": schedule_id}).to_api()
         response = self._call(
-            "update_schedule",
+            OperationKind.UPDATE_SCHEDULE,
             "PUT",
             f"/v1/customers/{_q(customer_id)}/migrations/newcommerce/schedules/{_q(schedule_id)}",
             body=payload,
@@ -177,7 +178,7 @@ class ScheduleCalls(CallCore):
         correlation_id: str | None = None,
     ) -> MigrationSchedule:
         response = self._call(
-            "cancel_schedule",
+            OperationKind.CANCEL_SCHEDULE,
             "POST",
             f"/v1/customers/{_q(customer_id)}/migrations/newcommerce/schedules/{_q(schedule_id)}/cancel",
             request_id=request_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.operations import OperationKind
 from bot.partner_center.limiter import SUBSCRIPTIONS
 from bot.partner_center.models import Customer, CustomTermEndDate, Subscription, SubscriptionStatus
 from bot.partner_center.transport import CallCore, parse_item
@@ -73,7 +74,7 @@ class SubscriptionCalls(CallCore):
         if status is not None:
             body["status"] = status.value
         response = self._call(
-            "patch_subscription",
+            OperationKind.PATCH_SUBSCRIPTION,
             "PATCH",
             f"/v1/customers/{_q(customer_id)}/subscriptions/{_q(current.id)}",
             body=body,
