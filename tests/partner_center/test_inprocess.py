@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import uuid
+from datetime import UTC, timedelta
 from typing import get_type_hints
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from bot.partner_center import api
 from bot.partner_center.client import CallRecord, PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
-from bot.partner_center.models import MigrationRequest, MigrationStatus
+from bot.partner_center.models import MigrationRequest, MigrationScheduleRequest, MigrationStatus, ScheduleStatus
 from sandbox import known
 from tests.fixtures.pc_inprocess import InProcessSandbox
 
@@ -42,6 +43,20 @@ def test_validate_and_create_migration_in_process(pc_inprocess: InProcessSandbox
         ("validate_migration", 201, 1), ("create_migration", 201, 1)]
     # The bearer token came from the sandbox's Entra ID token endpoint, through the same transport.
     assert pc_inprocess.state.tokens
+
+
+def test_schedule_life_in_process(pc_inprocess: InProcessSandbox) -> None:
+    pc = pc_inprocess.client()
+    now = pc_inprocess.state.now().astimezone(UTC)
+    first, second = ((now + timedelta(days=d)).replace(hour=0, minute=0, second=0, microsecond=0) for d in (10, 20))
+    made = pc.create_schedule(known.FABRIKAM, MigrationScheduleRequest(
+        current_subscription_id=known.SCHEDULE_SUB, target_date=first))
+    assert made.id and made.status == ScheduleStatus.CREATED and made.target_date == first
+    assert [s.id for s in pc.list_schedules(customer_id=known.FABRIKAM)] == [made.id]
+    moved = pc.update_schedule(known.FABRIKAM, made.id, MigrationScheduleRequest(
+        current_subscription_id=known.SCHEDULE_SUB, target_date=second))
+    assert moved.id == made.id and pc.get_schedule(known.FABRIKAM, made.id).target_date == second
+    assert pc.cancel_schedule(known.FABRIKAM, made.id).status == ScheduleStatus.CANCELLED
 
 
 def test_in_process_errors_are_partner_center_errors(pc_inprocess: InProcessSandbox) -> None:
