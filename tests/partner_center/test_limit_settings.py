@@ -21,8 +21,8 @@ def test_the_validate_limit_setting_paces_the_client(pc_inprocess: InProcessSand
         pc.validate_migration(known.CONTOSO, MigrationRequest(current_subscription_id=known.ELIGIBLE_SIMPLE))
         # one validation per 10 minutes: the window is full for about 600 s (the default would leave 449 free)
         assert 590 < limiter.time_until_available(VALIDATE, key) <= 600
-        assert limiter._limits.for_bucket(CREATE) is not None
-        assert (limiter._limits.for_bucket(CREATE).calls, limiter._limits.for_bucket(CREATE).period) == (7, 60.0)
+        create = limiter._limits.for_bucket(CREATE)
+        assert create is not None and (create.calls, create.period) == (7, 60.0)
 
 
 @pytest.mark.parametrize("value", ["100", "0/300s", "x/300s", "100/0s", "²/300s"])
