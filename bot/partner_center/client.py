@@ -31,6 +31,7 @@ __all__ = ["CallRecord", "PartnerCenterClient", "build_partner_center_client", "
 class PartnerCenterClient(MigrationCalls, ScheduleCalls, SubscriptionCalls, WebhookCalls):
     """Typed Partner Center calls. Thread-safe as long as ``http`` and ``token_provider`` are."""
 
+
 def tls_verify(verify: str | bool | None) -> ssl.SSLContext | bool:
     """httpx ``verify=`` from a CA bundle path or a bool (httpx 0.28 deprecates a path; an SSLContext is the form)."""
     if isinstance(verify, str):

@@ -18,6 +18,8 @@ from storage.repositories.base import holder_is_dead, rowcount
 
 @dataclass(frozen=True)
 class OperationView:
+    """One ``pc_operations`` row: what was (or is being) sent, with which ids, and how it ended."""
+
     id: int
     request_id: str
     kind: str  # an OperationKind member (typed str so callers keyed by plain strings still type-check)
