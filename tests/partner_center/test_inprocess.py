@@ -4,6 +4,7 @@ the services are to depend on (bot/partner_center/api.py)."""
 from __future__ import annotations
 
 import inspect
+import threading
 import uuid
 from datetime import UTC, timedelta
 from typing import get_type_hints
@@ -19,6 +20,7 @@ from tests.fixtures.pc_inprocess import InProcessSandbox
 
 
 def test_validate_and_create_migration_in_process(pc_inprocess: InProcessSandbox) -> None:
+    threads = set(threading.enumerate())
     calls: list[CallRecord] = []
     pc = pc_inprocess.client(on_call=calls.append)
     body = MigrationRequest(current_subscription_id=known.ELIGIBLE_SIMPLE, external_reference_id=str(uuid.uuid4()))
@@ -43,6 +45,8 @@ def test_validate_and_create_migration_in_process(pc_inprocess: InProcessSandbox
         ("validate_migration", 201, 1), ("create_migration", 201, 1)]
     # The bearer token came from the sandbox's Entra ID token endpoint, through the same transport.
     assert pc_inprocess.state.tokens
+    # Every request ran in this thread: no server, portal or event-loop thread was started.
+    assert set(threading.enumerate()) == threads
 
 
 def test_schedule_life_in_process(pc_inprocess: InProcessSandbox) -> None:
