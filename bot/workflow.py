@@ -109,10 +109,13 @@ SYSTEM_ACTOR = "ncebot"
 BILLING_TO_API = {"monthly": "Monthly", "annual": "Annual", "triennial": "Triennial"}
 
 # Partner Center operation kinds (pc_operations.kind)
-OP_CREATE_MIGRATION = "create_migration"
-OP_CREATE_SCHEDULE = "create_schedule"
-OP_UPDATE_SCHEDULE = "update_schedule"
-OP_CANCEL_SCHEDULE = "cancel_schedule"
+from bot.operations import (  # noqa: E402  (one home for operation kinds: bot.operations)
+    OP_CANCEL_SCHEDULE,
+    OP_CREATE_MIGRATION,
+    OP_CREATE_SCHEDULE,
+    OP_UPDATE_SCHEDULE,
+)
+
 _OP_FOR_KIND = {
     RequestKind.MIGRATE: OP_CREATE_MIGRATION,
     RequestKind.BULK: OP_CREATE_MIGRATION,
