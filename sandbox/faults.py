@@ -96,7 +96,6 @@ class RateLimiter:
         return None
 
 
-
 class FaultInjection:
     """The fault side of the state: consume "next N" counts, draw seeded errors, hold commits. Thread-safe."""
 
