@@ -10,6 +10,7 @@ Socket Mode: give it an app-level token (``app_token="xapp-…"``) and ``apps.co
 delivers the envelopes a test sends with :meth:`SlackStandIn.socket_mode_send` and records the app's acks
 (:attr:`SlackStandIn.socket_mode_acks`). It speaks what ``slack_sdk.socket_mode.builtin`` (Bolt's default
 ``SocketModeHandler``) expects.
+
 Split by concern: :mod:`sandbox.slack_records` (what is recorded), :mod:`sandbox.slack_core` (configuration and
 message operations), :mod:`sandbox.slack_views` (modals, Home tab), :mod:`sandbox.slack_files` (uploads,
 ``files.info``, authenticated downloads, ``file_input`` values), :mod:`sandbox.slack_methods` (Web API dispatch)
