@@ -95,7 +95,7 @@ def test_file_input_is_limited_to_slacks_10_mb(slack_standin: SlackStandIn) -> N
     assert slack_standin.files == {}
 
 
-IMPORT_VIEW = {
+IMPORT_VIEW: dict[str, Any] = {
     "type": "modal", "callback_id": "ncebot_import", "title": {"type": "plain_text", "text": "Import BAM files"},
     "submit": {"type": "plain_text", "text": "Import"},
     "blocks": [
