@@ -77,6 +77,8 @@ def build_app(state: SandboxState) -> Starlette:
             faults = state.faults
             if faults.latency > 0 and (not faults.latency_path or faults.latency_path in path_text):
                 await asyncio.sleep(faults.latency)
+            if faults.create_latency > 0 and name == "create_migration":  # a route, not a path substring:
+                await asyncio.sleep(faults.create_latency)  # validate, GET and schedules share the path's prefix
             retry = state.injected_throttle(path_text)
             if retry is not None:
                 return _throttled(retry, headers)
