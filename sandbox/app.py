@@ -313,6 +313,16 @@ def build_app(state: SandboxState) -> Starlette:
         body = state.external_migration(str(data.get("customerId", "")), str(data.get("subscriptionId", "")), led)
         return JSONResponse(body, status_code=201)
 
+    def seed_schedule(request: Request, data: dict[str, Any]) -> Any:
+        """A schedule with the id the caller gives (e.g. the ``Id`` of a BAM ``schedulemigrations.csv`` row), made
+        by the same rules as ``POST …/schedules``; the body is that route's plus ``customerTenantId`` and ``id``."""
+        body = ci(data)
+        with state.lock:
+            state.refresh()
+            status, made = state.create_schedule(str(body.get("customertenantid", "")), body, None,
+                                                 schedule_id=str(body.get("id", "")))
+        return JSONResponse(made, status_code=status)
+
     def reset(request: Request, data: dict[str, Any]) -> Any:
         state.load()
         return state.summary()
@@ -340,6 +350,7 @@ def build_app(state: SandboxState) -> Starlette:
         admin("/_sandbox/clock", ["GET", "POST"], clock),
         admin("/_sandbox/state", ["GET"], summary),
         admin("/_sandbox/external-migration", ["POST"], external),
+        admin("/_sandbox/schedules", ["POST"], seed_schedule),
         admin("/_sandbox/reset", ["POST"], reset),
         admin("/_sandbox/tokens/expire", ["POST"], expire_tokens),
     ]

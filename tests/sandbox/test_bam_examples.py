@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,9 @@ from bot.bam import BamFileError, BamKind, BamPlan, read_bam
 from sandbox import known
 from sandbox.clock import SandboxClock
 from sandbox.errors import ApiError
+from sandbox.server import SandboxServer
 from sandbox.state import SandboxState, ci
+from tests.sandbox.helpers import admin, mig, pc_client
 
 WRITTEN_FOR = datetime(2026, 12, 3, 12, tzinfo=UTC)
 EXAMPLES = known.BAM_EXAMPLES
@@ -102,9 +105,27 @@ def test_the_schedule_file_is_accepted_by_the_sandbox(state: SandboxState) -> No
     _skipped_rows_are_ineligible(state, plan)
 
 
-def test_the_cancel_file_names_seed_subscriptions_and_unknown_schedules(state: SandboxState) -> None:
-    """BAM's schedulemigrations.csv names schedules by the ids Partner Center gave them; the sandbox makes new ids,
-    so these rows name schedules the sandbox never had (documented): a GET answers 900224."""
+def cancel_rows_as_schedules() -> list[dict[str, Any]]:
+    """The schedules ``schedulemigrations.csv`` names (every row, Status=Cancel or not), as
+    ``POST /_sandbox/schedules`` bodies: Partner Center's schedule body plus ``customerTenantId`` and ``id``."""
+    bodies = []
+    for row in cells(EXAMPLES / "schedulemigrations.csv"):
+        target = datetime.strptime(row["TargetDate"], "%m/%d/%Y %H:%M:%S") if row["TargetDate"] else None
+        body: dict[str, Any] = {"id": row["Id"], "customerTenantId": row["CustomerTenantId"],
+                                "currentSubscriptionId": row["CurrentSubscriptionId"],
+                                "termDuration": row["TermDuration"], "billingCycle": row["BillingCycle"],
+                                "quantity": int(row["Quantity"])}
+        if target is not None:
+            body["targetDate"] = target.strftime("%Y-%m-%dT%H:%M:%SZ")
+        else:
+            body["migrateOnRenewal"] = True
+        bodies.append(body)
+    return bodies
+
+
+def test_the_cancel_file_names_schedules_a_test_can_make_with_those_ids(state: SandboxState) -> None:
+    """BAM's schedulemigrations.csv names schedules by the ids Partner Center gave them; the sandbox gives new ids
+    to what clients create, so these are unknown (900224) until made with their ids (``POST /_sandbox/schedules``)."""
     plan = read_bam((EXAMPLES / "schedulemigrations.csv").read_bytes())
     assert plan.kind is BamKind.CANCEL and len(plan.cancels) == 2
     for cancel in plan.cancels:
@@ -112,6 +133,29 @@ def test_the_cancel_file_names_seed_subscriptions_and_unknown_schedules(state: S
         with pytest.raises(ApiError) as err:
             state.get_schedule(cancel.customer_tenant_id, cancel.schedule_id)
         assert err.value.code == 900224
+    for body in cancel_rows_as_schedules():
+        with state.lock:
+            status, made = state.create_schedule(body["customerTenantId"], ci(body), None, schedule_id=body["id"])
+        assert status == 201 and made["id"] == body["id"] and made["status"] == "Created"
+    for cancel in plan.cancels:
+        assert state.cancel_schedule(cancel.customer_tenant_id, cancel.schedule_id)["status"] == "Cancelled"
+
+
+def test_sandbox_schedules_route_keeps_the_given_id(pc_sandbox: SandboxServer) -> None:
+    first, *_ = cancel_rows_as_schedules()
+    base = mig(first["customerTenantId"]) + "/schedules"
+    with admin(pc_sandbox) as a, pc_client(pc_sandbox) as pc:
+        made = a.post("/_sandbox/schedules", json=first)
+        again = a.post("/_sandbox/schedules", json=first)
+        no_id = a.post("/_sandbox/schedules", json={**first, "id": "schedule-1"})
+        busy = a.post("/_sandbox/schedules", json={**first, "id": "0a1b2c3d-1111-4222-8333-444455556666"})
+        read = pc.get(f"{base}/{first['id']}")
+        cancelled = pc.post(f"{base}/{first['id']}/cancel")
+    assert made.status_code == 201 and made.json()["id"] == first["id"] and read.json()["status"] == "Created"
+    assert again.status_code == 400 and "already exists" in again.json()["description"]
+    assert no_id.status_code == 400 and "GUID" in no_id.json()["description"]
+    assert busy.status_code == 409 and busy.json()["code"] == 900278  # same rules as Partner Center's route
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "Cancelled"
 
 
 def test_excel_variant_reads_like_the_original_with_its_edit() -> None:
