@@ -78,7 +78,9 @@ def build_app(state: SandboxState) -> Starlette:
             if faults.latency > 0 and (not faults.latency_path or faults.latency_path in path_text):
                 await asyncio.sleep(faults.latency)
             if faults.create_latency > 0 and name == "create_migration":  # a route, not a path substring:
-                await asyncio.sleep(faults.create_latency)  # validate, GET and schedules share the path's prefix
+                with state.lock:  # validate, GET and schedules share the path's prefix
+                    state.count("create_latency_held")  # shown in /_sandbox/state: creates that waited
+                await asyncio.sleep(faults.create_latency)
             retry = state.injected_throttle(path_text)
             if retry is not None:
                 return _throttled(retry, headers)

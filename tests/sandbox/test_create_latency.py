@@ -9,6 +9,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,34 +20,47 @@ import pytest
 from sandbox import known
 from sandbox.cli import faults_from_env
 from sandbox.server import SandboxServer
+from tests.fixtures.slack import wait_for
 from tests.sandbox.helpers import admin, mig, pc_client, rid
 
-SLOW_CREATE = 3.0  # seconds; the other calls must answer within a client timeout of 2 s
+SLOW_CREATE = 3.0  # seconds: every other call is made, and answered, while one create is held this long
 
 
 def test_only_creates_wait(pc_sandbox: SandboxServer) -> None:
     base = mig(known.CONTOSO)
     body = {"currentSubscriptionId": known.ELIGIBLE_SIMPLE}
-    with admin(pc_sandbox) as a, pc_client(pc_sandbox, timeout=2.0) as pc:
+    created: list[tuple[httpx.Response, float, float]] = []
+
+    def create() -> None:
+        with pc_client(pc_sandbox, timeout=60) as pc:
+            started = time.monotonic()
+            answer = pc.post(base, json=body, headers=rid())
+            created.append((answer, started, time.monotonic()))
+
+    with admin(pc_sandbox) as a:
         shown = a.post("/_sandbox/faults", json={"create_latency": SLOW_CREATE}).json()
-        assert shown["create_latency"] == SLOW_CREATE and shown["latency"] == 0
-        with pytest.raises(httpx.ReadTimeout):
-            pc.post(base, json=body, headers=rid())
+    assert shown["create_latency"] == SLOW_CREATE and shown["latency"] == 0
+    slow = threading.Thread(target=create)
+    slow.start()
+    with pc_client(pc_sandbox, timeout=30) as pc:
+        wait_for(lambda: pc_sandbox.state.counts.get("create_latency_held") == 1)  # the create is being held
         others = [
-            pc.post(base + "/validate", json=body),  # same path prefix as the create
+            pc.post(base + "/validate", json=body),  # the same path prefix as the create
             pc.get(f"/v1/customers/{known.CONTOSO}"),
             pc.get(f"/v1/customers/{known.CONTOSO}/subscriptions/{known.ELIGIBLE_BASE}"),
             pc.get("/v1/migrations/newcommerce", params={"CustomerTenantId": known.CONTOSO}),
             pc.post(mig(known.FABRIKAM) + "/schedules",
                     json={"currentSubscriptionId": known.SCHEDULE_RENEWAL_SUB, "migrateOnRenewal": True}),
         ]
-        assert [r.status_code for r in others] == [201, 200, 200, 200, 201]
-    with pc_client(pc_sandbox, timeout=30) as pc:
-        started = time.monotonic()
-        created = pc.post(base, json={"currentSubscriptionId": known.ELIGIBLE_MONTHLY}, headers=rid())
-        waited = time.monotonic() - started
-    assert created.status_code == 201 and created.json()["currentSubscriptionId"] == known.ELIGIBLE_MONTHLY
-    assert waited >= SLOW_CREATE  # a lower bound: the sandbox held it at least that long
+        others_done = time.monotonic()
+        # Answered while the create was still held: the create had not been handled yet.
+        assert pc_sandbox.state.summary()["counts"]["migrations"] == 0 and slow.is_alive()
+    slow.join(timeout=60)
+    assert [r.status_code for r in others] == [201, 200, 200, 200, 201]
+    assert others[3].json() == []  # the list call came before the create was handled
+    (answer, started, finished), = created
+    assert answer.status_code == 201 and answer.json()["currentSubscriptionId"] == known.ELIGIBLE_SIMPLE
+    assert others_done < finished and finished - started >= SLOW_CREATE  # held at least that long (a lower bound)
 
 
 @pytest.mark.parametrize("bad", [{"create_latency": -1}, {"create_latency": "1s"}, {"create_latency": True}])
