@@ -127,6 +127,7 @@ def build_partner_center(
     *,
     on_call: Callable[[Any], None] | None = None,
     sandbox_time_scale: float = 1.0,
+    sandbox_seed: str | None = None,
 ) -> tuple[PartnerCenterClient, list[Callable[[], None]], SandboxServer | None]:
     """The real Partner Center, or the in-process sandbox when PARTNER_CENTER_SANDBOX=true (started here, with its
     clock running ``sandbox_time_scale`` times faster than real time)."""
@@ -138,9 +139,11 @@ def build_partner_center(
     if not settings.partner_center_sandbox:
         client = build_partner_center_client(settings, on_call=on_call)
     else:
+        from sandbox import large_seed
         from sandbox.server import SandboxServer
 
-        sandbox = SandboxServer(time_scale=sandbox_time_scale)
+        data = large_seed.build() if sandbox_seed == large_seed.NAME else None
+        sandbox = SandboxServer(data=data, time_scale=sandbox_time_scale)
         sandbox.start()
         closers.append(sandbox.stop)
         pc_settings = sandbox_settings(settings, sandbox)
@@ -196,6 +199,7 @@ def build_runtime(
     *,
     slack_client: Any = None,
     sandbox_time_scale: float = 1.0,
+    sandbox_seed: str | None = None,
     post_spacing: float = 1.0,
     drain_seconds: float | None = None,
 ) -> Runtime:
@@ -206,11 +210,14 @@ def build_runtime(
     seconds between the outbox's posts to one channel (Slack allows ~1 per second). ``drain_seconds``: how often
     the outbox is drained (default: the tracking service's)."""
     from bot.app import AppDeps, build_slack_client, create_app
+    from bot.campaigns.progress import CampaignReader
+    from bot.campaigns.service import CampaignService
     from bot.customers import CustomerDirectory
     from bot.domain import SystemClock
     from bot.health import HealthCheck, database_check, lease_check, scheduler_check
     from bot.liveness import InstanceHeartbeat, liveness_timeout
     from bot.metrics import Metrics
+    from bot.slack.campaign_render import CampaignRenderer
     from bot.slack.membership import SlackMembershipResolver, SlackUserDirectory
     from bot.slack.notifier import SlackNotifier, stored_request_items
     from bot.tracking import Outbox, OutboxNotifier, TrackingService
@@ -232,7 +239,8 @@ def build_runtime(
         closers.append(bind.dispose)  # first in, last out
     try:
         partner_center, pc_closers, sandbox = build_partner_center(
-            settings, on_call=metrics.observe_partner_center_call, sandbox_time_scale=sandbox_time_scale
+            settings, on_call=metrics.observe_partner_center_call, sandbox_time_scale=sandbox_time_scale,
+            sandbox_seed=sandbox_seed,
         )
     except BaseException:
         for closer in reversed(closers):
@@ -247,9 +255,10 @@ def build_runtime(
     heartbeat = InstanceHeartbeat(session_factory, clock,
                                   timeout=liveness_timeout(timedelta(seconds=settings.ncebot_poll_interval)))
     # request_items: a bulk request's message lists its subscriptions, as in the HTTP tests, not just a count.
+    campaign_reader = CampaignReader(session_factory, clock, settings.create_limit)
     slack_notifier = SlackNotifier(client, settings.ncebot_approval_channel, notify_channel=settings.notify_channel,
                                    request_items=stored_request_items(session_factory),
-                                   approvers=settings.approvers)
+                                   approvers=settings.approvers, campaigns=campaign_reader.progress)
     notifier = OutboxNotifier(slack_notifier, Outbox(session_factory, clock), notify_channel=settings.notify_channel)
     workflow = Workflow(
         session_factory=session_factory,
@@ -272,6 +281,11 @@ def build_runtime(
     extra: dict[str, Any] = {} if drain_seconds is None else {"drain_seconds": drain_seconds}
     tracking = TrackingService(settings, workflow, session_factory, partner_center, client, notifier, clock,
                                holder_id=heartbeat.id, metrics=metrics, post_spacing=post_spacing, **extra)
+    tracking.drainer.live = CampaignRenderer(campaign_reader)  # a campaign's progress reply, failures, files
+    closers.append(tracking.submissions.close)
+    campaigns = CampaignService(session_factory=session_factory, notifier=notifier, outbox=notifier.outbox,
+                                access=workflow.access, policy=workflow.policy, clock=clock, reader=campaign_reader,
+                                end_unposted=workflow.end_unposted)
     metrics.set_request_counts_provider(request_counts(session_factory))
     from bot.slack.deadline_jobs import install_deadline_jobs
 
@@ -298,7 +312,7 @@ def build_runtime(
                    windows=windows,
                    # the PartnerTenantId column of /nce check
                    partner_tenant_id=sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id,
-                   customers=CustomerDirectory(partner_center), work=work, triggers=triggers)
+                   customers=CustomerDirectory(partner_center), work=work, triggers=triggers, campaigns=campaigns)
     app = create_app(settings, deps)
     return Runtime(settings=settings, app=app, deps=deps, partner_center=partner_center, closers=closers,
                    metrics=metrics, health=health, tracking=tracking, sandbox=sandbox,

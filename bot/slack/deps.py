@@ -18,6 +18,7 @@ from bot.work_queue import WorkQueue
 if TYPE_CHECKING:
     from slack_bolt import BoltContext
 
+    from bot.campaigns.service import CampaignService
     from bot.customers import CustomerDirectory
     from bot.deadlines.watcher import WindowWatcher
     from bot.workflow import Workflow
@@ -47,6 +48,7 @@ class AppDeps:
     # Jobs that open a modal with a trigger id (valid 3 s): Slack calls and database reads only, never Partner
     # Center, so they never wait behind slow work.
     triggers: WorkQueue = field(default_factory=lambda: WorkQueue(workers=4, backlog=64, name="ncebot-trigger"))
+    campaigns: CampaignService | None = None  # SPEC §8: ask for, control and read campaigns
     listener_state: dict[str, Any] = field(default_factory=dict)  # per-app state of listeners (e.g. caches)
 
 
