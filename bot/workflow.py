@@ -15,16 +15,9 @@ delegates each in one line to the services in ``bot/services/``, which own the c
 Domain errors live in ``bot.services.errors``, returned values in ``bot.services.models``; both are re-exported.
 
 CONTRACT. Handlers call only these methods; each raises a ``bot.domain.DomainError`` subclass for anything the user
-should be told, and never returns partially-applied state.
-
-Guarantees:
-- a request is decided exactly once: every state change is a conditional ``UPDATE … WHERE state = ?`` and
-  voters of one request are serialised on its row (``touch_if_state``), on SQLite and PostgreSQL alike;
-- a request is submitted to Partner Center exactly once: the operation (with its ``MS-RequestId`` and
-  ``externalReferenceId``) is committed BEFORE the call; an interrupted call is resumed with the same ids
-  after looking the result up by ``externalReferenceId``; a lease (``claimed_until``) keeps replicas apart, and a
-  claim whose process is known dead (``claimed_by``, ``bot.liveness``) is taken over at once;
-- every transition appends an audit event in the same transaction.
+should be told, and never returns partially-applied state. A request is decided exactly once (``approvals``) and
+submitted exactly once (``submission``): their docstrings give the guarantees; every transition appends an audit
+event in the same transaction.
 """
 
 from __future__ import annotations
@@ -35,9 +28,7 @@ from typing import NoReturn
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.access import Access
-from bot.access import Unapprovable as Unapprovable  # re-exported: raised by request_change
-from bot.access import WorkflowPolicy as WorkflowPolicy  # re-exported: defined beside the rules that read it
+from bot.access import Access, Unapprovable, WorkflowPolicy
 from bot.campaigns.model import batch_reference
 from bot.domain import (
     ChangeOptions,
@@ -50,32 +41,29 @@ from bot.domain import (
     UserDirectory,
     ValidationOutcome,
 )
+from bot.operations import OP_CANCEL_SCHEDULE, OP_CREATE_MIGRATION, OP_CREATE_SCHEDULE, OP_UPDATE_SCHEDULE
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.models import Customer, MigrationSchedule
 from bot.reports import CheckReport
 from bot.services.approvals import Approvals
 from bot.services.audit import AuditAndWatch
-from bot.services.catalogue import BILLING_TO_API as BILLING_TO_API
-from bot.services.catalogue import Catalogue
+from bot.services.catalogue import BILLING_TO_API, Catalogue
 from bot.services.checks import CustomerChecks
-from bot.services.errors import AlreadyVoted as AlreadyVoted
-from bot.services.errors import NothingEligible as NothingEligible
-from bot.services.errors import NotPosted as NotPosted
-from bot.services.errors import PartnerCenterProblem as PartnerCenterProblem
-from bot.services.models import OP_CANCEL_SCHEDULE as OP_CANCEL_SCHEDULE
-from bot.services.models import OP_CREATE_MIGRATION as OP_CREATE_MIGRATION
-from bot.services.models import OP_CREATE_SCHEDULE as OP_CREATE_SCHEDULE
-from bot.services.models import OP_UPDATE_SCHEDULE as OP_UPDATE_SCHEDULE
-from bot.services.models import AuditExport as AuditExport
-from bot.services.models import DecisionResult as DecisionResult
-from bot.services.models import MigrationStatusView as MigrationStatusView
-from bot.services.models import SubscriptionNode as SubscriptionNode
-from bot.services.plumbing import SYSTEM_ACTOR as SYSTEM_ACTOR
+from bot.services.errors import AlreadyVoted, NothingEligible, NotPosted, PartnerCenterProblem
+from bot.services.models import AuditExport, DecisionResult, MigrationStatusView, SubscriptionNode
+from bot.services.plumbing import SYSTEM_ACTOR
 from bot.services.reads import RequestReads
 from bot.services.requests import ChangeRequests
 from bot.services.settlement import RequestSettlement
 from bot.services.submission import Submission
 
+# Re-exported: the names other modules have imported from here (Unapprovable is raised by request_change;
+# WorkflowPolicy is defined beside the rules that read it, in bot.access).
+__all__ = [
+    "BILLING_TO_API", "OP_CANCEL_SCHEDULE", "OP_CREATE_MIGRATION", "OP_CREATE_SCHEDULE", "OP_UPDATE_SCHEDULE",
+    "SYSTEM_ACTOR", "AlreadyVoted", "AuditExport", "DecisionResult", "MigrationStatusView", "NotPosted",
+    "NothingEligible", "PartnerCenterProblem", "SubscriptionNode", "Unapprovable", "Workflow", "WorkflowPolicy",
+]
 
 class Workflow:
     """All business rules, through the services. Dependencies are passed in so tests build it with stand-ins."""

@@ -2,8 +2,8 @@
 (noticed on a click or by the background pass). Moved verbatim from ``bot.workflow.Workflow``.
 
 A request is decided exactly once: every state change is a conditional ``UPDATE … WHERE state = ?`` and voters of
-one request are serialised on its row (``touch_if_state``); every transition appends an audit event in the same
-transaction.
+one request are serialised on its row (``touch_if_state``), on SQLite and PostgreSQL alike; every transition
+appends an audit event in the same transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.access import Access, WorkflowPolicy
-from bot.domain import AlreadyDecided, Clock, NotAuthorized, Notifier, RequestKind, RequestState, RequestView
+from bot.domain import AlreadyDecided, Clock, NotAuthorized, Notifier, RequestState, RequestView
 from bot.mrkdwn import esc  # the one escape of people's and Partner Center's text
 from bot.rules import check_reason
 from bot.services.errors import AlreadyVoted
@@ -21,6 +21,7 @@ from bot.services.models import DecisionResult
 from bot.services.plumbing import SYSTEM_ACTOR, ServicePlumbing, logger
 from bot.services.reads import RequestReads
 from bot.services.submission import Submission
+from storage import campaigns as campaign_store
 from storage import repositories as repo
 
 
@@ -116,7 +117,7 @@ class Approvals(ServicePlumbing):
                 # Production: the lease holder's submission job sends it (bot.campaigns.jobs); the click is
                 # answered as soon as the decision is committed.
                 self._notify("on_approved", lambda: self.on_approved and self.on_approved(view.id))
-            elif view.kind is not RequestKind.BULK:
+            elif not self._is_campaign(view.id):
                 # Wired without background jobs (unit tests): submit here, as before the jobs existed.
                 try:
                     current = self._submission.submit(view.id)
@@ -128,6 +129,11 @@ class Approvals(ServicePlumbing):
         return DecisionResult(
             request=current, outcome="vote_recorded", votes_missing=max(view.required_approvals - count, 0)
         )
+
+    def _is_campaign(self, request_id: str) -> bool:
+        """A campaign is only ever sent by the lease holder's job (bot.campaigns.runner)."""
+        with self._tx() as session:
+            return campaign_store.is_campaign(session, request_id)
 
     def reject(self, request_id: str, approver: str, reason: str) -> DecisionResult:
         reason = check_reason(reason)

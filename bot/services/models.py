@@ -1,7 +1,7 @@
 """The values the services return (moved out of ``bot.workflow``, which re-exports them).
 
-Owned here: ``SubscriptionNode`` (catalogue), ``DecisionResult`` (approvals), ``AuditExport`` (audit),
-``MigrationStatusView`` (catalogue) and the Partner Center operation kinds (``pc_operations.kind``) a request sends.
+Owned here: ``SubscriptionNode`` (catalogue), ``DecisionResult`` (approvals), ``AuditExport`` (audit)
+and ``MigrationStatusView`` (catalogue). Operation kinds and statuses are ``bot.operations``'.
 """
 
 from __future__ import annotations
@@ -11,12 +11,6 @@ from typing import Literal
 
 from bot.domain import RequestView
 from bot.partner_center.models import Migration, MigrationEvent, Subscription, SubscriptionStatus
-
-# Partner Center operation kinds (pc_operations.kind)
-OP_CREATE_MIGRATION = "create_migration"
-OP_CREATE_SCHEDULE = "create_schedule"
-OP_UPDATE_SCHEDULE = "update_schedule"
-OP_CANCEL_SCHEDULE = "cancel_schedule"
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.deadlines import window
 from bot.domain import Clock, Notifier, RequestKind, RequestState, RequestView
 from bot.mrkdwn import esc  # the one escape of people's and Partner Center's text
+from bot.operations import OP_CREATE_SCHEDULE
 from bot.partner_center.models import MigrationStatus
-from bot.services.models import OP_CREATE_SCHEDULE
 from bot.services.plumbing import SYSTEM_ACTOR, ServicePlumbing
 from storage import repositories as repo
 from storage.repositories import OperationView

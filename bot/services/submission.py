@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.campaigns.model import batch_reference
 from bot.deadlines import window
 from bot.domain import Clock, NotFound, Notifier, RequestKind, RequestState, RequestView
+from bot.operations import OP_CANCEL_SCHEDULE, OP_CREATE_MIGRATION, OP_CREATE_SCHEDULE, OP_UPDATE_SCHEDULE
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
 from bot.partner_center.models import (
@@ -29,7 +30,6 @@ from bot.partner_center.models import (
     MigrationScheduleRequest,
     Subscription,
 )
-from bot.services.models import OP_CANCEL_SCHEDULE, OP_CREATE_MIGRATION, OP_CREATE_SCHEDULE, OP_UPDATE_SCHEDULE
 from bot.services.plumbing import SYSTEM_ACTOR, ServicePlumbing, logger
 from bot.services.settlement import RequestSettlement
 from storage import repositories as repo

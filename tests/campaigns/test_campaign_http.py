@@ -14,7 +14,8 @@ from bot.campaigns.service import CampaignService
 from bot.csv_files import BOM, LINE_END
 from bot.domain import RequestState
 from bot.slack import ids
-from tests.campaigns.conftest import APPROVAL_CHANNEL, REQUESTER, CampaignEnv
+from sandbox.slack_requests import SlackRequester
+from tests.campaigns.conftest import APPROVAL_CHANNEL, REQUESTER, SIGNING_SECRET, WORK_CHANNEL, CampaignEnv
 from tests.fixtures.slack import wait_for
 
 
@@ -88,6 +89,19 @@ def test_300_row_campaign_across_3_customers(campaign_env: CampaignEnv) -> None:
     rows = content.split(LINE_END)[1:-1]
     assert len(rows) == plan.subscriptions  # one per subscription, add-ons included
     assert all(batch in row for row in rows)
+
+    # /nce campaigns lists it; /nce campaign <id> answers with its counts and posts the results file.
+    with SlackRequester(env.url, env.standin, SIGNING_SECRET) as slack:
+        assert slack.command("campaigns", user=REQUESTER, channel=WORK_CHANNEL).status_code == 200
+        listed = wait_for(lambda: [c for c in env.standin.calls_to("response_url")
+                                   if view.id in json.dumps(c.params)], timeout=30)
+        assert "of 300 completed" in json.dumps(listed[0].params)
+        assert slack.command(f"campaign {batch}", user=REQUESTER, channel=WORK_CHANNEL).status_code == 200
+        wait_for(lambda: [f for f in env.standin.files.values() if WORK_CHANNEL in f.channels
+                          and "results" in f.filename], timeout=30)
+        assert slack.command("campaign 1234", user=REQUESTER, channel=WORK_CHANNEL).status_code == 200
+        wait_for(lambda: [c for c in env.standin.calls_to("response_url")
+                          if "is not a campaign id" in json.dumps(c.params)], timeout=30)
 
 
 def test_pause_resume_and_stop(campaign_env: CampaignEnv) -> None:
