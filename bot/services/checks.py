@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain import ChangeOptions, Clock
-from bot.partner_center.client import PartnerCenterClient
+from bot.partner_center.api import PartnerCenterApi
 from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
 from bot.partner_center.models import MigrationValidation, Subscription, SubscriptionStatus
 from bot.reports import (
@@ -31,7 +31,7 @@ from bot.services.plumbing import ServicePlumbing
 class CustomerChecks(ServicePlumbing):
     """``/nce check``: one validate per candidate base, every other subscription listed with its reason."""
 
-    def __init__(self, *, partner_center: PartnerCenterClient, catalogue: Catalogue, clock: Clock) -> None:
+    def __init__(self, *, partner_center: PartnerCenterApi, catalogue: Catalogue, clock: Clock) -> None:
         self._pc = partner_center
         self._catalogue = catalogue
         self._clock = clock
