@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk import WebClient
 
 from bot.domain import Clock, SystemClock
+from bot.estimates import ValidateLimit
 from bot.work_queue import WorkQueue
 
 if TYPE_CHECKING:
     from slack_bolt import BoltContext
 
+    from bot.campaigns.planning import Planner
     from bot.customers import CustomerDirectory
     from bot.deadlines.watcher import WindowWatcher
     from bot.workflow import Workflow
@@ -44,6 +46,9 @@ class AppDeps:
     customers: CustomerDirectory | None = None  # customers by name or domain (SPEC §4, §9); None: ids only
     windows: WindowWatcher | None = None  # SPEC §10: the 7-day window (button checks)
     work: WorkQueue = field(default_factory=WorkQueue)
+    planner: Planner | None = None  # campaign plans: /nce bulk, /nce bulk all, /nce import (SPEC §8)
+    campaigns: Any = None  # bot.campaigns.service.CampaignService: stores a campaign request and posts it
+    validate_limit: ValidateLimit = field(default_factory=ValidateLimit)  # PARTNER_CENTER_VALIDATE_LIMIT (estimates)
     # Jobs that open a modal with a trigger id (valid 3 s): Slack calls and database reads only, never Partner
     # Center, so they never wait behind slow work.
     triggers: WorkQueue = field(default_factory=lambda: WorkQueue(workers=4, backlog=64, name="ncebot-trigger"))

@@ -37,7 +37,13 @@ REJECT_MODAL: Final = "ncebot_reject_modal"
 LOOKUP_MODAL: Final = "ncebot_lookup_modal"  # customer (+ id) for subscriptions, schedules, status, cancel, watch
 LOADING_MODAL: Final = "ncebot_loading_modal"
 
-MODAL_CALLBACKS: Final = (MIGRATE_MODAL, SCHEDULE_MODAL, RESCHEDULE_MODAL, REJECT_MODAL, LOOKUP_MODAL, WINDOW_MODAL)
+# --- /nce import (SPEC §8.1) --------------------------------------------------------------------------------
+IMPORT_MODAL: Final = "ncebot_import"
+IMPORT_FILE_BLOCK: Final = "ncebot_import_block"
+IMPORT_FILE_INPUT: Final = "ncebot_import_file"  # file_input: one CSV file
+
+MODAL_CALLBACKS: Final = (MIGRATE_MODAL, SCHEDULE_MODAL, RESCHEDULE_MODAL, REJECT_MODAL, LOOKUP_MODAL, WINDOW_MODAL,
+                          IMPORT_MODAL)
 
 # --- modal input blocks (block_id) and their elements (action_id) -----------------------------------------
 CUSTOMER_BLOCK: Final = "ncebot_customer"

@@ -31,6 +31,7 @@ class ModalMetadata:
     request: str | None = None
     message_ts: str | None = None
     origin: str | None = None  # "home": opened from the App Home tab (refresh it afterwards)
+    response_url: str | None = None  # /nce import: the command's, so the answer is updated in place (SPEC §9)
 
     def dump(self) -> str:
         data = {k: v for k, v in asdict(self).items() if v is not None}

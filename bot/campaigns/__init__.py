@@ -1,0 +1,1 @@
+"""Campaigns (SPEC §8): many subscriptions, possibly of many customers, under one approval."""
