@@ -3,7 +3,7 @@ that say so. The one owner of this rule: every "about N minutes" ncebot writes c
 
 The rule: validations of one customer are limited to ``calls`` per ``window`` seconds (``PARTNER_CENTER_VALIDATE_
 LIMIT``, 450 per 5 minutes), so a customer with more than ``calls`` of them waits for a new window per extra
-``calls``; meanwhile ncebot validates :data:`POOL` at a time, each taking about :data:`CALL_SECONDS`. The whole job
+``calls``; meanwhile ncebot validates :data:`POOL` at a time, each call taking about :data:`CALL_SECONDS`. The whole job
 lasts as long as its slowest customer, or as long as the pool needs for every call, whichever is longer. Rounded
 up to whole minutes: a promise kept beats an optimistic one.
 """
@@ -50,7 +50,7 @@ def validation_seconds(per_customer: Iterable[int], limit: ValidateLimit) -> flo
 
     def one(n: int) -> float:
         waits = (n - 1) // limit.calls  # full windows this customer must wait for
-        return waits * limit.window + (n - waits * limit.calls) * CALL_SECONDS
+        return waits * limit.window + (n - waits * limit.calls) * CALL_SECONDS / POOL
 
     return max(pool_bound, max(one(n) for n in counts))
 

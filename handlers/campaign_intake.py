@@ -52,19 +52,24 @@ def _source(name: str) -> Any:
     return CampaignSource(name)
 
 
-def _tracker(deps: AppDeps, answer: ProgressAnswer, source: str) -> Any:
+def _tracker(deps: AppDeps, answer: ProgressAnswer, source: str) -> Callable[[PlanProgress], None]:
     """A planning progress callback that updates ``answer``: the estimate once the count is known, then
     milestones."""
+    per_customer: list[int] = []
+
     def progress(p: PlanProgress) -> None:
         if p.stage == "listing":
             answer.progress(p.done, p.total, lambda: say.listing(p.done, p.total, p.subscriptions))
         elif p.done == 0:
-            estimate = validation_estimate([p.total], deps.validate_limit, what="migration")
-            answer.say(say.validating(estimate, source))
+            per_customer[:] = list(p.per_customer or (p.total,))
+            answer.say(say.validating(validation_estimate(per_customer, deps.validate_limit, what="migration"),
+                                      source))
         else:
             def text() -> str:
-                left = remaining_estimate(p.done, p.total, [p.total - p.done], deps.validate_limit)
-                return say.validated_so_far(p.done, p.total, left)
+                share = (p.total - p.done) / p.total
+                left = [round(n * share) for n in per_customer]
+                return say.validated_so_far(p.done, p.total,
+                                            remaining_estimate(p.done, p.total, left, deps.validate_limit))
 
             answer.progress(p.done, p.total, text)
 

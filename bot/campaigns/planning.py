@@ -58,6 +58,7 @@ class PlanProgress:
     done: int
     total: int
     subscriptions: int = 0
+    per_customer: tuple[int, ...] = ()  # migrations to validate per customer (for the estimate)
 
 
 Progress = Callable[[PlanProgress], None]
@@ -264,7 +265,8 @@ class Planner:
                 progress(PlanProgress("validating", n, len(order), plan.subscriptions))
 
         if progress is not None:
-            progress(PlanProgress("validating", 0, len(order), plan.subscriptions))
+            progress(PlanProgress("validating", 0, len(order), plan.subscriptions,
+                                  tuple(len(group) for group in by_customer.values())))
         answers = self._map(lambda m: self._validate_one(m, found_names), order, done)
         accepted: dict[int, PlannedMigration] = {}
         for migration, (kept, refused) in zip(order, answers, strict=True):
