@@ -1,7 +1,7 @@
 """Sandbox deadlines (SPEC §10): the NCE 7-day window, subscription PATCH, coterm end dates, Microsoft-led
 migrations at term end + 1 day.
 
-Kept out of ``state.py`` (already large); ``SandboxState`` calls in here through small hooks. Every function runs
+Kept out of the state's modules; ``SandboxState`` calls in here through small hooks. Every function runs
 under ``state.lock`` (the route wrapper and ``refresh`` hold it).
 """
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.errors import ApiError, bad_request
 
 if TYPE_CHECKING:
+    from sandbox.catalogue import Catalogue
     from sandbox.state import SandboxState, Subscription
 
 WINDOW = timedelta(days=7)  # cancel or reduce: within 7 days of purchase (or renewal)
@@ -154,7 +155,7 @@ def custom_term_end_dates(state: SandboxState, customer_id: str, query: dict[str
 # --------------------------------------------------------------------------------------------------- Microsoft-led
 
 
-def microsoft_led_queue(state: SandboxState) -> list[tuple[datetime, str, str]]:
+def microsoft_led_queue(state: Catalogue) -> list[tuple[datetime, str, str]]:
     """(term end + 1 day, customer, subscription) of every legacy base subscription whose day comes after loading,
     as a heap: a request then costs nothing while no day has come (refresh runs before every request)."""
     queue = [(sub.term_end + MICROSOFT_LED_DELAY, customer.id, sub.id)

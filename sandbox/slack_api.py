@@ -10,142 +10,37 @@ Socket Mode: give it an app-level token (``app_token="xapp-…"``) and ``apps.co
 delivers the envelopes a test sends with :meth:`SlackStandIn.socket_mode_send` and records the app's acks
 (:attr:`SlackStandIn.socket_mode_acks`). It speaks what ``slack_sdk.socket_mode.builtin`` (Bolt's default
 ``SocketModeHandler``) expects.
+
+Split by concern: :mod:`sandbox.slack_records` (what is recorded), :mod:`sandbox.slack_core` (configuration and
+message operations), :mod:`sandbox.slack_views` (modals, Home tab), :mod:`sandbox.slack_files` (uploads,
+``files.info``, authenticated downloads, ``file_input`` values), :mod:`sandbox.slack_methods` (Web API dispatch)
+and :mod:`sandbox.slack_http` (the HTTP handler). Every name below stays importable from here.
 """
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
-import itertools
-import json
 import threading
-import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
-from sandbox.socket_mode import SOCKET_MODE_TYPES, SocketModeAck, SocketModeConnection, SocketModeState
+from sandbox.slack_files import FILE_INPUT_MAX_BYTES
+from sandbox.slack_http import StandInHandler
+from sandbox.slack_methods import WebApi
+from sandbox.slack_records import Failure, Message, SlackCall, StoredFile, StoredView, buttons_of
+from sandbox.socket_mode import SOCKET_MODE_TYPES, SocketModeAck, SocketModeConnection
 
-__all__ = ["SOCKET_MODE_TYPES", "Message", "SlackCall", "SlackStandIn", "SocketModeAck", "SocketModeConnection",
-           "StoredFile", "StoredView"]
-
-_HIDDEN = "***"
-
-
-@dataclass(frozen=True)
-class SlackCall:
-    """One request the stand-in received. ``headers`` never contain the token's value."""
-
-    method: str  # Web API method name, or "response_url" / "upload"
-    params: dict[str, Any]
-    headers: dict[str, str]
-    at: float
-    status: int = 200
-    response: dict[str, Any] = field(default_factory=dict)
+__all__ = ["FILE_INPUT_MAX_BYTES", "SOCKET_MODE_TYPES", "Message", "SlackCall", "SlackStandIn", "SocketModeAck",
+           "SocketModeConnection", "StoredFile", "StoredView"]
 
 
-@dataclass
-class Message:
-    channel: str
-    ts: str
-    text: str
-    blocks: list[dict[str, Any]]
-    user: str
-    thread_ts: str | None = None
-    ephemeral_to: str | None = None  # set for ephemeral messages (chat.postEphemeral, respond())
-    edits: int = 0
-    deleted: bool = False
-    files: list[str] = field(default_factory=list)
-    metadata: dict[str, Any] | None = None  # chat.postMessage ``metadata`` (event_type, event_payload)
-
-
-@dataclass
-class StoredView:
-    id: str
-    hash: str
-    view: dict[str, Any]
-    user: str | None
-    trigger_id: str | None
-    stack: str  # "root" or "pushed" (modals), "home" (the App Home tab, views.publish)
-    history: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class StoredFile:
-    id: str
-    filename: str
-    content: bytes
-    title: str | None = None
-    channels: list[str] = field(default_factory=list)
-    thread_ts: str | None = None
-    initial_comment: str | None = None
-
-
-@dataclass
-class _ResponseTarget:
-    channel: str | None
-    user: str | None
-    message_ts: str | None
-
-
-@dataclass
-class _Failure:
-    status: int
-    retry_after: int | None
-    count: int
-    error: str
-
-
-class SlackStandIn:
+class SlackStandIn(WebApi):
     """The Slack Web API on ``127.0.0.1:<port 0>``.
 
     ``usergroups`` maps ``S…`` ids to member ids; ``channels`` maps known channel ids to names (``None``:
     every channel is accepted by chat.* but conversations.info knows none); ``users`` maps user ids to names.
     """
-
-    BOT_USER_ID = "UNCEBOT01"
-    BOT_ID = "BNCEBOT01"
-    TEAM_ID = "TSTANDIN1"
-
-    def __init__(
-        self,
-        signing_secret: str = "standin-signing-secret",
-        bot_token: str = "xoxb-standin-token",
-        *,
-        usergroups: Mapping[str, list[str]] | None = None,
-        channels: Mapping[str, str] | None = None,
-        users: Mapping[str, str] | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        app_token: str | None = None,
-        app_id: str = "ASTANDIN1",
-    ) -> None:
-        self.signing_secret = signing_secret
-        self.bot_token = bot_token
-        self.app_token = app_token  # the app-level token (xapp-…) apps.connections.open requires
-        self.app_id = app_id
-        self.usergroups: dict[str, list[str]] = {k: list(v) for k, v in (usergroups or {}).items()}
-        self.usergroup_handles: dict[str, str] = {}  # S… → handle for usergroups.list (default: the id lower-cased)
-        self.channels: dict[str, str] = dict(channels or {})
-        self.users: dict[str, str] = dict(users or {})
-        self._host = host
-        self._port = port
-        self._lock = threading.RLock()
-        self._calls: list[SlackCall] = []
-        self._messages: list[Message] = []
-        self._views: dict[str, StoredView] = {}
-        self._home_views: dict[str, str] = {}  # user id → id of the Home tab view published for them
-        self._files: dict[str, StoredFile] = {}
-        self._failures: dict[str, _Failure] = {}
-        self._targets: dict[str, _ResponseTarget] = {}
-        self._events: list[tuple[str, Any]] = []  # for the transcript: ("message"|"update"|"view", obj)
-        self._counter = itertools.count(1)
-        self._ts_base = int(time.time())
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._socket_mode = SocketModeState(self._lock, self._hello)
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> SlackStandIn:
@@ -153,7 +48,7 @@ class SlackStandIn:
             return self
         standin = self
 
-        class Handler(_Handler):
+        class Handler(StandInHandler):
             owner = standin
 
         server = ThreadingHTTPServer((self._host, self._port), Handler)
@@ -181,25 +76,6 @@ class SlackStandIn:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    @property
-    def root_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("SlackStandIn is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    @property
-    def base_url(self) -> str:
-        """Web API base URL, ending in ``/api/``."""
-        return f"{self.root_url}/api/"
-
-    def response_url_for(
-        self, name: str, *, channel: str | None = None, user: str | None = None, message_ts: str | None = None
-    ) -> str:
-        """A ``response_url`` for a payload. Posts to it are recorded and applied to ``channel``/``message_ts``."""
-        with self._lock:
-            self._targets[name] = _ResponseTarget(channel=channel, user=user, message_ts=message_ts)
-        return f"{self.root_url}/response/{name}"
 
     # --- scripting -----------------------------------------------------------------------------------------
     def fail_next(
@@ -207,11 +83,12 @@ class SlackStandIn:
     ) -> None:
         """Answer the next ``count`` calls of ``method`` with HTTP ``status`` (429 carries ``Retry-After``)."""
         with self._lock:
-            self._failures[method] = _Failure(status=status, retry_after=retry_after, count=count, error=error)
+            self._failures[method] = Failure(status=status, retry_after=retry_after, count=count, error=error)
 
     def add_message(self, channel: str, text: str, *, user: str = "UHUMAN001", thread_ts: str | None = None) -> str:
         """Put a human-written message into a channel (e.g. a thread to reply to); returns its ts."""
         return self._post(channel, text, [], thread_ts=thread_ts, user=user).ts
+
 
     # --- inspection ----------------------------------------------------------------------------------------
     @property
@@ -243,15 +120,6 @@ class SlackStandIn:
                 if m.channel == channel and m.ts == ts and m.ephemeral_to is None:
                     return m
         raise KeyError(f"{channel}/{ts}")
-
-    def thread(self, channel: str, ts: str) -> list[Message]:
-        """Replies of a thread, oldest first (without the parent)."""
-        with self._lock:
-            return [
-                m
-                for m in self._messages
-                if m.channel == channel and m.thread_ts == ts and m.ts != ts and m.ephemeral_to is None
-            ]
 
     @property
     def views(self) -> dict[str, StoredView]:
@@ -316,13 +184,14 @@ class SlackStandIn:
             if msg.ephemeral_to:
                 prefix += f"(only visible to <@{msg.ephemeral_to}>) "
             line = f"{where} {who}: {prefix}{obj[1]}"
-            buttons = _buttons(obj[2])
+            buttons = buttons_of(obj[2])
             if buttons and kind != "delete":
                 line += "  " + " ".join(f"[{b}]" for b in buttons)
             if msg.files and kind == "message":
                 line += "  files: " + ", ".join(self._files[f].filename for f in msg.files if f in self._files)
             lines.append(line)
         return lines
+
 
     # --- Socket Mode (sandbox/socket_mode.py) ----------------------------------------------------------
     @property
@@ -382,435 +251,3 @@ class SlackStandIn:
         host = urlsplit(self.root_url).hostname
         return {"ok": True,
                 "url": f"ws://{host}:{self._socket_mode.port}/link/?ticket={ticket}&app_id={self.app_id}"}
-
-    def _hello(self, live: int) -> dict[str, Any]:
-        return {"type": "hello", "num_connections": live, "connection_info": {"app_id": self.app_id},
-                "debug_info": {"host": "standin-applink", "build_number": 1, "approximate_connection_time": 18060}}
-
-    # --- internals (called by the request handler) -------------------------------------------------------
-    def _next_ts(self) -> str:
-        return f"{self._ts_base}.{next(self._counter):06d}"
-
-    def _record(self, call: SlackCall) -> None:
-        with self._lock:
-            self._calls.append(call)
-
-    def _take_failure(self, method: str) -> _Failure | None:
-        with self._lock:
-            failure = self._failures.get(method)
-            if failure is None:
-                return None
-            failure.count -= 1
-            if failure.count <= 0:
-                del self._failures[method]
-            return failure
-
-    def _post(self, channel: str, text: str, blocks: list[dict[str, Any]], *, thread_ts: str | None = None,
-              user: str | None = None, ephemeral_to: str | None = None) -> Message:
-        with self._lock:
-            msg = Message(channel=channel, ts=self._next_ts(), text=text, blocks=blocks, user=user or self.BOT_USER_ID,
-                          thread_ts=thread_ts, ephemeral_to=ephemeral_to)
-            self._messages.append(msg)
-            self._events.append(("message", (msg, _render_text(text, blocks), list(blocks))))
-            return msg
-
-    def _find(self, channel: str, ts: str) -> Message | None:
-        for m in self._messages:
-            if m.channel == channel and m.ts == ts and m.ephemeral_to is None and not m.deleted:
-                return m
-        return None
-
-    def _delete(self, msg: Message) -> None:
-        with self._lock:
-            msg.deleted = True
-            self._events.append(("delete", (msg, "message deleted", [])))
-
-    def _update(self, msg: Message, text: str | None, blocks: list[dict[str, Any]] | None) -> None:
-        with self._lock:
-            if text is not None:
-                msg.text = text
-            if blocks is not None:
-                msg.blocks = blocks
-            msg.edits += 1
-            self._events.append(("update", (msg, _render_text(msg.text, msg.blocks), list(msg.blocks))))
-
-    def _dispatch(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            if method == "api.test":
-                return {"ok": True, "args": p}
-            if method == "auth.test":
-                return {"ok": True, "url": "https://standin.slack.invalid/", "team": "Stand-in", "user": "ncebot",
-                        "team_id": self.TEAM_ID, "user_id": self.BOT_USER_ID, "bot_id": self.BOT_ID}
-            if method == "chat.postMessage":
-                channel = str(p.get("channel") or "")
-                if not channel:
-                    return {"ok": False, "error": "channel_not_found"}
-                if not p.get("text") and not p.get("blocks"):
-                    return {"ok": False, "error": "no_text"}
-                msg = self._post(channel, str(p.get("text") or ""), _blocks(p.get("blocks")),
-                                 thread_ts=_opt(p.get("thread_ts")))
-                metadata = _json(p.get("metadata"))
-                msg.metadata = metadata if isinstance(metadata, dict) else None
-                return {"ok": True, "channel": channel, "ts": msg.ts,
-                        "message": {"text": msg.text, "ts": msg.ts, "user": msg.user, "blocks": msg.blocks}}
-            if method == "chat.update":
-                found = self._find(str(p.get("channel")), str(p.get("ts")))
-                if found is None:
-                    return {"ok": False, "error": "message_not_found"}
-                msg = found
-                self._update(msg, _opt(p.get("text")), _blocks(p.get("blocks")) if "blocks" in p else None)
-                return {"ok": True, "channel": msg.channel, "ts": msg.ts, "text": msg.text}
-            if method == "chat.delete":
-                found = self._find(str(p.get("channel")), str(p.get("ts")))
-                if found is None:
-                    return {"ok": False, "error": "message_not_found"}
-                self._delete(found)
-                return {"ok": True, "channel": found.channel, "ts": found.ts}
-            if method == "chat.postEphemeral":
-                channel, user = str(p.get("channel") or ""), str(p.get("user") or "")
-                if not channel or not user:
-                    return {"ok": False, "error": "channel_not_found" if not channel else "user_not_in_channel"}
-                msg = self._post(channel, str(p.get("text") or ""), _blocks(p.get("blocks")),
-                                 thread_ts=_opt(p.get("thread_ts")), ephemeral_to=user)
-                return {"ok": True, "message_ts": msg.ts}
-            if method == "chat.getPermalink":
-                channel, ts = str(p.get("channel")), str(p.get("message_ts"))
-                if self._find(channel, ts) is None:
-                    return {"ok": False, "error": "message_not_found"}
-                return {"ok": True, "channel": channel,
-                        "permalink": f"https://standin.slack.invalid/archives/{channel}/p{ts.replace('.', '')}"}
-            if method in ("views.open", "views.push"):
-                if not p.get("trigger_id"):
-                    return {"ok": False, "error": "invalid_trigger_id"}
-                view = _json(p.get("view"))
-                if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
-                    return {"ok": False, "error": "invalid_arguments"}
-                stored = StoredView(id=f"V{next(self._counter):08d}", hash="", view=view,
-                                    user=_opt(p.get("user_id")), trigger_id=str(p["trigger_id"]),
-                                    stack="root" if method == "views.open" else "pushed")
-                self._views[stored.id] = stored
-                return self._store_view(stored, view, "opened" if method == "views.open" else "pushed")
-            if method == "views.update":
-                view_id = _opt(p.get("view_id"))
-                stored_view: StoredView | None = None
-                if view_id:
-                    stored_view = self._views.get(view_id)
-                elif p.get("external_id"):
-                    stored_view = next((v for v in self._views.values()
-                                        if v.view.get("external_id") == p["external_id"]), None)
-                if stored_view is None:
-                    return {"ok": False, "error": "not_found"}
-                if p.get("hash") and p["hash"] != stored_view.hash:
-                    return {"ok": False, "error": "hash_conflict"}
-                view = _json(p.get("view"))
-                if not isinstance(view, dict):
-                    return {"ok": False, "error": "invalid_arguments"}
-                return self._store_view(stored_view, view, "updated")
-            if method == "views.publish":
-                return self._publish_home(p)
-            if method == "usergroups.list":
-                return {"ok": True, "usergroups": [{"id": g, "handle": self.usergroup_handles.get(g, g.lower())}
-                                                   for g in self.usergroups]}
-            if method == "usergroups.users.list":
-                group = str(p.get("usergroup") or "")
-                if group not in self.usergroups:
-                    return {"ok": False, "error": "no_such_subteam"}
-                return {"ok": True, "users": list(self.usergroups[group])}
-            if method == "users.info":
-                user = str(p.get("user") or "")
-                if not user.startswith(("U", "W")):
-                    return {"ok": False, "error": "user_not_found"}
-                name = self.users.get(user, user.lower())
-                return {"ok": True, "user": {"id": user, "name": name, "real_name": name, "tz": "UTC",
-                                             "is_bot": user == self.BOT_USER_ID, "profile": {"real_name": name}}}
-            if method == "conversations.info":
-                channel = str(p.get("channel") or "")
-                if channel not in self.channels:
-                    return {"ok": False, "error": "channel_not_found"}
-                return {"ok": True, "channel": {"id": channel, "name": self.channels[channel], "is_channel": True,
-                                                "is_member": True}}
-            if method == "conversations.open":
-                users = [u for u in str(p.get("users") or "").split(",") if u]
-                if len(users) != 1 or not users[0].startswith(("U", "W")):
-                    return {"ok": False, "error": "user_not_found" if users else "users_list_not_supplied"}
-                dm = "D" + users[0][1:]
-                self.channels.setdefault(dm, f"dm-{self.users.get(users[0], users[0].lower())}")
-                return {"ok": True, "channel": {"id": dm, "is_im": True, "user": users[0]}}
-            if method == "conversations.replies":
-                channel, ts = str(p.get("channel")), str(p.get("ts"))
-                parent = self._find(channel, ts)
-                if parent is None:
-                    return {"ok": False, "error": "thread_not_found"}
-                replies = [parent, *self.thread(channel, ts)]
-                return {"ok": True, "has_more": False,
-                        "messages": [_message_json(m, thread_ts=m.thread_ts or ts) for m in replies]}
-            if method == "conversations.history":
-                channel = str(p.get("channel"))
-                top = [m for m in self._messages if m.channel == channel and not m.deleted and m.ephemeral_to is None
-                       and (m.thread_ts is None or m.thread_ts == m.ts)]
-                return {"ok": True, "has_more": False, "messages": [_message_json(m) for m in reversed(top)]}
-            if method == "files.getUploadURLExternal":
-                file_id = f"F{next(self._counter):08d}"
-                self._files[file_id] = StoredFile(id=file_id, filename=str(p.get("filename") or "file"), content=b"")
-                return {"ok": True, "upload_url": f"{self.root_url}/upload/{file_id}", "file_id": file_id}
-            if method == "files.completeUploadExternal":
-                entries = _json(p.get("files")) or []
-                done = []
-                for entry in entries if isinstance(entries, list) else []:
-                    stored_file = self._files.get(str(entry.get("id")))
-                    if stored_file is None:
-                        return {"ok": False, "error": "file_not_found"}
-                    stored_file.title = entry.get("title")
-                    done.append(stored_file)
-                share_to = _opt(p.get("channel_id") or p.get("channel"))
-                self._share(done, share_to, _opt(p.get("thread_ts")), _opt(p.get("initial_comment")))
-                return {"ok": True, "files": [{"id": f.id, "name": f.filename, "title": f.title} for f in done]}
-            if method == "files.upload":
-                content = p.get("file", p.get("content", b""))
-                data = content if isinstance(content, bytes) else str(content).encode()
-                file_id = f"F{next(self._counter):08d}"
-                stored_file = StoredFile(id=file_id, filename=str(p.get("filename") or "file"), content=data,
-                                         title=_opt(p.get("title")))
-                self._files[file_id] = stored_file
-                channels = str(p.get("channels") or "")
-                self._share([stored_file], channels.split(",")[0] or None, _opt(p.get("thread_ts")),
-                            _opt(p.get("initial_comment")))
-                return {"ok": True, "file": {"id": file_id, "name": stored_file.filename}}
-            return {"ok": False, "error": "unknown_method"}
-
-    def _share(self, files: list[StoredFile], channel: str | None, thread_ts: str | None, comment: str | None) -> None:
-        if not channel or not files:
-            return
-        for stored in files:
-            stored.channels.append(channel)
-            stored.thread_ts = thread_ts
-            stored.initial_comment = comment
-        msg = self._post(channel, comment or "", [], thread_ts=thread_ts)
-        msg.files = [f.id for f in files]
-
-    def _publish_home(self, p: dict[str, Any]) -> dict[str, Any]:
-        """views.publish: one Home tab per user, same view id across publishes (as Slack does). Checks what
-        Slack checks and we can get wrong: a ``home`` view, at most 100 blocks, unique block ids, the hash."""
-        user = str(p.get("user_id") or "")
-        if not user.startswith(("U", "W")):
-            return {"ok": False, "error": "invalid_arguments" if not user else "user_not_found"}
-        view = _json(p.get("view"))
-        if not isinstance(view, dict) or view.get("type") != "home":
-            return {"ok": False, "error": "invalid_arguments",
-                    "response_metadata": {"messages": ["[ERROR] view type must be home"]}}
-        blocks = view.get("blocks")
-        if not isinstance(blocks, list) or len(blocks) > 100:
-            return {"ok": False, "error": "invalid_arguments",
-                    "response_metadata": {"messages": ["[ERROR] no more than 100 items allowed "
-                                                       "[json-pointer:/view/blocks]"]}}
-        block_ids = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("block_id")]
-        if len(block_ids) != len(set(block_ids)):
-            return {"ok": False, "error": "invalid_arguments",
-                    "response_metadata": {"messages": ["[ERROR] duplicate block_id [json-pointer:/view/blocks]"]}}
-        existing = self._views.get(self._home_views.get(user, ""))
-        if existing is not None and p.get("hash") and p["hash"] != existing.hash:
-            return {"ok": False, "error": "hash_conflict"}
-        if existing is None:
-            existing = StoredView(id=f"V{next(self._counter):08d}", hash="", view=view, user=user, trigger_id=None,
-                                  stack="home")
-            self._views[existing.id] = existing
-            self._home_views[user] = existing.id
-        return self._store_view(existing, view, "published")
-
-    def _store_view(self, stored: StoredView, view: dict[str, Any], action: str) -> dict[str, Any]:
-        """Give ``stored`` its new content and hash, record it, and answer the Web API reply."""
-        stored.view = view
-        stored.hash = f"h{next(self._counter)}"
-        stored.history.append(view)
-        self._events.append(("view", (stored, action)))
-        return {"ok": True, "view": self._view_payload(stored)}
-
-    def _view_payload(self, stored: StoredView) -> dict[str, Any]:
-        return {**stored.view, "id": stored.id, "hash": stored.hash, "team_id": self.TEAM_ID,
-                "state": {"values": {}}, "root_view_id": stored.id, "app_id": "ASTANDIN1", "bot_id": self.BOT_ID}
-
-    def _respond(self, name: str, p: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            target = self._targets.get(name, _ResponseTarget(None, None, None))
-            text, blocks = str(p.get("text") or ""), _blocks(p.get("blocks"))
-            original = self._find(target.channel, target.message_ts) if target.channel and target.message_ts else None
-            if p.get("delete_original") and original is not None:
-                self._delete(original)
-                return {"ok": True}
-            if p.get("replace_original") and original is not None:
-                self._update(original, text, blocks)
-                return {"ok": True}
-            channel = target.channel or "response"
-            ephemeral = None if p.get("response_type") == "in_channel" else (target.user or "unknown")
-            self._post(channel, text, blocks, thread_ts=_opt(p.get("thread_ts")), ephemeral_to=ephemeral)
-            return {"ok": True}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    owner: SlackStandIn
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def _handle(self) -> None:
-        owner = self.owner
-        url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {k: (_HIDDEN if k.lower() == "authorization" else v) for k, v in self.headers.items()}
-        path = url.path
-        if path.startswith("/upload/"):
-            file_id = path.removeprefix("/upload/")
-            with owner._lock:
-                stored = owner._files.get(file_id)
-                if stored is not None:
-                    stored.content = _multipart_file(raw, self.headers.get("Content-Type", "")) or raw
-            owner._record(SlackCall("upload", {"file_id": file_id, "bytes": len(raw)}, headers, time.time()))
-            self._send(200 if stored else 404, "text/plain", b"OK - %d" % len(raw))
-            return
-        params: dict[str, Any] = dict(parse_qsl(url.query, keep_blank_values=True))
-        params.update(_parse_body(raw, self.headers.get("Content-Type", "")))
-        if path.startswith("/response/"):
-            name = path.removeprefix("/response/")
-            applied = owner._respond(name, params)
-            owner._record(SlackCall("response_url", {**params, "_name": name}, headers, time.time(), 200, applied))
-            self._send(200, "text/plain", b"ok")
-            return
-        if not path.startswith("/api/"):
-            self._send(404, "text/plain", b"not found")
-            return
-        method = path.removeprefix("/api/")
-        bearer = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
-        token = bearer or str(params.get("token", ""))
-        safe_params = {k: (_HIDDEN if k == "token" else v) for k, v in params.items()}
-        failure = owner._take_failure(method)
-        if failure is not None:
-            body = {"ok": False, "error": failure.error}
-            owner._record(SlackCall(method, safe_params, headers, time.time(), failure.status, body))
-            extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
-            self._send(failure.status, "application/json", json.dumps(body).encode(), extra)
-            return
-        if method == "apps.connections.open":
-            result: dict[str, Any] = owner._open_socket_mode(token)
-        elif token != owner.bot_token and method != "api.test":
-            result = {"ok": False, "error": "not_authed" if not token else "invalid_auth"}
-        else:
-            try:
-                result = owner._dispatch(method, params)
-            except Exception as exc:  # a malformed request must not kill the stand-in
-                result = {"ok": False, "error": "invalid_arguments", "detail": type(exc).__name__}
-        owner._record(SlackCall(method, safe_params, headers, time.time(), 200, result))
-        self._send(200, "application/json", json.dumps(result).encode())
-
-    def _send(self, status: int, content_type: str, body: bytes, extra: Mapping[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
-
-# --- helpers ---------------------------------------------------------------------------------------------
-
-
-def _message_json(m: Message, **extra: Any) -> dict[str, Any]:
-    """A stored message as conversations.history/replies list it (``extra``: e.g. its ``thread_ts``)."""
-    return {"type": "message", "user": m.user, "text": m.text, "ts": m.ts, **extra, "blocks": m.blocks,
-            **({"metadata": m.metadata} if m.metadata else {})}
-
-
-def _opt(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
-
-
-def _blocks(value: Any) -> list[dict[str, Any]]:
-    parsed = _json(value)
-    return [b for b in parsed if isinstance(b, dict)] if isinstance(parsed, list) else []
-
-
-def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
-    if not raw:
-        return {}
-    if content_type.startswith("application/json"):
-        data = json.loads(raw.decode("utf-8"))
-        return data if isinstance(data, dict) else {}
-    if content_type.startswith("multipart/form-data"):
-        return _multipart(raw, content_type)
-    return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-
-
-def _multipart(raw: bytes, content_type: str) -> dict[str, Any]:
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
-    )
-    out: dict[str, Any] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not name:
-            continue
-        payload = part.get_payload(decode=True)
-        payload = payload if isinstance(payload, bytes) else b""
-        if part.get_filename():
-            out[str(name)] = payload
-            out.setdefault("filename", part.get_filename())
-        else:
-            out[str(name)] = payload.decode("utf-8", "replace")
-    return out
-
-
-def _multipart_file(raw: bytes, content_type: str) -> bytes | None:
-    if not content_type.startswith("multipart/form-data"):
-        return None
-    for value in _multipart(raw, content_type).values():
-        if isinstance(value, bytes):
-            return value
-    return None
-
-
-def _walk_text(blocks: list[dict[str, Any]]) -> Iterator[str]:
-    for block in blocks:
-        kind = block.get("type")
-        if kind in ("section", "header"):
-            text = (block.get("text") or {}).get("text")
-            if text:
-                yield str(text)
-            for f in block.get("fields") or []:
-                yield str(f.get("text", ""))
-        elif kind == "context":
-            for el in block.get("elements") or []:
-                if el.get("text"):
-                    yield str(el["text"])
-
-
-def _render_text(text: str, blocks: list[dict[str, Any]]) -> str:
-    parts = list(_walk_text(blocks)) or [text]
-    return " | ".join(p.replace("\n", " / ") for p in parts if p)
-
-
-def _buttons(blocks: list[dict[str, Any]]) -> list[str]:
-    found = []
-    for block in blocks:
-        elements = block.get("elements") if block.get("type") == "actions" else None
-        accessory = block.get("accessory")
-        for el in [*(elements or []), *([accessory] if isinstance(accessory, dict) else [])]:
-            if el.get("type") == "button":
-                found.append(str((el.get("text") or {}).get("text", "")))
-    return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -118,6 +119,26 @@ class SlackRequester:
             "trigger_id": f"{next(self._n)}.trigger.{user}", "view": submitted,
         }
         return self.interactive(payload)
+
+    def submit_files(self, view: dict[str, Any], files: Mapping[str, bytes], *, user: str,
+                     values: dict[str, Any] | None = None, block_id: str | None = None,
+                     action_id: str | None = None) -> httpx.Response:
+        """Submit ``view`` with ``files`` (name → bytes) picked in its ``file_input`` element, as Slack does: each
+        file is first stored in the stand-in as uploaded by ``user`` (:meth:`SlackStandIn.upload_user_file`), then
+        ``state.values[block_id][action_id]`` carries ``{"type": "file_input", "files": [<file object>…]}``.
+        ``block_id``/``action_id`` default to the view's first input block holding a ``file_input``; ``values``:
+        the other inputs' state."""
+        if block_id is None or action_id is None:
+            found = next(((b.get("block_id"), b["element"].get("action_id")) for b in view.get("blocks", [])
+                          if b.get("type") == "input" and (b.get("element") or {}).get("type") == "file_input"),
+                         None)
+            if found is None:
+                raise ValueError("the view has no input block with a file_input element")
+            block_id, action_id = block_id or str(found[0]), action_id or str(found[1])
+        file_ids = [self.standin.upload_user_file(name, content, user=user) for name, content in files.items()]
+        state = {k: dict(v) for k, v in (values or {}).items()}
+        state.setdefault(block_id, {})[action_id] = self.standin.file_input_value(*file_ids)
+        return self.view_submission(view, state, user=user)
 
     def event(self, event: dict[str, Any], *, event_id: str | None = None) -> httpx.Response:
         """An Events API ``event_callback`` (JSON body, signed like any other request) carrying ``event``."""
