@@ -102,10 +102,11 @@ def _hand_over(deps: AppDeps, client: WebClient, answer: ProgressAnswer, plan: B
 # --- /nce bulk <customer> | /nce bulk all ---------------------------------------------------------------------
 
 
-def run_bulk(deps: AppDeps, cmd: NceCommand, user: str, respond: Respond, client: WebClient) -> None:
+def run_bulk(deps: AppDeps, cmd: NceCommand, user: str, answer: ProgressAnswer, client: WebClient) -> None:
+    """``answer``: the command's response_url (:meth:`ProgressAnswer.of_respond`), or a reply without one (the
+    lookup modal's submission) that cannot be updated in place."""
     planner = _planner(deps)
     Planner.check_bulk_options(cmd.options)  # a wrong option is refused before anything is read
-    answer = ProgressAnswer.of_respond(respond)
     _finishing(answer, lambda: _bulk(deps, planner, cmd, user, answer, client))
 
 

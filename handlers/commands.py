@@ -11,6 +11,7 @@ from bot.domain import InvalidInput
 from bot.slack import ids
 from bot.slack.commands import parse_command
 from bot.slack.deps import app_deps
+from bot.slack.progress_answer import ProgressAnswer
 from handlers.campaign_intake import open_import_modal, run_bulk, run_check_all
 from handlers.common import after_ack, guarded, open_modal_for, respond_reply, run_command
 from handlers.customers import run_customers, with_customer_id
@@ -49,8 +50,10 @@ def nce_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebCli
         if cmd.name == "renewals":  # SPEC §10; slow across customers, so it edits its own answer
             run_renewals(deps, cmd, respond)
             return
-        if cmd.name == "bulk" and not cmd.needs_modal:  # SPEC §8: planned, validated, one campaign request
-            run_bulk(deps, cmd, str(body["user_id"]), respond, client)
+        if cmd.name == "bulk" and not cmd.needs_modal and (cmd.every_customer or deps.campaigns is not None):
+            # SPEC §8: planned, validated, one campaign request (without a campaign service wired in, the
+            # one-customer bulk keeps the workflow's request until the service replaces it)
+            run_bulk(deps, cmd, str(body["user_id"]), ProgressAnswer.of_respond(respond), client)
             return
         if cmd.needs_modal:
             open_modal_for(deps, cmd, client, str(body.get("trigger_id") or ""), channel)
