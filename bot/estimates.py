@@ -17,7 +17,7 @@ from typing import Final
 
 #: Seconds one validate takes at Partner Center (measured: 0.3 to 1.5 s; the middle of that).
 CALL_SECONDS: Final = 0.75
-#: Calls ncebot has in flight at once (bot.campaigns.planning.POOL).
+#: Calls ncebot has in flight at once (bot.intake.planning.POOL).
 POOL: Final = 4
 
 

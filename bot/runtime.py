@@ -206,13 +206,16 @@ def build_runtime(
     seconds between the outbox's posts to one channel (Slack allows ~1 per second). ``drain_seconds``: how often
     the outbox is drained (default: the tracking service's)."""
     from bot.app import AppDeps, build_slack_client, create_app
-    from bot.campaigns.planning import Planner
+    from bot.campaigns.progress import CampaignReader
+    from bot.campaigns.service import CampaignService
     from bot.customers import CustomerDirectory
     from bot.domain import SystemClock
     from bot.estimates import ValidateLimit
     from bot.health import HealthCheck, database_check, lease_check, scheduler_check
+    from bot.intake.planning import Planner
     from bot.liveness import InstanceHeartbeat, liveness_timeout
     from bot.metrics import Metrics
+    from bot.slack.campaign_render import CampaignRenderer
     from bot.slack.membership import SlackMembershipResolver, SlackUserDirectory
     from bot.slack.notifier import SlackNotifier, stored_request_items
     from bot.tracking import Outbox, OutboxNotifier, TrackingService
@@ -249,9 +252,10 @@ def build_runtime(
     heartbeat = InstanceHeartbeat(session_factory, clock,
                                   timeout=liveness_timeout(timedelta(seconds=settings.ncebot_poll_interval)))
     # request_items: a bulk request's message lists its subscriptions, as in the HTTP tests, not just a count.
+    campaign_reader = CampaignReader(session_factory, clock, settings.create_limit)
     slack_notifier = SlackNotifier(client, settings.ncebot_approval_channel, notify_channel=settings.notify_channel,
                                    request_items=stored_request_items(session_factory),
-                                   approvers=settings.approvers)
+                                   approvers=settings.approvers, campaigns=campaign_reader.progress)
     notifier = OutboxNotifier(slack_notifier, Outbox(session_factory, clock), notify_channel=settings.notify_channel)
     workflow = Workflow(
         session_factory=session_factory,
@@ -274,6 +278,11 @@ def build_runtime(
     extra: dict[str, Any] = {} if drain_seconds is None else {"drain_seconds": drain_seconds}
     tracking = TrackingService(settings, workflow, session_factory, partner_center, client, notifier, clock,
                                holder_id=heartbeat.id, metrics=metrics, post_spacing=post_spacing, **extra)
+    tracking.drainer.live = CampaignRenderer(campaign_reader)  # a campaign's progress reply, failures, files
+    closers.append(tracking.submissions.close)
+    campaigns = CampaignService(session_factory=session_factory, notifier=notifier, outbox=notifier.outbox,
+                                access=workflow.access, policy=workflow.policy, clock=clock, reader=campaign_reader,
+                                end_unposted=workflow.end_unposted)
     metrics.set_request_counts_provider(request_counts(session_factory))
     from bot.slack.deadline_jobs import install_deadline_jobs
 
@@ -300,7 +309,7 @@ def build_runtime(
                    windows=windows,
                    # the PartnerTenantId column of /nce check
                    partner_tenant_id=sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id,
-                   customers=CustomerDirectory(partner_center), work=work, triggers=triggers,
+                   customers=CustomerDirectory(partner_center), work=work, triggers=triggers, campaigns=campaigns,
                    planner=Planner(partner_center, session_factory, partner_tenant_id=(
                        sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id) or ""),
                    validate_limit=ValidateLimit(settings.validate_limit.calls, settings.validate_limit.window))

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.access import Access
 from bot.access import Unapprovable as Unapprovable  # re-exported: raised by request_change
 from bot.access import WorkflowPolicy as WorkflowPolicy  # re-exported: defined beside the rules that read it
+from bot.campaigns.model import batch_reference
 from bot.deadlines import end_dates, window
 from bot.domain import (
     AlreadyDecided,
@@ -96,6 +97,7 @@ from bot.rules import (
     parse_term,
     require_guid,
 )
+from storage import campaigns as campaign_store
 from storage import repositories as repo
 from storage.repositories import OperationView
 
@@ -299,7 +301,13 @@ class Workflow:
         self._directory = directory
         self._instance_id = instance_id
         self._names_lock = threading.Lock()
+        # Set by the tracking service: an approved request is then submitted by the lease holder's job.
+        self.on_approved: Callable[[str], None] | None = None
         self._customer_names: TTLCache[str, str] = TTLCache(maxsize=1024, ttl=self.CUSTOMER_NAME_TTL)
+
+    @property
+    def access(self) -> Access:
+        return self._access
 
     @property
     def policy(self) -> WorkflowPolicy:
@@ -856,7 +864,7 @@ class Workflow:
         try:
             ref = self._notifier.post_request(view)
         except Exception as exc:
-            self._end_unposted(view, exc)
+            self.end_unposted(view, exc)
         with self._tx() as session:
             repo.save_message(session, view.id, ref, self._now())
             repo.append_audit(
@@ -870,7 +878,7 @@ class Workflow:
             )
         return replace(view, message=ref)
 
-    def _end_unposted(self, view: RequestView, exc: Exception) -> NoReturn:
+    def end_unposted(self, view: RequestView, exc: Exception) -> NoReturn:
         """No pending request without a message: one whose approval message could not be posted ends at once
         (``pending → expired``, audited as ``post_failed`` with Slack's reason), so asking again works."""
         reason = exc.reason if isinstance(exc, NotifyFailed) else type(exc).__name__
@@ -1039,16 +1047,7 @@ class Workflow:
     @staticmethod
     def _undecided_targets(session: Session, customer_id: str) -> dict[str, tuple[str, str]]:
         """Subscriptions (lower-case id) of this customer's pending or approved requests → (request id, kind)."""
-        found: dict[str, tuple[str, str]] = {}
-        for row in repo.requests_in_states(session, [RequestState.PENDING, RequestState.APPROVED]):
-            if row.customer_id.lower() != customer_id.lower():
-                continue
-            if row.kind == RequestKind.BULK.value:
-                for item in row.items or []:
-                    found.setdefault(str(item.get("target", "")).lower(), (row.id, row.kind))
-            elif row.subscription_id and row.kind in (RequestKind.MIGRATE.value, RequestKind.SCHEDULE.value):
-                found.setdefault(row.subscription_id.lower(), (row.id, row.kind))
-        return found
+        return campaign_store.undecided_targets(session, [customer_id])
 
     def _prepare_bulk(self, customer_id: str, options: ChangeOptions) -> Workflow._Plan:
         if options.target_date or options.on_renewal:
@@ -1186,12 +1185,17 @@ class Workflow:
             raise AlreadyDecided(current)
         if current.state is RequestState.APPROVED and count >= view.required_approvals:
             self._notify("update_request", lambda: self._notifier.update_request(current))
-            try:
-                current = self.submit(view.id)
-            except Exception:
-                # The approval stands; the submission is resumed by resume_interrupted_submissions().
-                logger.exception("submitting request %s failed; it will be resumed", view.id)
-                current = self.get_request(view.id)
+            if self.on_approved is not None:
+                # Production: the lease holder's submission job sends it (bot.campaigns.jobs); the click is
+                # answered as soon as the decision is committed.
+                self._notify("on_approved", lambda: self.on_approved and self.on_approved(view.id))
+            elif view.kind is not RequestKind.BULK:
+                # Wired without background jobs (unit tests): submit here, as before the jobs existed.
+                try:
+                    current = self.submit(view.id)
+                except Exception:
+                    logger.exception("submitting request %s failed; it will be resumed", view.id)
+                    current = self.get_request(view.id)
             return DecisionResult(request=current, outcome="approved", votes_missing=0)
         self._notify("update_request", lambda: self._notifier.update_request(current))
         return DecisionResult(
@@ -1300,11 +1304,7 @@ class Workflow:
             self._send(view, op, body)
         return self._settle(request_id)
 
-    @staticmethod
-    def batch_reference(request_id: str) -> str:
-        """The ``externalReferenceId`` shared by every migration of a bulk request (BAM's batch GUID): the
-        request id itself, as a GUID, so a migration seen in Partner Center leads back to its request."""
-        return str(uuid.UUID(hex=request_id))
+    batch_reference = staticmethod(batch_reference)  # bot.campaigns.model owns the rule
 
     @staticmethod
     def _stamp_operation(session: Session, view: RequestView, op: OperationView, *, fresh: bool) -> OperationView:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, campaign_intake, commands, deadlines, home, options, views
+from handlers import actions, campaign_intake, campaigns, commands, deadlines, home, options, views
 
 
 def register_listeners(app: App) -> None:
@@ -17,3 +17,4 @@ def register_listeners(app: App) -> None:
     home.register(app)
     deadlines.register(app)
     campaign_intake.register(app)
+    campaigns.register(app)

@@ -15,10 +15,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.bam import BamFileError, BamPlan, SkippedRow, read_bam
-from bot.campaigns.check_all import CheckAllProgress, check_all
-from bot.campaigns.planning import Planner, PlanProgress
+from bot.campaigns.model import CampaignSource
+from bot.campaigns.service import CampaignService
 from bot.domain import InvalidInput
 from bot.estimates import customers_estimate, remaining_estimate, validation_estimate
+from bot.intake.check_all import CheckAllProgress, check_all
+from bot.intake.planning import Planner, PlanProgress
 from bot.slack import ids
 from bot.slack.blocks import ModalMetadata
 from bot.slack.blocks import campaign_intake as say
@@ -39,19 +41,10 @@ def _planner(deps: AppDeps) -> Planner:
     return deps.planner
 
 
-def _service(deps: AppDeps) -> Any:
+def _service(deps: AppDeps) -> CampaignService:
     if deps.campaigns is None:
         raise RuntimeError("AppDeps.campaigns is not set: build the campaign service in the composition root")
     return deps.campaigns
-
-
-def _source(name: str) -> Any:
-    """The campaign service's ``CampaignSource`` (``bulk``, ``bulk all``, ``import``), by value."""
-    try:
-        from bot.campaigns.service import CampaignSource
-    except ImportError:  # the campaign service is built beside this module; its StrEnum's values compare equal
-        return name
-    return CampaignSource(name)
 
 
 def _tracker(deps: AppDeps, answer: ProgressAnswer, source: str) -> Callable[[PlanProgress], None]:
@@ -92,7 +85,7 @@ def _hand_over(deps: AppDeps, client: WebClient, answer: ProgressAnswer, plan: B
     if plan.operations == 0:
         answer.finish(say.nothing_to_send(what, [*plan.skipped, *ineligible]))
         return
-    request = _service(deps).request(plan, requester=user, source=_source(source), ineligible=ineligible,
+    request = _service(deps).request(plan, requester=user, source=CampaignSource(source), ineligible=ineligible,
                                      file_name=file_name)
     from bot.slack.blocks import confirmation_text
 

@@ -17,6 +17,7 @@ from bot.partner_center.errors import PartnerCenterError
 from bot.slack import blocks as ui
 from bot.slack import deadline_blocks as dui
 from bot.slack.blocks import ModalMetadata
+from bot.slack.blocks import campaigns as campaign_ui
 from bot.slack.commands import NceCommand
 from bot.slack.deps import AppDeps
 from bot.slack.replies import Reply, busy_text, friendly_error, report_error, tell_user
@@ -197,6 +198,8 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
         who = "Microsoft-led migration" if led else "Migration"
         reply(f"{who} {cmd.migration_id}: {ui.esc(status.migration.status)}",
               dui.mark_microsoft_led(ui.status_blocks(cmd.customer_id, status), led))
+    elif name in ("campaign", "campaigns"):
+        run_campaigns(deps, cmd, reply, client, channel)
     elif name == "pending":
         pending = wf.pending_requests()
         reply(f"{len(pending)} request(s) waiting for a decision", ui.pending_blocks(pending))
@@ -210,6 +213,27 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
         reply(f"Stopped watching customer `{cmd.customer_id}`.", None)
     else:  # pragma: no cover - the parser only returns known names
         reply(ui.help_text(), ui.help_blocks())
+
+
+def run_campaigns(deps: AppDeps, cmd: NceCommand, reply: Reply, client: WebClient, channel: str | None) -> None:
+    """``/nce campaigns``: the recent ones; ``/nce campaign <id>``: its counts and its results file."""
+    service = deps.campaigns
+    if service is None:
+        reply(ui.error_text(":warning:", "Campaigns are not available in this deployment."), None)
+        return
+    if cmd.campaign_id is None:
+        rows = service.recent()
+        reply(f"{len(rows)} campaign(s)", campaign_ui.campaigns_blocks(rows))
+        return
+    progress = service.progress(cmd.campaign_id)
+    request = deps.workflow.get_request(cmd.campaign_id)
+    summary = campaign_ui.campaign_summary(request, progress)
+    name, content = service.results_file(cmd.campaign_id)
+    if not channel:
+        reply(summary + " (run it in a channel to get the file)", None)
+        return
+    reply(summary, None)
+    client.files_upload_v2(channel=channel, filename=name, title=name, content=content)
 
 
 def open_modal_for(deps: AppDeps, cmd: NceCommand, client: WebClient, trigger_id: str, channel: str | None) -> None:

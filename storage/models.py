@@ -91,6 +91,10 @@ class ChangeRequest(Base):
     error_description: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Campaigns (0005): the whole plan (``bot.campaigns.model.PLAN``), Pause/Stop, and where it came from.
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    control: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(64))
 
     votes: Mapped[list[ApprovalVote]] = relationship(
         back_populates="request", order_by="ApprovalVote.id", lazy="selectin"
@@ -146,6 +150,9 @@ class PartnerCenterOperation(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Campaigns (0005): the migration's last status seen in Partner Center, and the plan row it came from.
+    pc_status: Mapped[str | None] = mapped_column(String(32), index=True)
+    position: Mapped[int | None] = mapped_column(Integer)
 
     request: Mapped[ChangeRequest] = relationship(back_populates="operations")
 

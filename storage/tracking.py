@@ -24,6 +24,13 @@ from storage.repositories import insert_once, rowcount
 OUTBOX_THREAD = "thread"  # a reply in a request's thread
 OUTBOX_ANNOUNCE = "announce"  # a top-level message in a channel (watched customers)
 OUTBOX_UPDATE = "update"  # edit the request's parent message to its current state (chat.update)
+# Campaigns (issue #11): a thread reply rendered when it is sent and then edited in place (``text`` names its role,
+# e.g. "progress"), its edits, and a file posted in the thread (rendered when sent: the results at that moment).
+OUTBOX_LIVE = "live"
+OUTBOX_LIVE_EDIT = "live_edit"
+OUTBOX_FILE = "file"
+#: Kinds that go into a request's thread (their scope is the request, their lane the request's).
+REQUEST_KINDS = (OUTBOX_THREAD, OUTBOX_UPDATE, OUTBOX_LIVE, OUTBOX_LIVE_EDIT, OUTBOX_FILE)
 
 
 class OutboxMessage(Base):
@@ -117,7 +124,7 @@ def _outbox_row(row: OutboxMessage) -> OutboxRow:
 
 
 def outbox_scope(kind: str, target: str) -> str:
-    return f"{kind}:{target}"
+    return f"{OUTBOX_LIVE if kind == OUTBOX_LIVE_EDIT else kind}:{target}"  # a live reply and its edits: one scope
 
 
 def enqueue(
@@ -133,7 +140,7 @@ def enqueue(
     blocks: list[Any] | None = None,
 ) -> bool:
     """Add a post unless (scope, key) exists already; True when added. Scope: the request, or the channel."""
-    target = request_id if kind in (OUTBOX_THREAD, OUTBOX_UPDATE) else channel
+    target = request_id if kind in REQUEST_KINDS else channel
     if not target:
         raise ValueError(f"outbox {kind} needs {'a request id' if kind != OUTBOX_ANNOUNCE else 'a channel'}")
     scope = outbox_scope(kind, target)
@@ -401,3 +408,10 @@ def requests_for_item(session: Session, kind: str, item_id: str) -> list[str]:
     found += session.scalars(select(TrackedItem.request_id).where(TrackedItem.kind == kind,
                                                                  TrackedItem.item_id == item_id.lower()))
     return list(dict.fromkeys(found))
+
+
+def live_ts(session: Session, request_id: str, role: str) -> str | None:
+    """The ts of a request's live reply ``role`` once it was posted (its edits wait for it)."""
+    return session.scalar(select(OutboxMessage.ts).where(
+        OutboxMessage.scope == outbox_scope(OUTBOX_LIVE, request_id), OutboxMessage.key == f"live:{role}",
+        OutboxMessage.status == "sent"))

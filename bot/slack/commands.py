@@ -84,6 +84,8 @@ SUBCOMMANDS: Final[tuple[Subcommand, ...]] = (
     Subcommand("customers", "/nce customers [query]", "find customers by name, domain or id"),
     Subcommand("import", "/nce import", "a modal to upload a BAM CSV file (subscriptions.csv, "
                "subscriptionsforschedule.csv or schedulemigrations.csv) as a campaign"),
+    Subcommand("campaigns", "/nce campaigns", "recent campaigns and their progress"),
+    Subcommand("campaign", "/nce campaign <id>", "one campaign's progress and its results file (BAM's layout)"),
 )
 BY_NAME: Final = {s.name: s for s in SUBCOMMANDS}
 OPTIONS_HELP: Final = (
@@ -108,6 +110,7 @@ class NceCommand:
     days: int | None = None  # /nce renewals
     query: str | None = None  # a <customer> given by domain or name (resolved by the handler), or /nce customers'
     every_customer: bool = False  # /nce check all, /nce bulk all (SPEC §8)
+    campaign_id: str | None = None  # /nce campaign: the campaign's request id
 
     @property
     def needs_modal(self) -> bool:
@@ -137,6 +140,8 @@ def parse_command(text: str) -> NceCommand:
         return _renewals(tokens[1:])
     if name == "customers":  # the query may hold spaces: "adventure works"
         return NceCommand(name, query=" ".join(tokens[1:]) or None)
+    if name in ("campaign", "campaigns"):
+        return _campaign(name, tokens[1:])
 
     positionals: list[str] = []
     raw_options: dict[str, str | None] = {}
@@ -196,6 +201,24 @@ def parse_command(text: str) -> NceCommand:
         missing=tuple(missing),
         query=query,
     )
+
+
+_REQUEST_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _campaign(name: str, tokens: list[str]) -> NceCommand:
+    """``/nce campaigns`` takes nothing; ``/nce campaign <id>`` a request id (as shown, or as a GUID: its BatchId)."""
+    if name == "campaigns":
+        if tokens:
+            raise InvalidInput(f"unexpected argument `{_short(tokens[0])}`; usage: `/nce campaigns`", field="arguments")
+        return NceCommand(name)
+    if len(tokens) != 1:
+        raise InvalidInput("usage: `/nce campaign <id>` (the id is on the campaign's message)", field="campaign")
+    value = tokens[0].strip("`").replace("-", "").lower()
+    if not _REQUEST_ID.fullmatch(value):
+        raise InvalidInput(f"`{_short(tokens[0])}` is not a campaign id (32 hex digits, as on its message)",
+                           field="campaign")
+    return NceCommand(name, campaign_id=value)
 
 
 def _renewals(tokens: list[str]) -> NceCommand:

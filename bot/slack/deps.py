@@ -19,9 +19,10 @@ from bot.work_queue import WorkQueue
 if TYPE_CHECKING:
     from slack_bolt import BoltContext
 
-    from bot.campaigns.planning import Planner
+    from bot.campaigns.service import CampaignService
     from bot.customers import CustomerDirectory
     from bot.deadlines.watcher import WindowWatcher
+    from bot.intake.planning import Planner
     from bot.workflow import Workflow
 
 HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]
@@ -47,11 +48,11 @@ class AppDeps:
     windows: WindowWatcher | None = None  # SPEC §10: the 7-day window (button checks)
     work: WorkQueue = field(default_factory=WorkQueue)
     planner: Planner | None = None  # campaign plans: /nce bulk, /nce bulk all, /nce import (SPEC §8)
-    campaigns: Any = None  # bot.campaigns.service.CampaignService: stores a campaign request and posts it
     validate_limit: ValidateLimit = field(default_factory=ValidateLimit)  # PARTNER_CENTER_VALIDATE_LIMIT (estimates)
     # Jobs that open a modal with a trigger id (valid 3 s): Slack calls and database reads only, never Partner
     # Center, so they never wait behind slow work.
     triggers: WorkQueue = field(default_factory=lambda: WorkQueue(workers=4, backlog=64, name="ncebot-trigger"))
+    campaigns: CampaignService | None = None  # SPEC §8: ask for, control and read campaigns
     listener_state: dict[str, Any] = field(default_factory=dict)  # per-app state of listeners (e.g. caches)
 
 

@@ -18,6 +18,13 @@ APPROVE_ACTION: Final = "ncebot_approve"
 REJECT_ACTION: Final = "ncebot_reject"
 DECISION_BLOCK: Final = "ncebot_decision"
 
+# --- campaigns (SPEC §8.4): buttons on the progress reply, value = the request id ---------------------------
+CAMPAIGN_PAUSE_ACTION: Final = "ncebot_campaign_pause"
+CAMPAIGN_RESUME_ACTION: Final = "ncebot_campaign_resume"
+CAMPAIGN_STOP_ACTION: Final = "ncebot_campaign_stop"
+CAMPAIGN_CONTROL_BLOCK: Final = "ncebot_campaign_control"
+CAMPAIGN_ACTIONS: Final = (CAMPAIGN_PAUSE_ACTION, CAMPAIGN_RESUME_ACTION, CAMPAIGN_STOP_ACTION)
+
 # --- schedules list ---------------------------------------------------------------------------------------
 SCHEDULE_UPDATE_ACTION: Final = "ncebot_schedule_update"
 SCHEDULE_CANCEL_ACTION: Final = "ncebot_schedule_cancel"
@@ -107,5 +114,6 @@ ALL_ACTIONS: Final = (
     CANCEL_SUBSCRIPTION_ACTION,
     RENEWAL_SCHEDULE_ACTION,
     RENEWAL_MIGRATE_ACTION,
+    *CAMPAIGN_ACTIONS,
     *MODAL_DISPATCH_ACTIONS,
 )

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.campaigns.model import CampaignProgress
 from bot.domain import MessageRef, NotifyFailed, RequestKind, RequestView
 from bot.slack.blocks import Block, request_blocks, request_text
+from bot.slack.blocks.campaigns import campaign_request_blocks, campaign_request_text
 from bot.slack.deadline_blocks import relabel_window_request
 
 if TYPE_CHECKING:
@@ -48,8 +50,10 @@ class SlackNotifier:
         notify_channel: str | None = None,
         request_items: RequestItems | None = None,
         approvers: Sequence[str] = (),
+        campaigns: Callable[[str], CampaignProgress | None] | None = None,
     ) -> None:
         self._client = client
+        self._campaigns = campaigns  # a campaign's message shows its counts (SPEC §8.2, §8.4)
         self._request_items = request_items
         self.approvers = tuple(approvers)  # U… / S… ids mentioned in a pending request, so they are notified
         self.approval_channel = approval_channel
@@ -60,10 +64,11 @@ class SlackNotifier:
     def post_request(self, request: RequestView) -> MessageRef:
         """Raises ``NotifyFailed`` with Slack's error code (or ``unreachable``) when the message was not posted."""
         try:
+            text, blocks = self._render(request)
             response = self._client.chat_postMessage(
                 channel=self.approval_channel,
-                text=request_text(request, self.approvers),
-                blocks=self._blocks(request),
+                text=text,
+                blocks=blocks,
                 unfurl_links=False,
             )
         except SlackApiError as exc:
@@ -76,12 +81,24 @@ class SlackNotifier:
         if request.message is None:
             log.warning("request %s has no Slack message to update", request.id)
             return
-        self._client.chat_update(
-            channel=request.message.channel,
-            ts=request.message.ts,
-            text=request_text(request, self.approvers),
-            blocks=self._blocks(request),
-        )
+        text, blocks = self._render(request)
+        self._client.chat_update(channel=request.message.channel, ts=request.message.ts, text=text, blocks=blocks)
+
+    def _render(self, request: RequestView) -> tuple[str, list[Block]]:
+        progress = self._campaign(request)
+        if progress is not None:
+            return (campaign_request_text(request, progress, self.approvers),
+                    campaign_request_blocks(request, progress, self.approvers))
+        return request_text(request, self.approvers), self._blocks(request)
+
+    def _campaign(self, request: RequestView) -> CampaignProgress | None:
+        if request.kind is not RequestKind.BULK or self._campaigns is None:
+            return None
+        try:
+            return self._campaigns(request.id)
+        except Exception:
+            log.warning("could not read campaign %s", request.id, exc_info=True)
+            return None
 
     def _blocks(self, request: RequestView) -> list[Block]:
         """A bulk request lists its subscriptions (from the stored items); a failed read shows the count only."""

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -26,12 +26,29 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import Clock, MessageRef, Notifier, RequestView, utc_now
 from storage import tracking as store
-from storage.tracking import OUTBOX_ANNOUNCE, OUTBOX_THREAD, OUTBOX_UPDATE, OutboxRow
+from storage.tracking import (
+    OUTBOX_ANNOUNCE,
+    OUTBOX_FILE,
+    OUTBOX_LIVE,
+    OUTBOX_LIVE_EDIT,
+    OUTBOX_THREAD,
+    OUTBOX_UPDATE,
+    REQUEST_KINDS,
+    OutboxRow,
+)
 
 log = logging.getLogger("ncebot.tracking.outbox")
 
 METADATA_EVENT_TYPE = "ncebot_post"
+LIVE_EDIT_SECONDS = 5  # a live reply is edited at most once per this many seconds (SPEC §8.4: "every few")
 
+
+class LiveRenderer(Protocol):
+    """Renders a request's live replies and files from the database at sending time (the Slack side)."""
+
+    def render(self, request_id: str, role: str) -> tuple[str, list[dict[str, Any]] | None]: ...
+
+    def file(self, request_id: str, role: str) -> tuple[str, bytes] | None: ...
 
 
 class Outbox:
@@ -64,6 +81,20 @@ class Outbox:
     def update_parent(self, request_id: str, key: str, *, session: Session | None = None) -> bool:
         """Edit the request's parent message to its state at sending time (once per ``key``, e.g. the state)."""
         return self._add(session, kind=OUTBOX_UPDATE, key=key, text="", request_id=request_id)
+
+    def live(self, request_id: str, role: str, *, session: Session | None = None, final: bool = False) -> bool:
+        """Post the live reply ``role`` (rendered when sent) once, or edit it to its current content: at most one
+        edit per ``LIVE_EDIT_SECONDS`` window, plus one ``final`` edit."""
+        added = self._add(session, kind=OUTBOX_LIVE, key=f"live:{role}", text=role, request_id=request_id)
+        if added:
+            return True
+        window = "final" if final else str(int(utc_now(self._clock).timestamp()) // LIVE_EDIT_SECONDS)
+        return self._add(session, kind=OUTBOX_LIVE_EDIT, key=f"live:{role}:{window}", text=role,
+                         request_id=request_id)
+
+    def file(self, request_id: str, role: str, *, session: Session | None = None) -> bool:
+        """Post the file ``role`` (rendered when sent) in the request's thread, once."""
+        return self._add(session, kind=OUTBOX_FILE, key=f"file:{role}", text=role, request_id=request_id)
 
 
 class OutboxNotifier:
@@ -130,6 +161,7 @@ class OutboxDrainer:
         self.batch = batch
         self._last_post: dict[str, float] = {}
         self._paused_until: datetime | None = None
+        self.live: LiveRenderer | None = None  # set by the composition root when campaigns are wired
         self._lock = threading.Lock()
 
     def _now(self) -> datetime:
@@ -190,8 +222,7 @@ class OutboxDrainer:
         now = self._now()
         with self._sessions.begin() as session:
             channel, thread_ts = row.channel, row.thread_ts
-            if row.kind in (OUTBOX_THREAD, OUTBOX_UPDATE) and (not channel or (row.kind == OUTBOX_THREAD
-                                                                              and not thread_ts)):
+            if row.kind in REQUEST_KINDS and (not channel or (row.kind != OUTBOX_UPDATE and not thread_ts)):
                 assert row.request_id is not None
                 target = store.thread_target(session, row.request_id)
                 if target is None:
@@ -206,6 +237,12 @@ class OutboxDrainer:
             if not channel:
                 store.mark_failed(session, row.id, now, "no channel")
                 return None
+            if row.kind == OUTBOX_LIVE_EDIT and row.request_id and store.live_ts(session, row.request_id,
+                                                                                   row.text) is None:
+                # The live reply itself is not posted yet: the edit waits for it (same lane, so it follows it).
+                store.mark_pending(session, row.id, now, not_before=now + timedelta(seconds=2),
+                                   error="live reply not posted yet", count_attempt=False)
+                return None
             if not store.mark_sending(session, row.id, now, channel=channel, thread_ts=thread_ts):
                 return None
             current = store.outbox_row(session, row.id)
@@ -218,6 +255,8 @@ class OutboxDrainer:
             self._update_parent(row.request_id)
             return None
         assert row.channel is not None
+        if row.kind in (OUTBOX_LIVE, OUTBOX_LIVE_EDIT, OUTBOX_FILE):
+            return self._post_rendered(row)
         self._space(row.channel)
         kwargs: dict[str, Any] = {}
         if row.kind == OUTBOX_THREAD:
@@ -232,6 +271,38 @@ class OutboxDrainer:
                 metadata={"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": row.full_key}},
                 **kwargs,
             )
+        finally:
+            self._last_post[row.channel] = self._monotonic()
+        return str(response.get("ts")) if response.get("ts") else None
+
+    def _post_rendered(self, row: OutboxRow) -> str | None:
+        """A campaign's live reply (post, or edit in place) or file, rendered now from the database."""
+        assert row.channel is not None and row.request_id is not None
+        if self.live is None:
+            raise RuntimeError("no live renderer wired")
+        if row.kind == OUTBOX_FILE:
+            rendered = self.live.file(row.request_id, row.text)
+            if rendered is None:
+                return None
+            name, content = rendered
+            self._space(row.channel)
+            self._client.files_upload_v2(channel=row.channel, thread_ts=row.thread_ts, filename=name, title=name,
+                                         content=content)
+            self._last_post[row.channel] = self._monotonic()
+            return None
+        text, blocks = self.live.render(row.request_id, row.text)
+        if row.kind == OUTBOX_LIVE_EDIT:
+            with self._sessions() as session:
+                ts = store.live_ts(session, row.request_id, row.text)
+            if ts:  # chat.update is not a post: no spacing (Slack's chat.update limit is per workspace, tier 3)
+                self._client.chat_update(channel=row.channel, ts=ts, text=text, blocks=blocks or [])
+            return None
+        self._space(row.channel)
+        extra: dict[str, Any] = {"blocks": blocks} if blocks else {}
+        try:
+            response = self._client.chat_postMessage(
+                channel=row.channel, thread_ts=row.thread_ts, text=text, unfurl_links=False,
+                metadata={"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": row.full_key}}, **extra)
         finally:
             self._last_post[row.channel] = self._monotonic()
         return str(response.get("ts")) if response.get("ts") else None
@@ -288,8 +359,10 @@ class OutboxDrainer:
             stuck = store.outbox_rows(session, ("sending",))
         found = 0
         for row in stuck:
-            if row.kind == OUTBOX_UPDATE:
-                with self._sessions.begin() as session:  # an edit is idempotent: just do it again
+            if row.kind in (OUTBOX_UPDATE, OUTBOX_LIVE_EDIT, OUTBOX_FILE):
+                # An edit is idempotent: do it again. A file has no metadata to find it by: uploaded again
+                # (at worst twice after a crash at that very moment, never lost).
+                with self._sessions.begin() as session:
                     store.mark_pending(session, row.id, self._now(), not_before=None)
                 continue
             try:
@@ -309,7 +382,7 @@ class OutboxDrainer:
     def _lookup(self, row: OutboxRow) -> str | None:
         if not row.channel:
             return None
-        if row.kind == OUTBOX_THREAD and row.thread_ts:
+        if row.kind in (OUTBOX_THREAD, OUTBOX_LIVE) and row.thread_ts:
             messages = self._pages(
                 lambda cursor: self._client.conversations_replies(
                     channel=row.channel or "", ts=row.thread_ts or "", include_all_metadata=True, limit=200,

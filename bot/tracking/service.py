@@ -34,6 +34,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.campaigns.jobs import SUBMIT_SECONDS, SubmissionJobs
+from bot.campaigns.runner import CampaignRunner
+from bot.campaigns.tracking import CampaignTracker
 from bot.domain import Clock, Notifier, utc_now
 from bot.partner_center.client import PartnerCenterClient
 from bot.settings import Settings
@@ -117,6 +120,16 @@ class TrackingService:
             sleep=sleep,
             monotonic=monotonic,
         )
+        # Submission and campaigns run here, on the lease holder (issue #10 item 3, SPEC §8.3).
+        self.campaign_runner = CampaignRunner(session_factory=session_factory, partner_center=partner_center,
+                                              outbox=self.outbox, clock=clock, instance_id=holder_id,
+                                              on_commit=self.wake_drainer)
+        self.submissions = SubmissionJobs(session_factory=session_factory, runner=self.campaign_runner,
+                                          submit_one=workflow.submit)
+        self.campaign_tracker = CampaignTracker(session_factory=session_factory, partner_center=partner_center,
+                                                outbox=self.outbox, clock=clock, on_commit=self.wake_drainer)
+        workflow.on_approved = self.wake_submissions
+        self._synchronous = False  # run_once: wait for the submissions it starts
         self.scheduler: BackgroundScheduler | None = None
         self.extra_jobs: dict[str, tuple[Callable[[], object], float]] = {}  # add_job (e.g. SPEC §10 deadlines)
         self._last_poll: datetime | None = None
@@ -158,12 +171,22 @@ class TrackingService:
             lag = 0.0 if last is None else (now - last).total_seconds() - self.interval.total_seconds()
             self._metrics.set_poll_lag(max(lag, 0.0))
         self.tracker.poll_migrations()
+        self.campaign_tracker.poll()
 
     def _expire(self) -> None:
         self.workflow.expire_pending()
 
-    def _resume(self) -> None:
-        self.workflow.resume_interrupted_submissions()
+    def _submit(self) -> None:
+        self.submissions.run_due(wait_for_all=self._synchronous)
+
+    def wake_submissions(self, _request_id: str | None = None) -> None:
+        """Look for approved work now rather than at the next tick (this process just approved something; on
+        another replica the holder finds it within ``SUBMIT_SECONDS``)."""
+        scheduler = self.scheduler
+        if scheduler is None or not scheduler.running:
+            return
+        with contextlib.suppress(JobLookupError):
+            scheduler.modify_job(JOB_RESUME_SUBMISSIONS, next_run_time=datetime.now(UTC))
 
     def add_job(self, name: str, func: Callable[[], object], seconds: float) -> None:
         """Another lease-holder job (before ``start``); it runs after the built-in ones in ``run_once``."""
@@ -222,7 +245,7 @@ class TrackingService:
         poll = float(self.interval.total_seconds())
         extra = {name: JobSpec(self._gated(name, func), seconds) for name, (func, seconds) in self.extra_jobs.items()}
         return {
-            JOB_RESUME_SUBMISSIONS: JobSpec(self._gated(JOB_RESUME_SUBMISSIONS, self._resume), poll),
+            JOB_RESUME_SUBMISSIONS: JobSpec(self._gated(JOB_RESUME_SUBMISSIONS, self._submit), SUBMIT_SECONDS),
             JOB_EXPIRE_PENDING: JobSpec(self._gated(JOB_EXPIRE_PENDING, self._expire), self.expiry_seconds),
             JOB_POLL_SCHEDULES: JobSpec(self._gated(JOB_POLL_SCHEDULES, self.tracker.poll_schedules), poll),
             JOB_POLL_MIGRATIONS: JobSpec(self._gated(JOB_POLL_MIGRATIONS, self._poll_migrations), poll),
@@ -248,14 +271,20 @@ class TrackingService:
         scheduler, self.scheduler = self.scheduler, None
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=wait)
+        if wait:
+            self.submissions.close()
         if release:
             self.lease.release()
 
     def run_once(self) -> bool:
         """One synchronous pass of every job in a sensible order (tests, demo). False when not the lease holder."""
         ran = False
-        for spec in self.jobs().values():
-            ran = bool(spec.func()) or ran
+        self._synchronous = True
+        try:
+            for spec in self.jobs().values():
+                ran = bool(spec.func()) or ran
+        finally:
+            self._synchronous = False
         return ran
 
     def lease_state(self) -> LeaseState:

@@ -11,10 +11,10 @@ import pytest
 
 from bot.bam import BamKind, read_bam
 from bot.bam import formats as bam_formats
-from bot.campaigns.planning import OPEN_REQUEST, SCHEDULE_NOT_FOUND, Planner, PlanProgress
 from bot.csv_files import write_csv
 from bot.domain import ChangeOptions, InvalidInput, RequestKind
 from bot.estimates import ValidateLimit, about, validation_estimate
+from bot.intake.planning import OPEN_REQUEST, SCHEDULE_NOT_FOUND, Planner, PlanProgress
 from bot.partner_center.models import MigrationScheduleRequest
 from sandbox import journal, known
 

@@ -45,7 +45,7 @@ def _add(session: Session, **kw: object) -> str:
 def test_upgrade_reaches_head_and_matches_models(database_url: str) -> None:
     assert current_revision(database_url) is None
     upgrade(database_url)
-    assert current_revision(database_url) == head_revision() == "0004"
+    assert current_revision(database_url) == head_revision() == "0005"
     upgrade(database_url)  # idempotent
     engine = create_engine_for(database_url)
     try:
@@ -218,8 +218,8 @@ def test_db_upgrade_command(
     monkeypatch.chdir(str(tmp_path))
     monkeypatch.setenv("DATABASE_URL", url)
     assert main(["db", "upgrade"]) == 0
-    assert capsys.readouterr().out.strip() == "database at revision 0004 (head)"
-    assert current_revision(url) == "0004"
+    assert capsys.readouterr().out.strip() == "database at revision 0005 (head)"
+    assert current_revision(url) == "0005"
     monkeypatch.setenv("NCEBOT_APPROVAL_TTL", "soon")
     assert main(["db", "upgrade"]) == 2
     assert "NCEBOT_APPROVAL_TTL" in capsys.readouterr().err

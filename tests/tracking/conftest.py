@@ -100,7 +100,14 @@ class TrackingEnv:
                  options: ChangeOptions = ChangeOptions()) -> RequestView:
         view = node.workflow.request_change(kind=kind, requester=REQUESTER, customer_id=customer,
                                             subscription_id=subscription, options=options)
-        return node.workflow.approve(view.id, APPROVER).request
+        return self.decide(node, view.id)
+
+    def decide(self, node: Node, request_id: str) -> RequestView:
+        """Approve, then run the lease holder's submission job now (bot.campaigns.jobs), as its 2-second tick
+        would."""
+        node.workflow.approve(request_id, APPROVER)
+        node.service.submissions.run_due(wait_for_all=True)
+        return node.workflow.get_request(request_id)
 
     def thread(self, view: RequestView) -> list[Message]:
         assert view.message is not None

@@ -70,7 +70,7 @@ def test_schedule_moved_then_cancelled_through_the_bot_says_by_which_request(tra
     later = first + timedelta(days=5)
     move = node.workflow.request_change(kind=RequestKind.RESCHEDULE, requester="UOTHER0001", customer_id=known.FABRIKAM,
                                         schedule_id=view.schedule_id, options=ChangeOptions(target_date=later))
-    assert node.workflow.approve(move.id, APPROVER).request.state is RequestState.COMPLETED
+    assert env.decide(node, move.id).state is RequestState.COMPLETED
     node.service.run_once()
     node.service.run_once()
     texts = env.thread_texts(view)
@@ -82,7 +82,7 @@ def test_schedule_moved_then_cancelled_through_the_bot_says_by_which_request(tra
 
     cancel = node.workflow.request_change(kind=RequestKind.CANCEL, requester=REQUESTER, customer_id=known.FABRIKAM,
                                           schedule_id=view.schedule_id)
-    assert node.workflow.approve(cancel.id, APPROVER).request.state is RequestState.COMPLETED
+    assert env.decide(node, cancel.id).state is RequestState.COMPLETED
     node.service.run_once()
     node.service.run_once()
     texts = env.thread_texts(view)

@@ -30,7 +30,8 @@ from bot.domain import ChangeOptions, InvalidInput
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
 from bot.partner_center.models import MigrationValidation, ScheduleStatus, Subscription, SubscriptionStatus
-from bot.workflow import PartnerCenterProblem, Workflow
+from bot.workflow import PartnerCenterProblem
+from storage.campaigns import undecided_targets
 
 #: Validations (and list calls) in flight at once. Small: the limit is per customer, and Partner Center's own
 #: latency (~0.3 to 1.5 s a call) is what the pool hides.
@@ -278,12 +279,9 @@ class Planner:
                 sorted(ineligible, key=lambda s: (s.line, s.subscription_id)))
 
     def _open_requests(self, customers: Sequence[str]) -> dict[str, tuple[str, str]]:
-        """Subscriptions already in a pending or approved request (the workflow's one rule for it)."""
-        busy: dict[str, tuple[str, str]] = {}
+        """Subscriptions already in a pending or approved request (storage's one rule for it)."""
         with self._sessions() as session:
-            for customer_id in customers:
-                busy.update(Workflow._undecided_targets(session, customer_id))
-        return busy
+            return undecided_targets(session, customers)
 
     def _validate_one(self, migration: PlannedMigration, names: Mapping[str, str],
                       ) -> tuple[PlannedMigration | None, list[SkippedRow]]:

@@ -1,0 +1,84 @@
+"""Submission as a durable job on the lease holder (issue #10 item 3, SPEC §8.3).
+
+The job *is* the database: an ``approved`` request (and a campaign still sending) is work to do. The lease holder
+looks every ``SUBMIT_SECONDS`` (and at once when this process approved something) and hands each request to a
+small pool, one thread per request, so one long campaign never holds up a single migration's submission. With one
+executor (the lease holder) the client's limiter is the limit for all replicas; a new holder picks the work up
+from the database, and an operation left ``sending`` by a dead holder is taken over at once (``claimed_by``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.campaigns.runner import CampaignRunner
+from bot.domain import RequestState
+from storage import campaigns as campaign_store
+from storage import repositories as repo
+
+log = logging.getLogger("ncebot.submissions")
+
+SUBMIT_SECONDS = 2.0
+
+
+class SubmissionJobs:
+    def __init__(self, *, session_factory: sessionmaker[Session], runner: CampaignRunner,
+                 submit_one: Callable[[str], object], workers: int = 4) -> None:
+        self._sessions = session_factory
+        self._runner = runner
+        self._submit_one = submit_one
+        self._workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: dict[str, Future[None]] = {}
+        self._lock = threading.Lock()
+
+    def due(self) -> list[str]:
+        with self._sessions() as session:
+            approved = repo.approved_request_ids(session)
+            sending = campaign_store.campaigns_to_run(session, (RequestState.SUBMITTED.value,))
+        return list(dict.fromkeys([*approved, *sending]))
+
+    def run_due(self, *, wait_for_all: bool = False) -> int:
+        """Start every request that is due and not already running here; returns how many were started."""
+        with self._sessions() as session:
+            campaigns = set(campaign_store.campaigns_to_run(
+                session, (RequestState.APPROVED.value, RequestState.SUBMITTED.value)))
+        started: list[Future[None]] = []
+        for request_id in self.due():
+            with self._lock:
+                if request_id in self._running and not self._running[request_id].done():
+                    continue
+                if self._pool is None:
+                    self._runner.stopping.clear()
+                    self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="ncebot-submit")
+                future = self._pool.submit(self._run, request_id, request_id in campaigns)
+                self._running[request_id] = future
+            started.append(future)
+        if wait_for_all:
+            wait(started)
+        return len(started)
+
+    def _run(self, request_id: str, campaign: bool) -> None:
+        try:
+            if campaign:
+                self._runner.run(request_id)
+            else:
+                self._submit_one(request_id)
+        except Exception:
+            log.exception("submitting request %s failed; the next pass resumes it", request_id)
+        finally:
+            with self._lock:
+                self._running.pop(request_id, None)
+
+    def close(self) -> None:
+        """Stop: running campaigns finish the operations in flight and start no new one (resumed later)."""
+        self._runner.stopping.set()
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
