@@ -105,6 +105,20 @@ def test_import_validates_every_row_and_hands_over_the_plan(slack_env: Any) -> N
     assert "Reading" in answers(env)[0]["text"] and "Validating" in " ".join(a["text"] for a in answers(env))
 
 
+def test_import_with_the_campaign_service_stores_one_request_and_posts_it(slack_env: Any) -> None:
+    env = slack_env(campaigns="service")
+    view = open_import_modal(env)
+    example = (known.BAM_EXAMPLES / "subscriptions-2022.csv").read_bytes()  # the 2022 layout
+    env.requester.submit_files(view, {"subscriptions-2022.csv": example}, user=REQUESTER)
+    final = wait_for(lambda: next((a for a in answers(env) if "is waiting for approval" in a.get("text", "")), None))
+    [message] = [m for m in env.approval_messages() if m.thread_ts is None]
+    assert stored_requests(env) == 1
+    [pending] = env.workflow.pending_requests()
+    assert pending.kind is RequestKind.BULK and pending.id in final["text"] and pending.requester == REQUESTER
+    assert pending.id in str(message.blocks)
+    assert final["replace_original"] is True
+
+
 def test_a_file_with_bad_rows_is_refused_by_line_and_column_and_nothing_is_stored(slack_env: Any) -> None:
     campaigns = RecordingCampaigns()
     env = slack_env(campaigns=campaigns)
