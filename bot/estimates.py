@@ -41,16 +41,17 @@ def _duration(seconds: float) -> str:
     return f"{seconds:g} seconds"
 
 
-def validation_seconds(per_customer: Iterable[int], limit: ValidateLimit) -> float:
-    """Seconds to validate ``per_customer`` calls (one count per customer) at ``limit`` with the pool."""
+def validation_seconds(per_customer: Iterable[int], limit: ValidateLimit, *, pool: int = POOL) -> float:
+    """Seconds to validate ``per_customer`` calls (one count per customer) at ``limit``, ``pool`` at a time
+    (``/nce check`` of one customer validates one after another: ``pool=1``)."""
     counts = [n for n in per_customer if n > 0]
     if not counts:
         return 0.0
-    pool_bound = sum(counts) * CALL_SECONDS / POOL
+    pool_bound = sum(counts) * CALL_SECONDS / pool
 
     def one(n: int) -> float:
         waits = (n - 1) // limit.calls  # full windows this customer must wait for
-        return waits * limit.window + (n - waits * limit.calls) * CALL_SECONDS / POOL
+        return waits * limit.window + (n - waits * limit.calls) * CALL_SECONDS / pool
 
     return max(pool_bound, max(one(n) for n in counts))
 
@@ -66,7 +67,8 @@ def about(seconds: float) -> str:
     return f"about {hours} hours" + (f" {rest} minutes" if rest else "")
 
 
-def validation_estimate(per_customer: Iterable[int], limit: ValidateLimit, *, what: str = "subscription") -> str:
+def validation_estimate(per_customer: Iterable[int], limit: ValidateLimit, *, what: str = "subscription",
+                        pool: int = POOL) -> str:
     """``600 subscriptions; Partner Center allows 450 validations per customer per 5 minutes: about 6 minutes``."""
     counts = list(per_customer)
     total = sum(counts)
@@ -74,12 +76,13 @@ def validation_estimate(per_customer: Iterable[int], limit: ValidateLimit, *, wh
     head = f"{total:,} {what}" + ("" if total == 1 else "s")
     if customers > 1:
         head += f" of {customers:,} customers"
-    return f"{head}; Partner Center allows {limit.describe()}: {about(validation_seconds(counts, limit))}"
+    return f"{head}; Partner Center allows {limit.describe()}: {about(validation_seconds(counts, limit, pool=pool))}"
 
 
-def remaining_estimate(done: int, total: int, per_customer_left: Iterable[int], limit: ValidateLimit) -> str:
+def remaining_estimate(done: int, total: int, per_customer_left: Iterable[int], limit: ValidateLimit, *,
+                       pool: int = POOL) -> str:
     """``412 of 600 done; about 4 minutes left``."""
-    left = validation_seconds(per_customer_left, limit)
+    left = validation_seconds(per_customer_left, limit, pool=pool)
     tail = "almost done" if left < 1 else f"{about(left)} left"
     return f"{done:,} of {total:,} done; {tail}"
 

@@ -58,7 +58,8 @@ def nce_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebCli
         if cmd.needs_modal:
             open_modal_for(deps, cmd, client, str(body.get("trigger_id") or ""), channel)
             return
-        run_command(deps, cmd, str(body["user_id"]), reply, client, channel=channel)
+        run_command(deps, cmd, str(body["user_id"]), reply, client, channel=channel,
+                    answer=ProgressAnswer.of_respond(respond))
 
     # Busy: the ack's own body answers (Slack shows a command's ack text privately to the user). A command with
     # missing arguments opens a modal (its trigger id lasts 3 s): the trigger lane, never behind Partner Center

@@ -138,7 +138,7 @@ def lookup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], clien
     )
     reply = ephemeral_reply(client, user, meta.channel)
     if cmd.name == "bulk" and deps.campaigns is not None:  # SPEC §8: a campaign request, as from /nce bulk
-        answer = ProgressAnswer(lambda text, blocks, _replace: reply(text, blocks), in_place=False)
+        answer = ProgressAnswer.of_reply(reply)
         after_ack(deps, ack, body, client, lambda: run_bulk(deps, cmd, user, answer, client),
                   ack_busy=_busy_modal(ack))
         return

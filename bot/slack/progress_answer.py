@@ -32,6 +32,8 @@ class ProgressAnswer:
         self._lock = threading.Lock()
         self._reached = 0  # milestones passed
         self._sent = 0
+        self._finished = False
+        self._timer: threading.Timer | None = None
 
     @classmethod
     def of_respond(cls, respond: Callable[..., Any]) -> ProgressAnswer:
@@ -41,6 +43,11 @@ class ProgressAnswer:
             respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=replace)
 
         return cls(send)
+
+    @classmethod
+    def of_reply(cls, reply: Callable[[str, list[dict[str, Any]] | None], None]) -> ProgressAnswer:
+        """Through a reply that cannot edit what it sent (an ephemeral or a DM): the first and the final only."""
+        return cls(lambda text, blocks, _replace: reply(text, blocks), in_place=False)
 
     def _emit(self, text: str, blocks: list[dict[str, Any]] | None, *, final: bool) -> bool:
         with self._lock:
@@ -73,5 +80,15 @@ class ProgressAnswer:
             self._reached = reached
         return self._emit(text(), None, final=False)
 
+    def unless_done_within(self, seconds: float, text: str) -> None:
+        """Say ``text`` only if the work is still going after ``seconds`` (a quick answer stays one message)."""
+        timer = threading.Timer(seconds, lambda: None if self._finished else self.say(text))
+        timer.daemon = True
+        self._timer = timer
+        timer.start()
+
     def finish(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        self._finished = True
+        if self._timer is not None:
+            self._timer.cancel()
         self._emit(text, blocks, final=True)
