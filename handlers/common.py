@@ -24,6 +24,7 @@ from bot.slack.progress_answer import ProgressAnswer
 from bot.slack.replies import Reply, busy_text, friendly_error, report_error, tell_user
 from bot.work_queue import QueueFull
 from bot.workflow import NothingEligible
+from handlers.options import subscription_cache
 from handlers.reports import run_audit, run_check
 
 log = logging.getLogger(__name__)
@@ -258,6 +259,7 @@ def open_modal_for(deps: AppDeps, cmd: NceCommand, client: WebClient, trigger_id
         def fill() -> None:
             try:
                 nodes = deps.workflow.legacy_subscriptions(customer_id)
+                subscription_cache(deps).put(customer_id, nodes)  # the picker's options (over 100) come from here
             except (DomainError, PartnerCenterError) as exc:
                 client.views_update(view_id=view["id"], hash=view["hash"],
                                     view=ui.message_modal("ncebot", friendly_error(exc)))

@@ -84,7 +84,7 @@ FLAG_FULL_TERM: Final = "full-term"
 FLAG_ON_RENEWAL: Final = "on-renewal"
 
 # External-select option loaders (app.options).
-OPTION_LOADERS: Final = (CUSTOMER_SELECT,)
+OPTION_LOADERS: Final = (CUSTOMER_SELECT, SUBSCRIPTION_SELECT)  # subscriptions: customers with over 100
 
 # Block-action ids fired from inside modals (dispatch_action) that re-render the modal.
 MODAL_DISPATCH_ACTIONS: Final = (CUSTOMER_SELECT, SUBSCRIPTION_SELECT)

@@ -191,6 +191,13 @@ def change_modal(
         sub_block = _select(ids.SUBSCRIPTION_BLOCK, ids.SUBSCRIPTION_SELECT, "Legacy subscription", choices,
                             metadata.subscription, optional=False)
         sub_block["dispatch_action"] = True
+        if len(choices) > MAX_OPTIONS:  # SPEC §9: searchable, not the first 100 (options: handlers/options.py)
+            searchable: Block = {"type": "external_select", "action_id": ids.SUBSCRIPTION_SELECT,
+                                 "min_query_length": 0}
+            if "initial_option" in sub_block["element"]:
+                searchable["initial_option"] = sub_block["element"]["initial_option"]
+            sub_block["element"] = searchable
+            sub_block["hint"] = plain(f"{len(choices):,} legacy subscriptions: type part of a name or id.")
         sub_block["element"]["placeholder"] = plain("Pick a subscription")
         blocks.append(sub_block)
         chosen = next((n for n in subscriptions if n.subscription.id == metadata.subscription), None)

@@ -152,6 +152,21 @@ def status_blocks(customer_id: str, status: MigrationStatusView) -> list[Block]:
     return blocks
 
 
+def subscription_options(nodes: Sequence[SubscriptionNode], query: str = "") -> list[dict[str, Any]]:
+    """External-select options for the subscription picker: the customer's legacy base subscriptions whose name,
+    offer or id contains ``query``, at most Slack's 100."""
+    needle = query.strip().lower()
+    found = []
+    for node in nodes:
+        sub = node.subscription
+        if needle and needle not in " ".join((sub.name, sub.offer_name or "", sub.id)).lower():
+            continue
+        found.append(option(f"{sub.name} ({sub.quantity or 0})", sub.id))
+        if len(found) >= MAX_OPTIONS:
+            break
+    return found
+
+
 def customer_options(customers: Sequence[Customer], query: str = "") -> list[dict[str, Any]]:
     """External-select options for the customer picker, filtered by ``query`` (name, domain or id)."""
     needle = query.strip().lower()
