@@ -127,6 +127,7 @@ def build_partner_center(
     *,
     on_call: Callable[[Any], None] | None = None,
     sandbox_time_scale: float = 1.0,
+    sandbox_seed: str | None = None,
 ) -> tuple[PartnerCenterClient, list[Callable[[], None]], SandboxServer | None]:
     """The real Partner Center, or the in-process sandbox when PARTNER_CENTER_SANDBOX=true (started here, with its
     clock running ``sandbox_time_scale`` times faster than real time)."""
@@ -138,9 +139,11 @@ def build_partner_center(
     if not settings.partner_center_sandbox:
         client = build_partner_center_client(settings, on_call=on_call)
     else:
+        from sandbox import large_seed
         from sandbox.server import SandboxServer
 
-        sandbox = SandboxServer(time_scale=sandbox_time_scale)
+        data = large_seed.build() if sandbox_seed == large_seed.NAME else None
+        sandbox = SandboxServer(data=data, time_scale=sandbox_time_scale)
         sandbox.start()
         closers.append(sandbox.stop)
         pc_settings = sandbox_settings(settings, sandbox)
@@ -196,6 +199,7 @@ def build_runtime(
     *,
     slack_client: Any = None,
     sandbox_time_scale: float = 1.0,
+    sandbox_seed: str | None = None,
     post_spacing: float = 1.0,
     drain_seconds: float | None = None,
 ) -> Runtime:
@@ -237,7 +241,8 @@ def build_runtime(
         closers.append(bind.dispose)  # first in, last out
     try:
         partner_center, pc_closers, sandbox = build_partner_center(
-            settings, on_call=metrics.observe_partner_center_call, sandbox_time_scale=sandbox_time_scale
+            settings, on_call=metrics.observe_partner_center_call, sandbox_time_scale=sandbox_time_scale,
+            sandbox_seed=sandbox_seed,
         )
     except BaseException:
         for closer in reversed(closers):

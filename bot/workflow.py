@@ -109,10 +109,13 @@ SYSTEM_ACTOR = "ncebot"
 BILLING_TO_API = {"monthly": "Monthly", "annual": "Annual", "triennial": "Triennial"}
 
 # Partner Center operation kinds (pc_operations.kind)
-OP_CREATE_MIGRATION = "create_migration"
-OP_CREATE_SCHEDULE = "create_schedule"
-OP_UPDATE_SCHEDULE = "update_schedule"
-OP_CANCEL_SCHEDULE = "cancel_schedule"
+from bot.operations import (  # noqa: E402  (one home for operation kinds: bot.operations)
+    OP_CANCEL_SCHEDULE,
+    OP_CREATE_MIGRATION,
+    OP_CREATE_SCHEDULE,
+    OP_UPDATE_SCHEDULE,
+)
+
 _OP_FOR_KIND = {
     RequestKind.MIGRATE: OP_CREATE_MIGRATION,
     RequestKind.BULK: OP_CREATE_MIGRATION,
@@ -1196,7 +1199,7 @@ class Workflow:
                 # Production: the lease holder's submission job sends it (bot.campaigns.jobs); the click is
                 # answered as soon as the decision is committed.
                 self._notify("on_approved", lambda: self.on_approved and self.on_approved(view.id))
-            elif view.kind is not RequestKind.BULK:
+            elif not self._is_campaign(view.id):
                 # Wired without background jobs (unit tests): submit here, as before the jobs existed.
                 try:
                     current = self.submit(view.id)
@@ -1208,6 +1211,11 @@ class Workflow:
         return DecisionResult(
             request=current, outcome="vote_recorded", votes_missing=max(view.required_approvals - count, 0)
         )
+
+    def _is_campaign(self, request_id: str) -> bool:
+        """A campaign is only ever sent by the lease holder's job (bot.campaigns.runner)."""
+        with self._tx() as session:
+            return campaign_store.is_campaign(session, request_id)
 
     def reject(self, request_id: str, approver: str, reason: str) -> DecisionResult:
         reason = check_reason(reason)

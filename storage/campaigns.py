@@ -179,3 +179,7 @@ def undecided_targets(session: Session, customer_ids: Sequence[str]) -> dict[str
         elif row.subscription_id and row.kind in ("migrate", "schedule"):
             found.setdefault(row.subscription_id.lower(), (row.id, row.kind))
     return found
+
+
+def is_campaign(session: Session, request_id: str) -> bool:
+    return session.scalar(select(ChangeRequest.plan.is_not(None)).where(ChangeRequest.id == request_id)) is True

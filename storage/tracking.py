@@ -363,14 +363,16 @@ def schedule_operations(
 
 def inflight_customers(session: Session, states: tuple[str, ...]) -> list[str]:
     """Customers with a request in ``states`` (one GROUP BY, nothing else loaded)."""
-    query = (select(ChangeRequest.customer_id).where(ChangeRequest.state.in_(states))
+    # Campaigns (a plan) are followed by bot.campaigns.tracking, one list call per customer of their operations.
+    query = (select(ChangeRequest.customer_id).where(ChangeRequest.state.in_(states), ChangeRequest.plan.is_(None))
              .group_by(ChangeRequest.customer_id).order_by(ChangeRequest.customer_id))
     return list(session.scalars(query))
 
 
 def inflight_requests(session: Session, customer_id: str, states: tuple[str, ...]) -> list[ChangeRequest]:
     """One customer's requests in ``states``, oldest first."""
-    query = select(ChangeRequest).where(ChangeRequest.customer_id == customer_id, ChangeRequest.state.in_(states))
+    query = select(ChangeRequest).where(ChangeRequest.customer_id == customer_id, ChangeRequest.state.in_(states),
+                                        ChangeRequest.plan.is_(None))
     return list(session.scalars(query.order_by(ChangeRequest.created_at, ChangeRequest.id)))
 
 

@@ -6,6 +6,7 @@ import pytest
 
 pytest_plugins = [
     "tests.fixtures.db",
+    "tests.fixtures.pc_inprocess",
     "tests.fixtures.pc_sandbox",
     "tests.fixtures.slack",
 ]

@@ -44,14 +44,18 @@ class SubmissionJobs:
         return list(dict.fromkeys([*approved, *sending]))
 
     def run_due(self, *, wait_for_all: bool = False) -> int:
-        """Start every request that is due and not already running here; returns how many were started."""
+        """Start every request that is due and not already running here; returns how many were started (or, with
+        ``wait_for_all``, are waited for)."""
         with self._sessions() as session:
             campaigns = set(campaign_store.campaigns_to_run(
                 session, (RequestState.APPROVED.value, RequestState.SUBMITTED.value)))
         started: list[Future[None]] = []
         for request_id in self.due():
             with self._lock:
-                if request_id in self._running and not self._running[request_id].done():
+                running = self._running.get(request_id)
+                if running is not None and not running.done():
+                    if wait_for_all:
+                        started.append(running)  # started by the scheduler's tick: wait for it too
                     continue
                 if self._pool is None:
                     self._runner.stopping.clear()

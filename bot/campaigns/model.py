@@ -18,13 +18,11 @@ from typing import Any, Final
 from pydantic import TypeAdapter
 
 from bot.bam.models import BamKind, BamPlan, PlannedCancel, PlannedMigration
+from bot.operations import OP_CANCEL_SCHEDULE, OP_CREATE_MIGRATION, OP_CREATE_SCHEDULE
 
 #: The stored form of a plan (``change_requests.plan``): pydantic, not a hand-written codec.
 PLAN: Final = TypeAdapter(BamPlan)
 
-OP_CREATE_MIGRATION: Final = "create_migration"
-OP_CREATE_SCHEDULE: Final = "create_schedule"
-OP_CANCEL_SCHEDULE: Final = "cancel_schedule"
 OP_FOR_PLAN: Final = {BamKind.MIGRATE: OP_CREATE_MIGRATION, BamKind.SCHEDULE: OP_CREATE_SCHEDULE,
                       BamKind.CANCEL: OP_CANCEL_SCHEDULE}
 

@@ -1,5 +1,6 @@
 """Partner Center layer: typed REST client, MSAL token provider, rate limiter and retry policy."""
 
+from bot.partner_center.api import PartnerCenterApi
 from bot.partner_center.auth import (
     PARTNER_CENTER_SCOPE,
     PARTNER_CENTER_SCOPE_CHINA,
@@ -17,6 +18,7 @@ __all__ = [
     "PARTNER_CENTER_SCOPE_CHINA",
     "CallRecord",
     "Limit",
+    "PartnerCenterApi",
     "PartnerCenterAuthError",
     "PartnerCenterClient",
     "PartnerCenterError",

@@ -1,51 +1,58 @@
-"""Partner Center calls about NCE subscriptions after migration (SPEC §10): change (PATCH) and the coterm end-date
-helper. A mixin of :class:`bot.partner_center.client.PartnerCenterClient`, kept apart so the client module does
-not grow; it reuses the client's one logical-call path (ids, limiter, retries, logging)."""
+"""Partner Center calls about customers and their subscriptions: list and read customers, subscriptions and
+add-ons, and after migration (SPEC §10) change an NCE subscription (PATCH) and read the coterm end dates."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
+from bot.operations import OperationKind
 from bot.partner_center.limiter import SUBSCRIPTIONS
-from bot.partner_center.models import CustomTermEndDate, Subscription, SubscriptionStatus
+from bot.partner_center.models import Customer, CustomTermEndDate, Subscription, SubscriptionStatus
+from bot.partner_center.transport import CallCore, parse_item
+from bot.partner_center.transport import quote_segment as _q
 
-if TYPE_CHECKING:
-    import httpx
 
+class SubscriptionCalls(CallCore):
+    """Customers, subscriptions and add-ons; PATCH of an NCE subscription; coterm end dates."""
 
-class SubscriptionCalls:
-    if TYPE_CHECKING:
-        _partner_key: str
+    def list_customers(self, *, page_size: int = 500) -> list[Customer]:
+        if page_size < 1:
+            raise ValueError("page_size must be positive")
+        items = self._paged("list_customers", "/v1/customers", {"size": str(page_size)}, seek=True)
+        return [parse_item(Customer, item) for item in items]
 
-        def _call(
-            self,
-            endpoint: str,
-            method: str,
-            path: str,
-            *,
-            params: Mapping[str, str] | None = None,
-            body: dict[str, Any] | None = None,
-            headers: Mapping[str, str] | None = None,
-            request_id: str | None = None,
-            correlation_id: str | None = None,
-            limit: tuple[str, str] | None = None,
-        ) -> httpx.Response: ...
+    def get_customer(self, customer_id: str) -> Customer:
+        response = self._call("get_customer", "GET", f"/v1/customers/{_q(customer_id)}")
+        return self._model(Customer, response)
 
-        def _paged(
-            self,
-            endpoint: str,
-            path: str,
-            params: dict[str, str],
-            *,
-            seek: bool = False,
-            limit: tuple[str, str] | None = None,
-        ) -> list[Any]: ...
+    def list_subscriptions(self, customer_id: str) -> list[Subscription]:
+        items = self._paged(
+            "list_subscriptions",
+            f"/v1/customers/{_q(customer_id)}/subscriptions",
+            {},
+            seek=True,
+            limit=(SUBSCRIPTIONS, self._partner_key),
+        )
+        return [parse_item(Subscription, item) for item in items]
 
-        @staticmethod
-        def _json(response: httpx.Response) -> Any: ...
+    def get_subscription(self, customer_id: str, subscription_id: str) -> Subscription:
+        response = self._call(
+            "get_subscription",
+            "GET",
+            f"/v1/customers/{_q(customer_id)}/subscriptions/{_q(subscription_id)}",
+            limit=(SUBSCRIPTIONS, self._partner_key),
+        )
+        return self._model(Subscription, response)
+
+    def list_addons(self, customer_id: str, subscription_id: str) -> list[Subscription]:
+        items = self._paged(
+            "list_addons",
+            f"/v1/customers/{_q(customer_id)}/subscriptions/{_q(subscription_id)}/addons",
+            {},
+            seek=True,
+            limit=(SUBSCRIPTIONS, self._partner_key),
+        )
+        return [parse_item(Subscription, item) for item in items]
 
     def patch_subscription(
         self,
@@ -67,9 +74,9 @@ class SubscriptionCalls:
         if status is not None:
             body["status"] = status.value
         response = self._call(
-            "patch_subscription",
+            OperationKind.PATCH_SUBSCRIPTION,
             "PATCH",
-            f"/v1/customers/{quote(customer_id, safe='')}/subscriptions/{quote(current.id, safe='')}",
+            f"/v1/customers/{_q(customer_id)}/subscriptions/{_q(current.id)}",
             body=body,
             request_id=request_id,
             correlation_id=correlation_id,
@@ -93,7 +100,7 @@ class SubscriptionCalls:
             params["target_coterm_subscription_id"] = target_coterm_subscription_id
         items = self._paged(
             "custom_term_end_dates",
-            f"/v1/customers/{quote(customer_id, safe='')}/subscriptions/customTermEndDates",
+            f"/v1/customers/{_q(customer_id)}/subscriptions/customTermEndDates",
             params,
             limit=(SUBSCRIPTIONS, self._partner_key),
         )

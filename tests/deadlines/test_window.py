@@ -13,7 +13,7 @@ from bot.domain import ChangeOptions, InvalidInput, RequestKind, RequestState
 from bot.slack.deadline_jobs import install_deadline_jobs
 from sandbox import known
 from storage import deadlines as store
-from tests.tracking.conftest import APPROVER, POLL_SECONDS, REQUESTER, Node, TrackingEnv, count
+from tests.tracking.conftest import POLL_SECONDS, REQUESTER, Node, TrackingEnv, count
 
 
 def _node(env: TrackingEnv, holder: str = "replica-a") -> Node:
@@ -95,7 +95,7 @@ def test_reduce_seats_within_the_window_sends_one_patch_after_approval(tracking_
                                          customer_id=known.CONTOSO, subscription_id=new_sub,
                                          options=ChangeOptions(quantity=20))
     assert asked.state is RequestState.PENDING and env.sandbox.state.subscription_patches == []
-    done = node.workflow.approve(asked.id, APPROVER).request
+    done = env.decide(node, asked.id)
     assert done.state is RequestState.COMPLETED
     node.service.run_once()  # resume and tracking passes send nothing more
     _tick(env, node)
@@ -119,7 +119,7 @@ def test_after_the_window_reduce_and_cancel_are_refused_with_the_reason(tracking
                                          customer_id=known.CONTOSO, subscription_id=new_sub)
     env.sandbox.advance(7200)
     env.clock.advance(timedelta(hours=2))
-    failed = node.workflow.approve(asked.id, APPROVER).request
+    failed = env.decide(node, asked.id)
     assert failed.state is RequestState.FAILED and failed.error_code == "WindowClosed"
     assert "7-day window closed" in (failed.error_description or "")
     for kind, options in ((RequestKind.REDUCE_SEATS, ChangeOptions(quantity=5)),
@@ -137,7 +137,7 @@ def test_a_bulk_request_gets_one_summary_of_its_deadlines(tracking_env: Tracking
     env = tracking_env
     node = _node(env)
     asked = node.workflow.request_change(kind=RequestKind.BULK, requester=REQUESTER, customer_id=known.CONTOSO)
-    view = node.workflow.approve(asked.id, APPROVER).request
+    view = env.decide(node, asked.id)
     node.service.run_once()
     env.advance_sandbox(181)
     for _ in range(4):

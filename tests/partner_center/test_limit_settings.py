@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.partner_center.client import build_partner_center_client
 from bot.partner_center.limiter import CREATE, VALIDATE
 from bot.partner_center.models import MigrationRequest
 from bot.settings import SettingsError, load_settings
 from sandbox import known
-from sandbox.server import SandboxServer
-from tests.workflow.conftest import sandbox_env
+from tests.fixtures.pc_inprocess import InProcessSandbox
 
 
-def test_the_validate_limit_setting_paces_the_client(pc_sandbox: SandboxServer) -> None:
-    env = {**sandbox_env(pc_sandbox), "PARTNER_CENTER_VALIDATE_LIMIT": "1/10m", "PARTNER_CENTER_CREATE_LIMIT": "7/60s"}
-    with build_partner_center_client(load_settings(env=env), verify=pc_sandbox.ca_path) as pc:
+def test_the_validate_limit_setting_paces_the_client(pc_inprocess: InProcessSandbox) -> None:
+    # pc_inprocess.client() is build_partner_center_client(settings from these variables, http=in-process).
+    with pc_inprocess.client(PARTNER_CENTER_VALIDATE_LIMIT="1/10m", PARTNER_CENTER_CREATE_LIMIT="7/60s") as pc:
         limiter = pc._limiter
         assert limiter is not None
         key = known.CONTOSO.lower()
@@ -23,8 +21,8 @@ def test_the_validate_limit_setting_paces_the_client(pc_sandbox: SandboxServer) 
         pc.validate_migration(known.CONTOSO, MigrationRequest(current_subscription_id=known.ELIGIBLE_SIMPLE))
         # one validation per 10 minutes: the window is full for about 600 s (the default would leave 449 free)
         assert 590 < limiter.time_until_available(VALIDATE, key) <= 600
-        assert limiter._limits.for_bucket(CREATE) is not None
-        assert (limiter._limits.for_bucket(CREATE).calls, limiter._limits.for_bucket(CREATE).period) == (7, 60.0)
+        create = limiter._limits.for_bucket(CREATE)
+        assert create is not None and (create.calls, create.period) == (7, 60.0)
 
 
 @pytest.mark.parametrize("value", ["100", "0/300s", "x/300s", "100/0s", "²/300s"])

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from bot.domain import RequestState
 from bot.slack import ids
 from sandbox import known
-from storage.models import PartnerCenterOperation, ProcessInstance
+from storage.models import Lease, PartnerCenterOperation, ProcessInstance
 from tests.fixtures.slack import (
     APPROVAL_CHANNEL,
     APPROVER,
@@ -118,19 +118,66 @@ def test_kill_9_during_a_create_is_finished_within_one_poll_interval_of_the_rest
         second.stop()
 
 
-def test_the_lease_holder_finishes_the_create_of_a_replica_killed_during_it(
+def lease_holder(session_factory: Any) -> str:
+    with session_factory() as session:
+        lease = session.get(Lease, "poller")
+        assert lease is not None
+        return str(lease.holder)
+
+
+def test_an_approval_on_a_replica_is_answered_at_once_and_sent_by_the_lease_holder(
+    slack_env: Any, database_url: str, session_factory: Any, tmp_path: Path
+) -> None:
+    """Issue #10: the click is answered as soon as the decision is committed (its create stalls 10 s), the message
+    already reads "Approved by …", and the create is made by the lease holder, not the replica that got the click."""
+    env = slack_env(approvers=(APPROVER,))
+    process_env = run_env(env, database_url)
+    holder, _ = start_bot(process_env, tmp_path)  # started first: it holds the poller lease
+    try:
+        holder_id = wait_for(lambda: lease_holder(session_factory), timeout=30)
+        replica, replica_url = start_bot(process_env, tmp_path)
+        try:
+            with SlackRequester(replica_url, env.standin) as slack:
+                assert slack.command(f"migrate {known.CONTOSO} {known.ELIGIBLE_SIMPLE}",
+                                     user=REQUESTER).status_code == 200
+                message = wait_for(lambda: env.request_messages())[0]
+                request_id = next(e["value"] for b in message.blocks if b["type"] == "actions" for e in b["elements"])
+                env.sandbox.state.set_faults({"latency": 10.0, "latency_path": "/migrations/newcommerce"})
+                started = time.monotonic()
+                answer = slack.block_action(ids.APPROVE_ACTION, request_id, user=APPROVER, message_ts=message.ts)
+                answered = time.monotonic() - started
+            assert answer.status_code == 200 and answered < 1.0, answered  # the bound issue #10 asks for
+            wait_for(lambda: "Approved by" in str(env.standin.message(APPROVAL_CHANNEL, message.ts).blocks),
+                     timeout=5)
+            assert not env.sandbox.state.summary()["migrations"]  # the create is still stalled at that moment
+            wait_until_decided(env, request_id, timeout=60)
+            env.sandbox.state.clear_faults()
+            with session_factory() as session:
+                [op] = session.scalars(select(PartnerCenterOperation)).all()
+            assert op.status == "sent" and op.claimed_by == holder_id  # made by the lease holder
+            assert len(env.sandbox.state.summary()["migrations"]) == 1
+        finally:
+            replica.stop()
+    finally:
+        holder.stop()
+
+
+def test_kill_9_of_the_lease_holder_during_a_create_the_replica_takes_over(
     slack_env: Any, database_url: str, session_factory: Any, tmp_path: Path
 ) -> None:
     env = slack_env(approvers=(APPROVER,))
     process_env = run_env(env, database_url)
     holder, _ = start_bot(process_env, tmp_path)  # started first: it holds the poller lease
     try:
+        holder_id = wait_for(lambda: lease_holder(session_factory), timeout=30)
         replica, replica_url = start_bot(process_env, tmp_path)
-        request_id, _, created = approve_and_kill_during_the_create(env, replica_url, replica)
+        request_id, _, created = approve_and_kill_during_the_create(env, replica_url, holder)
         killed = time.monotonic()
         dead = dead_claim(session_factory)
-        # Known dead one heartbeat timeout (= the poll interval) after the kill, taken over at the next resume run.
-        wait_until_decided(env, request_id, timeout=2 * POLL_INTERVAL + CI_SLACK - (time.monotonic() - killed))
+        assert dead.id == holder_id  # the holder made the create, though the click came to the replica
+        # The holder's lease runs out (two poll intervals), the replica takes it and the dead claim at once.
+        wait_until_decided(env, request_id, timeout=3 * POLL_INTERVAL + CI_SLACK - (time.monotonic() - killed))
         assert assert_finished_once(env, request_id, created, session_factory) not in (dead.id, None)
+        replica.stop()
     finally:
         holder.stop()

@@ -52,10 +52,18 @@ class WebhookEnv:
         workflow = self.runtime.deps.workflow
         view = workflow.request_change(kind=RequestKind.MIGRATE, requester=REQUESTER, customer_id=customer,
                                        subscription_id=subscription)
-        done = workflow.approve(view.id, APPROVER).request
+        workflow.approve(view.id, APPROVER)
+        done = self.submitted(view.id)
         assert done.migration_id, done
         self.drain()
         return done
+
+    def submitted(self, request_id: str) -> RequestView:
+        """The lease holder's submission job, run now (as its 2-second tick would), then the request."""
+        tracking = self.runtime.tracking
+        assert tracking is not None
+        tracking.submissions.run_due(wait_for_all=True)
+        return self.runtime.deps.workflow.get_request(request_id)
 
     def drain(self) -> None:
         """Wake the outbox drainer (the workflow's own posts do not) and wait until the outbox is empty."""

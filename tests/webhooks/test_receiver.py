@@ -235,7 +235,8 @@ def test_schedule_that_runs_and_fails_is_followed_from_deliveries_alone(webhook_
     view = workflow.request_change(kind=RequestKind.SCHEDULE, requester=REQUESTER, customer_id=known.FABRIKAM,
                                    subscription_id=known.SCHEDULE_FAILING_SUB,
                                    options=ChangeOptions(target_date=target))
-    view = workflow.approve(view.id, APPROVER).request
+    workflow.approve(view.id, APPROVER)
+    view = env.submitted(view.id)
     assert view.schedule_id and view.state is RequestState.SUBMITTED
     env.drain()
     env.sandbox.advance(11 * 86400)  # the schedule runs, its migration fails, the schedule is marked Failed
