@@ -30,7 +30,7 @@ from bot.slack.file_download import download
 from bot.slack.progress_answer import ProgressAnswer
 from bot.slack.replies import friendly_error
 from handlers.common import after_ack, guarded, permalink
-from handlers.reports import upload_problem
+from handlers.reports import open_dm, upload_problem
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +199,8 @@ def _import(deps: AppDeps, client: WebClient, user: str, file_id: str, answer: P
     try:
         plan = read_bam(got.content)
     except BamFileError as refused:  # nothing stored: the plan never reaches the campaign service
+        if len(refused.problems) > BamFileError.SHOWN:  # the answer lists the first ones; the file has them all
+            _send_problems(client, user, got.name, refused)
         answer.finish(say.file_refused(got.name, refused))
         return
     what = f"`{got.name}`"
@@ -206,6 +208,16 @@ def _import(deps: AppDeps, client: WebClient, user: str, file_id: str, answer: P
     checked, ineligible = _planner(deps).validate_plan(plan, _tracker(deps, answer, what))
     _hand_over(deps, client, answer, checked, ineligible, user=user, source="import", what=got.name,
                file_name=got.name)
+
+
+def _send_problems(client: WebClient, user: str, name: str, refused: BamFileError) -> None:
+    """Every problem of a refused file as a CSV, to the person only (their file's contents stay private)."""
+    try:
+        client.files_upload_v2(channel=open_dm(client, user), content=refused.problems_csv(),
+                               filename=f"problems-{name}", title=f"Problems in {name}",
+                               initial_comment=say.problems_file(name, len(refused.problems)))
+    except SlackApiError as exc:
+        log.info("problems file of %s not sent: %s", name, exc.response.get("error"))
 
 
 @guarded

@@ -78,6 +78,27 @@ def test_import_rows_are_validated_with_their_own_choices_and_names_are_read_onc
 
 
 @SQLITE
+@pytest.mark.parametrize("example", ["subscriptions-2022.csv", "subscriptions-semicolon.csv",
+                                     "subscriptionsforschedule.csv"])
+def test_every_layout_becomes_a_validated_plan(planner: Planner, sandbox: Any, example: str) -> None:
+    """The 2022 layout, `;` separators with a BOM (and German values), a schedule file: read, then validated row
+    by row with the file's own choices (a schedule is validated as the migration it schedules)."""
+    plan = read_bam((known.BAM_EXAMPLES / example).read_bytes())
+    checked, refused = planner.validate_plan(plan)
+    validated = journal.entries(sandbox.state, "validate")
+    assert len(validated) == len(plan.migrations) > 0
+    for migration in plan.migrations:
+        body = next(e.body for e in validated if e.body["currentsubscriptionid"] == migration.subscription_id)
+        if migration.base.term is not None:
+            assert body["termduration"] == migration.base.term.value
+        if migration.base.quantity is not None:
+            assert body["quantity"] == migration.base.quantity
+    assert checked.kind is plan.kind
+    assert len(checked.migrations) + len({r.subscription_id for r in refused}) >= len(plan.migrations)
+    assert all(m.target_date or m.on_renewal for m in checked.migrations) or plan.kind is BamKind.MIGRATE
+
+
+@SQLITE
 def test_bulk_of_customers_lists_once_and_refuses_what_partner_center_refuses(planner: Planner, sandbox: Any) -> None:
     stages: list[PlanProgress] = []
     plan, refused = planner.plan_customers([AW, known.CONTOSO], ChangeOptions(term="P1Y"), stages.append)

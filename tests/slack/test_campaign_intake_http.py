@@ -138,6 +138,35 @@ def test_a_file_with_bad_rows_is_refused_by_line_and_column_and_nothing_is_store
     assert journal.entries(env.sandbox.state, "validate") == []
 
 
+def test_every_problem_of_a_long_refusal_goes_to_the_person_as_a_file(slack_env: Any) -> None:
+    env = slack_env(campaigns=RecordingCampaigns())
+    view = open_import_modal(env)
+    bad = write_csv(bam_formats.SUBSCRIPTIONS, [
+        [None, None, None, known.CONTOSO, f"bad-{n}", None, None, None, None, True, None, None, None, None, False,
+         "P1Y", "Monthly", 3, None, False, None, None] for n in range(60)]).encode("utf-8-sig")
+    env.requester.submit_files(view, {"subscriptions.csv": bad}, user=REQUESTER)
+    refused = wait_for(lambda: next((a["text"] for a in answers(env) if "was not imported" in a["text"]), None))
+    assert "line 51, LegacySubscriptionId" in refused and "line 52," not in refused
+    assert "and 10 more (every one is in the problems file)" in refused
+    stored = wait_for(lambda: next((f for f in env.standin.files.values() if f.filename.startswith("problems-")),
+                                   None))
+    rows = list(csv.reader(io.StringIO(stored.content.decode("utf-8-sig"), newline="")))
+    assert rows[0] == ["Line", "Column", "Problem"] and len(rows) == 61
+    assert rows[-1][:2] == ["61", "LegacySubscriptionId"]
+    assert stored.channels and stored.channels[0].startswith("D")  # the person's DM, not the channel
+    assert stored_requests(env) == 0
+
+
+def test_a_file_over_5_mb_is_refused_before_it_is_downloaded(slack_env: Any) -> None:
+    campaigns = RecordingCampaigns()
+    env = slack_env(campaigns=campaigns)
+    view = open_import_modal(env)
+    env.requester.submit_files(view, {"huge.csv": b"x" * (6 * 1024 * 1024)}, user=REQUESTER)
+    text = wait_for(lambda: next((a["text"] for a in answers(env) if "huge.csv" in a["text"]), None))
+    assert "is 6.0 MB; ncebot takes BAM files up to 5.0 MB" in text
+    assert env.standin.calls_to("download") == [] and campaigns.calls == []
+
+
 def test_import_without_a_file_is_a_field_error(slack_env: Any) -> None:
     env = slack_env(campaigns=RecordingCampaigns())
     view = open_import_modal(env)
@@ -161,6 +190,18 @@ def test_bulk_of_a_customer_by_name_is_planned_validated_and_handed_over(slack_e
     estimate = next(a["text"] for a in answers(env) if "Validating" in a["text"])
     assert "Partner Center allows 450 validations per customer per 5 minutes: under a minute" in estimate
     assert stored_requests(env) == 0  # the double stores nothing: the plan went nowhere else
+
+
+def test_bulk_with_nothing_to_send_says_so_and_hands_nothing_over(slack_env: Any) -> None:
+    campaigns = RecordingCampaigns()
+    env = slack_env(campaigns=campaigns)
+    env.requester.command(f"bulk {known.WOODGROVE}")  # a customer without subscriptions
+    text = wait_for(lambda: next((a["text"] for a in answers(env) if "No request was made" in a["text"]), None))
+    assert "nothing in customer" in text
+    env.requester.command(f"bulk {AW} quantity=5")
+    assert "quantity is not supported" in wait_for(lambda: next(
+        (a["text"] for a in answers(env) if "quantity" in a["text"]), None))
+    assert campaigns.calls == [] and stored_requests(env) == 0
 
 
 def test_bulk_all_takes_every_customer(slack_env: Any) -> None:

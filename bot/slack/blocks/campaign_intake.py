@@ -57,6 +57,10 @@ def file_refused(name: str, error: BamFileError) -> str:
     return error_text(":x:", f"`{esc(name)}` was not imported.\n{esc(error)}")
 
 
+def problems_file(name: str, count: int) -> str:
+    return f":page_facing_up: All {count:,} problems of `{esc(name)}`, by line and column. Nothing was imported."
+
+
 def planning_bulk(customers: int, query: str | None) -> str:
     who = f"customer {esc(query)}" if query else f"{customers:,} customers"
     return (f":hourglass_flowing_sand: Planning a bulk migration of {who}: listing the legacy subscriptions, then "
