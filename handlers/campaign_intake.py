@@ -188,9 +188,10 @@ def _import_answer(client: WebClient, user: str, meta: ModalMetadata) -> Progres
     return ProgressAnswer(post, in_place=False)
 
 
-def run_import(deps: AppDeps, client: WebClient, user: str, file_id: str, meta: ModalMetadata) -> None:
+def run_import(deps: AppDeps, client: WebClient, user: str, file_id: str, meta: ModalMetadata,
+               name: str | None = None) -> None:
     answer = _import_answer(client, user, meta)
-    answer.say(say.reading_file(file_id))
+    answer.say(say.reading_file(name or file_id))
     _finishing(answer, lambda: _import(deps, client, user, file_id, answer))
 
 
@@ -229,10 +230,10 @@ def import_submitted(ack: Ack, body: dict[str, Any], client: WebClient, context:
     if not files or not files[0].get("id"):
         ack(response_action="errors", errors={ids.IMPORT_FILE_BLOCK: say.NO_FILE})
         return
-    file_id = str(files[0]["id"])
+    file_id, name = str(files[0]["id"]), files[0].get("name")
     user = str((body.get("user") or {}).get("id") or "")
     meta = ModalMetadata.load(view.get("private_metadata"))
-    after_ack(deps, ack, body, client, lambda: run_import(deps, client, user, file_id, meta),
+    after_ack(deps, ack, body, client, lambda: run_import(deps, client, user, file_id, meta, name),
               ack_busy=lambda text: ack(response_action="errors", errors={ids.IMPORT_FILE_BLOCK: text}))
 
 

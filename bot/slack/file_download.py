@@ -45,7 +45,9 @@ def _mb(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-def _trusted(url: str, api_base: str) -> bool:
+def trusted_download_url(url: str, api_base: str) -> bool:
+    """Whether the bot token may be sent to ``url``: Slack's own file hosts over https, or the configured Web API
+    host itself."""
     parts, api = urlsplit(url), urlsplit(api_base)
     host = (parts.hostname or "").lower()
     if parts.scheme == "https" and (host in _SLACK_FILE_HOSTS or host.endswith(".slack.com")):
@@ -72,7 +74,7 @@ def download(client: WebClient, file_id: str, *, max_bytes: int = MAX_BYTES, tim
                               "into several files.")
     url = str(record.get("url_private_download") or record.get("url_private") or "")
     token = client.token or ""
-    if not url or not _trusted(url, client.base_url):
+    if not url or not trusted_download_url(url, client.base_url):
         log.warning("files.info of %s named an untrusted download host; not downloading", file_id)
         raise DownloadRefused(f"Slack gave no download address ncebot trusts for `{name}`.")
     chunks: list[bytes] = []

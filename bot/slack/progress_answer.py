@@ -33,6 +33,7 @@ class ProgressAnswer:
         self._reached = 0  # milestones passed
         self._sent = 0
         self._finished = False
+        self._send_lock = threading.Lock()
         self._timer: threading.Timer | None = None
 
     @classmethod
@@ -50,18 +51,23 @@ class ProgressAnswer:
         return cls(lambda text, blocks, _replace: reply(text, blocks), in_place=False)
 
     def _emit(self, text: str, blocks: list[dict[str, Any]] | None, *, final: bool) -> bool:
-        with self._lock:
-            if self._left <= (0 if final else 1):  # the last use is the final answer's
+        # Sends are serialised, and nothing is sent after the final answer: a late progress update (a worker
+        # thread, the slow-answer timer) must never replace the final answer in place.
+        with self._send_lock:
+            with self._lock:
+                if self._finished or self._left <= (0 if final else 1):  # the last use is the final answer's
+                    return False
+                self._left -= 1
+                replace = self._in_place and self._sent > 0
+                self._sent += 1
+                if final:
+                    self._finished = True
+            try:
+                self._send(text, blocks, replace)
+            except Exception:  # an update that fails must not stop the work
+                log.warning("progress answer could not be sent", exc_info=True)
                 return False
-            self._left -= 1
-            replace = self._in_place and self._sent > 0
-            self._sent += 1
-        try:
-            self._send(text, blocks, replace)
-        except Exception:  # an update that fails must not stop the work; the final answer tries again
-            log.warning("progress answer could not be sent", exc_info=True)
-            return False
-        return True
+            return True
 
     def say(self, text: str, blocks: list[dict[str, Any]] | None = None) -> bool:
         """An update that must be seen (the first answer, the estimate), budget permitting."""
@@ -82,13 +88,12 @@ class ProgressAnswer:
 
     def unless_done_within(self, seconds: float, text: str) -> None:
         """Say ``text`` only if the work is still going after ``seconds`` (a quick answer stays one message)."""
-        timer = threading.Timer(seconds, lambda: None if self._finished else self.say(text))
+        timer = threading.Timer(seconds, lambda: self.say(text))
         timer.daemon = True
         self._timer = timer
         timer.start()
 
     def finish(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
-        self._finished = True
         if self._timer is not None:
             self._timer.cancel()
         self._emit(text, blocks, final=True)
