@@ -19,6 +19,7 @@ from bot.campaigns.model import CampaignSource
 from bot.campaigns.service import CampaignService
 from bot.domain import InvalidInput
 from bot.estimates import customers_estimate, remaining_estimate, validation_estimate
+from bot.intake.check_all import POOL as CHECK_POOL
 from bot.intake.check_all import CheckAllProgress, check_all
 from bot.intake.planning import Planner, PlanProgress
 from bot.slack import ids
@@ -137,9 +138,15 @@ def _check_all(deps: AppDeps, user: str, answer: ProgressAnswer, client: WebClie
     answer.say(say.check_all_started(len(everyone), customers_estimate(len(everyone), 0, 0, deps.validate_limit)))
 
     def progress(p: CheckAllProgress) -> None:
-        answer.progress(p.customers_done, p.customers, lambda: say.check_all_progress(
-            p.customers_done, p.customers, p.subscriptions,
-            customers_estimate(p.customers, p.subscriptions, p.customers_done, deps.validate_limit)))
+        def text() -> str:
+            return say.check_all_progress(p.customers_done, p.customers, p.subscriptions,
+                                          customers_estimate(p.customers, p.subscriptions, p.customers_done,
+                                                             deps.validate_limit))
+
+        if p.customers_done == CHECK_POOL and p.customers > 2 * CHECK_POOL:
+            answer.say(text())  # the first estimate from real counts, once the first round of customers is in
+        else:
+            answer.progress(p.customers_done, p.customers, text)
 
     report = check_all(deps.workflow, everyone, partner_tenant_id=deps.partner_tenant_id, progress=progress)
     if channel:

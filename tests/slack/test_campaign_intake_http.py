@@ -268,4 +268,5 @@ def test_check_all_lists_every_customer_in_one_csv_with_progress_in_place(slack_
     assert "Checking every legacy subscription of all 60 customers" in sent[0]["text"]
     progress = [a for a in sent if a.get("replace_original") and "Checked" in a["text"] and a is not final]
     assert len(progress) >= 2 and all("subscriptions so far" in a["text"] for a in progress)
+    assert any("subscriptions in all" in a["text"] for a in progress)  # the estimate from the counts so far
     assert final["replace_original"] is True and len(sent) <= 5  # a response_url takes five uses
