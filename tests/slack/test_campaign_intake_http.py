@@ -204,6 +204,19 @@ def test_bulk_with_nothing_to_send_says_so_and_hands_nothing_over(slack_env: Any
     assert campaigns.calls == [] and stored_requests(env) == 0
 
 
+def test_bulk_from_the_lookup_modal_is_a_campaign_too(slack_env: Any) -> None:
+    campaigns = RecordingCampaigns()
+    env = slack_env(campaigns=campaigns)
+    env.requester.command("bulk")
+    opened = wait_for(lambda: env.standin.calls_to("views.open"))[0]
+    view = stored_view(env.standin, opened.response["view"]["id"])
+    values = {ids.CUSTOMER_BLOCK: {ids.CUSTOMER_SELECT: {"selected_option": {"value": AW}}}}
+    assert env.requester.view_submission(view, values, user=REQUESTER).status_code == 200
+    call = wait_for(lambda: campaigns.calls and campaigns.calls[0])
+    assert call["source"] == "bulk" and set(call["plan"].customers) == {AW}
+    assert wait_for(lambda: [m for m in env.standin.ephemeral_to(REQUESTER) if "waiting for approval" in m.text])
+
+
 def test_bulk_all_takes_every_customer(slack_env: Any) -> None:
     campaigns = RecordingCampaigns()
     env = slack_env(campaigns=campaigns)

@@ -69,3 +69,16 @@ def test_a_file_of_the_stand_in_downloads_with_the_bot_token() -> None:
         assert [c.params["authorized"] for c in standin.calls_to("download")] == [True]
         with pytest.raises(DownloadRefused, match="did not give ncebot the file"):
             download(WebClient(token=BOT_TOKEN, base_url=standin.base_url), "F99999999")
+
+
+def test_people_s_and_partner_center_s_text_is_escaped_in_the_intake_answers() -> None:
+    from bot.bam import SkippedRow
+    from bot.slack.blocks import campaign_intake as say
+
+    assert "&lt;!channel&gt;" in say.validating("1 migration: under a minute", "customer <!channel>'s subscriptions")
+    assert "&lt;!here&gt;" in say.planning_bulk(1, "<!here>")
+    listed = say.refused_rows([SkippedRow(line=2, subscription_id="s", customer_tenant_id="c",
+                                          reason="5: <@U1> & co")] * 12)
+    assert "&lt;@U1&gt; &amp; co" in listed and "<@U1>" not in listed
+    assert "showing 10 of 12" in listed
+    assert "&lt;b&gt;" in say.check_all_done(3, 10, 5, 3, 2, "note", [("<b>Bank</b>", "refused")])

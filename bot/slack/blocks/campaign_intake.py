@@ -74,7 +74,7 @@ def listing(done: int, total: int, subscriptions: int) -> str:
 
 def validating(estimate: str, source: str) -> str:
     """``Validating 600 subscriptions; Partner Center allows 450 validations … : about 6 minutes.``"""
-    return f":hourglass_flowing_sand: Validating {source}: {estimate}. This answer is updated as it goes."
+    return f":hourglass_flowing_sand: Validating {esc(source)}: {estimate}. This answer is updated as it goes."
 
 
 def validated_so_far(done: int, total: int, left: str) -> str:
