@@ -77,6 +77,10 @@ def build_app(state: SandboxState) -> Starlette:
             faults = state.faults
             if faults.latency > 0 and (not faults.latency_path or faults.latency_path in path_text):
                 await asyncio.sleep(faults.latency)
+            if faults.create_latency > 0 and name == "create_migration":  # a route, not a path substring:
+                with state.lock:  # validate, GET and schedules share the path's prefix
+                    state.count("create_latency_held")  # shown in /_sandbox/state: creates that waited
+                await asyncio.sleep(faults.create_latency)
             retry = state.injected_throttle(path_text)
             if retry is not None:
                 return _throttled(retry, headers)
@@ -312,6 +316,16 @@ def build_app(state: SandboxState) -> Starlette:
         body = state.external_migration(str(data.get("customerId", "")), str(data.get("subscriptionId", "")), led)
         return JSONResponse(body, status_code=201)
 
+    def seed_schedule(request: Request, data: dict[str, Any]) -> Any:
+        """A schedule with the id the caller gives (e.g. the ``Id`` of a BAM ``schedulemigrations.csv`` row), made
+        by the same rules as ``POST …/schedules``; the body is that route's plus ``customerTenantId`` and ``id``."""
+        body = ci(data)
+        with state.lock:
+            state.refresh()
+            status, made = state.create_schedule(str(body.get("customertenantid", "")), body, None,
+                                                 schedule_id=str(body.get("id", "")))
+        return JSONResponse(made, status_code=status)
+
     def reset(request: Request, data: dict[str, Any]) -> Any:
         state.load()
         return state.summary()
@@ -339,6 +353,7 @@ def build_app(state: SandboxState) -> Starlette:
         admin("/_sandbox/clock", ["GET", "POST"], clock),
         admin("/_sandbox/state", ["GET"], summary),
         admin("/_sandbox/external-migration", ["POST"], external),
+        admin("/_sandbox/schedules", ["POST"], seed_schedule),
         admin("/_sandbox/reset", ["POST"], reset),
         admin("/_sandbox/tokens/expire", ["POST"], expire_tokens),
     ]

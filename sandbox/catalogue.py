@@ -56,7 +56,10 @@ class Catalogue:
                 yaml.safe_load(self.data_path.read_text(encoding="utf-8")) or {}
             )
             partner = raw.get("partner") or {}
-            settings: dict[str, Any] = {**(raw.get("settings") or {}), **self._overrides}
+            seeded: dict[str, Any] = raw.get("settings") or {}
+            settings: dict[str, Any] = {**seeded, **self._overrides}
+            # Faults given at start (``ncebot sandbox`` env, constructor) add to the data file's, key by key.
+            settings["faults"] = {**(seeded.get("faults") or {}), **(self._overrides.get("faults") or {})}
             anchor = self.clock.start
             self.tenant_id: str = str(partner.get("tenant_id") or uuid.uuid4()).lower()
             self.partner_name: str = str(partner.get("name") or "Sandbox partner")

@@ -21,6 +21,7 @@ class Faults:
 
     latency: float = 0.0  # real seconds added before answering
     latency_path: str | None = None
+    create_latency: float = 0.0  # real seconds every create (POST …/migrations/newcommerce) waits; others stay fast
     error_rate: float = 0.0  # share of requests answered with error_status
     error_status: int = 503
     error_seed: int | None = None
@@ -57,7 +58,7 @@ class Faults:
             return value
         if name == "commit_then_timeout_next" and value is None:
             return None
-        if name in ("latency", "error_rate", "commit_then_timeout"):
+        if name in ("latency", "create_latency", "error_rate", "commit_then_timeout"):
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise bad_request(f"Fault setting {name} must be a number >= 0.")
             if name == "error_rate" and value > 1:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sandbox.errors import ApiError, bad_request
 from sandbox.migrations import Migrations
-from sandbox.model import Schedule, Subscription, iso, parse_datetime
+from sandbox.model import Schedule, Subscription, iso, parse_datetime, require_guid
 
 
 class Schedules(Migrations):
@@ -37,7 +37,14 @@ class Schedules(Migrations):
                 f"targetDate {iso(target)} must not be after the subscription's term end {iso(sub.term_end)}."
             )
 
-    def create_schedule(self, customer_id: str, body: Any, request_id: str | None) -> tuple[int, dict[str, Any]]:
+    def create_schedule(
+        self, customer_id: str, body: Any, request_id: str | None, *, schedule_id: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """``schedule_id``: keep this id (``POST /_sandbox/schedules``: schedules a BAM file names), not a new one."""
+        if schedule_id is not None:
+            schedule_id = require_guid(schedule_id, "id")
+            if schedule_id in self.schedules:
+                raise bad_request(f"A migration schedule with id {schedule_id} already exists.")
         customer = self.customer(customer_id)
         now = self.now()
         target, renewal = self._schedule_fields(body)
@@ -55,7 +62,7 @@ class Schedules(Migrations):
                 )
         ext = body.get("externalreferenceid")
         schedule = Schedule(
-            id=str(uuid.uuid4()),
+            id=schedule_id or str(uuid.uuid4()),
             customer_id=customer.id,
             items=items,
             target_date=target,
