@@ -138,6 +138,22 @@ def test_a_file_with_bad_rows_is_refused_by_line_and_column_and_nothing_is_store
     assert journal.entries(env.sandbox.state, "validate") == []
 
 
+def test_the_bad_rows_example_is_refused_naming_every_line_and_column(slack_env: Any) -> None:
+    campaigns = RecordingCampaigns()
+    env = slack_env(campaigns=campaigns)
+    view = open_import_modal(env)
+    journal.clear(env.sandbox.state)
+    example = (known.BAM_EXAMPLES / "variants" / "subscriptions-bad-rows.csv").read_bytes()
+    env.requester.submit_files(view, {"subscriptions-bad-rows.csv": example}, user=REQUESTER)
+    refused = wait_for(lambda: next((a["text"] for a in answers(env) if "was not imported" in a["text"]), None))
+    for line, column in [(2, "SeatCount"), (2, "Term"), (3, "BillingPlan"), (4, "CustomerTenantId"),
+                         (5, "StartNewTermInNce"), (7, "CustomTermEndDate"), (8, "BaseSubscriptionId"),
+                         (9, "MigrationEligible")]:
+        assert f"line {line}, {column}:" in refused
+    assert "8 problem(s) on 7 line(s); nothing was stored" in refused
+    assert campaigns.calls == [] and stored_requests(env) == 0 and journal.entries(env.sandbox.state) == []
+
+
 def test_every_problem_of_a_long_refusal_goes_to_the_person_as_a_file(slack_env: Any) -> None:
     env = slack_env(campaigns=RecordingCampaigns())
     view = open_import_modal(env)
