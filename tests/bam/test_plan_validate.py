@@ -127,7 +127,6 @@ def _is_addon(row: Any, sandbox: Any) -> bool:
     return bool(sub is not None and sub.parent)
 
 
-@SQLITE
 def test_rows_in_an_open_request_are_refused(planner: Planner, make_workflow: Any) -> None:
     workflow = make_workflow()
     open_request = workflow.request_change(kind=RequestKind.MIGRATE, requester="UREQ", customer_id=known.CONTOSO,
