@@ -112,6 +112,10 @@ def test_bulk_of_customers_lists_once_and_refuses_what_partner_center_refuses(pl
     assert len(journal.entries(sandbox.state, "get_customer")) == 2
     listed = [e.params["customer"] for e in journal.entries(sandbox.state, "list_subscriptions")]
     assert listed.count(AW) == 1 and listed.count(known.CONTOSO) == 1
+    # nothing per subscription but its validate (issue #11: 613 sequential calls for a 300-item bulk before)
+    assert journal.entries(sandbox.state, "get_subscription") == []
+    assert {e.name for e in journal.entries(sandbox.state)} == {
+        "get_customer", "list_subscriptions", "validate"}
     reasons = {r.subscription_id: r.reason for r in refused}
     assert reasons[NO_PRODUCT].startswith("5: ")
     assert reasons[known.TRIAL_SUB].startswith("Trial: ")
