@@ -58,7 +58,7 @@ class CampaignRunner:
     OPERATION_LEASE = timedelta(minutes=10)
 
     def __init__(self, *, session_factory: sessionmaker[Session], partner_center: PartnerCenterClient,
-                 outbox: Outbox, clock: Clock, instance_id: str | None = None, concurrency: int = 5,
+                 outbox: Outbox, clock: Clock, instance_id: str | None = None, concurrency: int = 8,
                  on_commit: Callable[[], None] | None = None) -> None:
         self._sessions = session_factory
         self._pc = partner_center
