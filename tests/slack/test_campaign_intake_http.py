@@ -252,6 +252,11 @@ def test_an_ambiguous_name_lists_the_matches_and_plans_nothing(slack_env: Any) -
     assert "`o` matches 5 customers" in text and "Contoso Ltd" in text
     env.requester.command("check contoso.onmicrosoft.com")  # by domain
     wait_for(lambda: any("Checking every legacy subscription of customer" in a["text"] for a in answers(env)))
+    estimate = wait_for(lambda: next((a for a in answers(env) if "validations per customer" in a["text"]), None))
+    assert estimate["replace_original"] is True and "base subscriptions; Partner Center allows 450" in estimate["text"]
+    final = wait_for(lambda: next((a for a in answers(env) if "eligible" in a["text"] and "Contoso" in a["text"]),
+                                  None))
+    assert final["replace_original"] is True
     assert campaigns.calls == []
 
 
