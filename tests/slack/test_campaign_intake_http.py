@@ -61,9 +61,13 @@ def stored_requests(env: SlackEnv) -> int:
 
 
 def open_import_modal(env: SlackEnv) -> dict[str, Any]:
+    def imports() -> list[Any]:
+        return [v for v in env.standin.views.values() if v.view.get("callback_id") == ids.IMPORT_MODAL]
+
+    before = len(imports())
     assert env.requester.command("import").status_code == 200
-    opened = wait_for(lambda: [v for v in env.standin.views.values() if v.view.get("callback_id") == ids.IMPORT_MODAL])
-    view = stored_view(env.standin, opened[0].id)
+    opened = wait_for(lambda: (lambda found: found if len(found) > before else None)(imports()))
+    view = stored_view(env.standin, opened[-1].id)
     element = next(b["element"] for b in view["blocks"] if b.get("block_id") == ids.IMPORT_FILE_BLOCK)
     assert (element["type"], element["action_id"], element["filetypes"], element["max_files"]) == (
         "file_input", "ncebot_import_file", ["csv"], 1)
@@ -117,6 +121,23 @@ def test_import_with_the_campaign_service_stores_one_request_and_posts_it(slack_
     assert pending.kind is RequestKind.BULK and pending.id in final["text"] and pending.requester == REQUESTER
     assert pending.id in str(message.blocks)
     assert final["replace_original"] is True
+
+
+def test_a_schedule_file_and_a_cancel_file_through_the_campaign_service(slack_env: Any) -> None:
+    env = slack_env(campaigns="service")
+    view = open_import_modal(env)
+    example = (known.BAM_EXAMPLES / "subscriptionsforschedule.csv").read_bytes()
+    env.requester.submit_files(view, {"subscriptionsforschedule.csv": example}, user=REQUESTER)
+    final = wait_for(lambda: next((a["text"] for a in answers(env) if "is waiting for approval" in a["text"]), None))
+    assert "Schedule the migration of" in final
+    [pending] = env.workflow.pending_requests()
+    assert pending.kind is RequestKind.BULK
+    # the example cancel file names schedules this sandbox never made: every row refused, nothing requested
+    view = open_import_modal(env)
+    env.requester.submit_files(view, {"schedulemigrations.csv": (known.BAM_EXAMPLES / "schedulemigrations.csv")
+                                      .read_bytes()}, user=REQUESTER)
+    nothing = wait_for(lambda: next((a["text"] for a in answers(env) if "No request was made" in a["text"]), None))
+    assert "ScheduleNotFound" in nothing and stored_requests(env) == 1
 
 
 def test_a_file_with_bad_rows_is_refused_by_line_and_column_and_nothing_is_stored(slack_env: Any) -> None:
