@@ -203,7 +203,7 @@ def run_import(deps: AppDeps, client: WebClient, user: str, file_id: str, meta: 
 
 
 def _import(deps: AppDeps, client: WebClient, user: str, file_id: str, answer: ProgressAnswer) -> None:
-    got = download(client, file_id)
+    got = download(client, file_id, uploaded_by=user)
     try:
         plan = read_bam(got.content)
     except BamFileError as refused:  # nothing stored: the plan never reaches the campaign service

@@ -56,8 +56,10 @@ def trusted_download_url(url: str, api_base: str) -> bool:
         and parts.scheme == api.scheme
 
 
-def download(client: WebClient, file_id: str, *, max_bytes: int = MAX_BYTES, timeout: float = 30.0) -> Downloaded:
-    """The file's bytes, or :class:`DownloadRefused` saying why not."""
+def download(client: WebClient, file_id: str, *, uploaded_by: str | None = None, max_bytes: int = MAX_BYTES,
+             timeout: float = 30.0) -> Downloaded:
+    """The file's bytes, or :class:`DownloadRefused` saying why not. ``uploaded_by``: the person who submitted
+    the modal; a file someone else uploaded is not read (the bot token could read any file it can see)."""
     try:
         info = client.files_info(file=file_id)
     except SlackApiError as exc:
@@ -68,6 +70,8 @@ def download(client: WebClient, file_id: str, *, max_bytes: int = MAX_BYTES, tim
         raise DownloadRefused(f"Slack did not give ncebot the file (`{code}`): upload it again.") from exc
     record = info.get("file") or {}
     name = str(record.get("name") or file_id)
+    if uploaded_by and record.get("user") and record.get("user") != uploaded_by:
+        raise DownloadRefused(f"`{name}` was uploaded by someone else: upload your own copy of the file.")
     size = int(record.get("size") or 0)
     if size > max_bytes:
         raise DownloadRefused(f"`{name}` is {_mb(size)}; ncebot takes BAM files up to {_mb(max_bytes)}. Split it "

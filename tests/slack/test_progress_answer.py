@@ -63,10 +63,12 @@ def test_the_bot_token_goes_only_to_slack_or_the_configured_api_host() -> None:
 
 def test_a_file_of_the_stand_in_downloads_with_the_bot_token() -> None:
     with SlackStandIn(bot_token=BOT_TOKEN) as standin:
-        file_id = standin.upload_user_file("a.csv", b"a,b\r\n")
-        got = download(WebClient(token=BOT_TOKEN, base_url=standin.base_url), file_id)
+        file_id = standin.upload_user_file("a.csv", b"a,b\r\n", user="UUPLOADER1")
+        got = download(WebClient(token=BOT_TOKEN, base_url=standin.base_url), file_id, uploaded_by="UUPLOADER1")
         assert (got.name, got.content) == ("a.csv", b"a,b\r\n")
         assert [c.params["authorized"] for c in standin.calls_to("download")] == [True]
+        with pytest.raises(DownloadRefused, match="uploaded by someone else"):
+            download(WebClient(token=BOT_TOKEN, base_url=standin.base_url), file_id, uploaded_by="UOTHER0001")
         with pytest.raises(DownloadRefused, match="did not give ncebot the file"):
             download(WebClient(token=BOT_TOKEN, base_url=standin.base_url), "F99999999")
 
