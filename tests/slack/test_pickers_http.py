@@ -4,6 +4,7 @@ loaded from its legacy subscriptions, filtered by what is typed, at most 100."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from bot.slack import ids
 from sandbox import large_seed
 from sandbox.server import SandboxServer
 from tests.fixtures.slack import REQUESTER, stored_view, wait_for
+from tests.slack.test_campaign_intake_http import RecordingCampaigns
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -51,6 +53,25 @@ def test_a_600_subscription_customer_gets_a_searchable_subscription_picker(slack
     assert all("finance" in o["text"]["text"].lower() for o in typed)
     # the modal's own listing fed the picker: typing did not list the customer's subscriptions again
     assert large_partner.state.counts.get("list_subscriptions", 0) <= 24  # one paged list (600 / 25 per page)
+
+
+def test_bulk_of_the_600_subscription_customer_answers_with_its_estimate_first(slack_env: Any) -> None:
+    """The sandbox's clock runs 60x (a 5-minute window lasts 5 s) and the client's validate limit follows it; the
+    estimate speaks of Partner Center's documented limit, as it would in production."""
+    with SandboxServer(data=large_seed.build(), time_scale=60.0) as fast:
+        big = next(c for c in fast.state.customers.values() if len(c.subs) == 600)
+        env = slack_env(partner_center=fast, settings_env={"PARTNER_CENTER_VALIDATE_LIMIT": "450/5s"},
+                        campaigns=(campaigns := RecordingCampaigns()))
+        env.requester.command(f"bulk {big.domain}")  # by domain
+        estimate = wait_for(lambda: next((c.params for c in env.standin.calls_to("response_url")
+                                           if "Validating" in c.params["text"]), None), timeout=60)
+        assert re.search(r"Validating customer \S+'s subscriptions: \d{3} migrations; Partner Center allows 450 "
+                         r"validations per customer per 5 minutes: about \d+ minutes?", estimate["text"])
+        assert estimate["replace_original"] is True
+        call = wait_for(lambda: campaigns.calls and campaigns.calls[0], timeout=120)
+        bases = sum(1 for s in big.subs.values() if not s.parent)
+        assert 300 < len(call["plan"].migrations) <= fast.state.counts.get("validate", 0) <= bases
+        assert fast.state.counts.get("get_customer", 0) <= 1  # its name, read once
 
 
 def test_the_customer_picker_searches_all_200_customers(slack_env: Any, large_partner: SandboxServer) -> None:
