@@ -33,6 +33,7 @@ from bot.access import Access
 from bot.access import Unapprovable as Unapprovable  # re-exported: raised by request_change
 from bot.access import WorkflowPolicy as WorkflowPolicy  # re-exported: defined beside the rules that read it
 from bot.campaigns.model import batch_reference
+from bot.campaigns.open_items import undecided_targets
 from bot.deadlines import end_dates, window
 from bot.domain import (
     AlreadyDecided,
@@ -1057,7 +1058,7 @@ class Workflow:
     @staticmethod
     def _undecided_targets(session: Session, customer_id: str) -> dict[str, tuple[str, str]]:
         """Subscriptions (lower-case id) of this customer's pending or approved requests → (request id, kind)."""
-        return campaign_store.undecided_targets(session, [customer_id])
+        return undecided_targets(session, [customer_id])
 
     def _prepare_bulk(self, customer_id: str, options: ChangeOptions) -> Workflow._Plan:
         if options.target_date or options.on_renewal:

@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.bam.models import BamKind, BamPlan, PlannedCancel, PlannedMigration, PlannedSubscription, SkippedRow
 from bot.bulk_plan import with_options
+from bot.campaigns.open_items import undecided_targets
 from bot.domain import ChangeOptions, InvalidInput
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
 from bot.partner_center.models import MigrationValidation, ScheduleStatus, Subscription, SubscriptionStatus
 from bot.workflow import PartnerCenterProblem
-from storage.campaigns import undecided_targets
 
 #: Validations (and list calls) in flight at once. Small: the limit is per customer, and Partner Center's own
 #: latency (~0.3 to 1.5 s a call) is what the pool hides.
