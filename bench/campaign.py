@@ -87,7 +87,7 @@ def run_ncebot(customers: int, subscriptions: int, scale: float, latency: float)
             state = runtime.sandbox.state
             plan = plan_from(state, customers, subscriptions)
             view = runtime.deps.campaigns.request(plan, requester=REQUESTER, source=CampaignSource.IMPORT)
-            state.set_faults({"latency": latency / scale, "latency_path": "/migrations/newcommerce"})
+            state.set_faults({"create_latency": latency / scale})
             with SlackRequester(server.url, standin, SECRET) as slack:
                 slack.block_action(ids.APPROVE_ACTION, view.id, user=APPROVER, channel=CHANNEL)
             total = len(plan.migrations)
@@ -127,7 +127,7 @@ def run_bam_style(customers: int, subscriptions: int, scale: float, latency: flo
                                   "PARTNER_CENTER_CREATE_LIMIT": f"100000/{window:g}s"})
         client = build_partner_center_client(settings, verify=pc.ca_path, on_call=observe)
         plan = plan_from(pc.state, customers, subscriptions)
-        pc.state.set_faults({"latency": latency / scale, "latency_path": "/migrations/newcommerce"})
+        pc.state.set_faults({"create_latency": latency / scale})
 
         def create(item: PlannedMigration) -> None:
             with contextlib.suppress(PartnerCenterError):  # BAM writes it to its output file and moves on

@@ -89,11 +89,14 @@ def _add_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     seed.add_argument("--seed", choices=("default", "large"), default="default",
                       help="built-in seed: default (sandbox/known.py), or large (200 customers, 5,000 subscriptions)")
     parser.add_argument("--time-scale", type=float, default=1.0, help="run the sandbox clock N times faster")
+    parser.add_argument("--create-latency", type=float, default=None,
+                        help="real seconds every migration create waits before its answer (benchmarks)")
 
     def handler(args: argparse.Namespace) -> int:
         from sandbox.cli import serve
 
-        return serve(host=args.host, port=args.port, data=args.data, time_scale=args.time_scale, seed=args.seed)
+        return serve(host=args.host, port=args.port, data=args.data, time_scale=args.time_scale, seed=args.seed,
+                     create_latency=args.create_latency)
 
     parser.set_defaults(handler=handler)
 

@@ -214,7 +214,9 @@ def build_runtime(
     from bot.campaigns.service import CampaignService
     from bot.customers import CustomerDirectory
     from bot.domain import SystemClock
+    from bot.estimates import ValidateLimit
     from bot.health import HealthCheck, database_check, lease_check, scheduler_check
+    from bot.intake.planning import Planner
     from bot.liveness import InstanceHeartbeat, liveness_timeout
     from bot.metrics import Metrics
     from bot.slack.campaign_render import CampaignRenderer
@@ -312,7 +314,10 @@ def build_runtime(
                    windows=windows,
                    # the PartnerTenantId column of /nce check
                    partner_tenant_id=sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id,
-                   customers=CustomerDirectory(partner_center), work=work, triggers=triggers, campaigns=campaigns)
+                   customers=CustomerDirectory(partner_center), work=work, triggers=triggers, campaigns=campaigns,
+                   planner=Planner(partner_center, session_factory, partner_tenant_id=(
+                       sandbox.tenant_id if sandbox is not None else settings.partner_center_tenant_id) or ""),
+                   validate_limit=ValidateLimit(settings.validate_limit.calls, settings.validate_limit.window))
     app = create_app(settings, deps)
     return Runtime(settings=settings, app=app, deps=deps, partner_center=partner_center, closers=closers,
                    metrics=metrics, health=health, tracking=tracking, sandbox=sandbox,

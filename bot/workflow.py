@@ -152,8 +152,9 @@ class Workflow:
     def migration_status(self, customer_id: str, migration_id: str) -> MigrationStatusView:
         return self.catalogue.migration_status(customer_id, migration_id)
 
-    def check_customer(self, customer_id: str, *, partner_tenant_id: str | None = None) -> CheckReport:
-        return self.checks.check_customer(customer_id, partner_tenant_id=partner_tenant_id)
+    def check_customer(self, customer_id: str, *, partner_tenant_id: str | None = None,
+                       progress: Callable[[int, int], None] | None = None) -> CheckReport:
+        return self.checks.check_customer(customer_id, partner_tenant_id=partner_tenant_id, progress=progress)
 
     # --- reads ----------------------------------------------------------------------------------------------
     def pending_requests(self) -> list[RequestView]:

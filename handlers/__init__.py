@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, campaigns, commands, deadlines, home, options, views
+from handlers import actions, campaign_intake, campaigns, commands, deadlines, home, options, views
 
 
 def register_listeners(app: App) -> None:
@@ -16,4 +16,5 @@ def register_listeners(app: App) -> None:
     options.register(app)
     home.register(app)
     deadlines.register(app)
+    campaign_intake.register(app)
     campaigns.register(app)

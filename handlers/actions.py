@@ -18,6 +18,7 @@ from bot.slack.deps import app_deps
 from bot.slack.forms import read_options_leniently
 from handlers.common import after_ack, confirm_request, ephemeral_reply, guarded
 from handlers.home import is_home_click, publish_home_after
+from handlers.options import subscription_cache
 
 if TYPE_CHECKING:
     from bot.workflow import DecisionResult
@@ -108,6 +109,7 @@ def customer_picked(ack: Ack, body: dict[str, Any], client: WebClient, context: 
 
     def work() -> None:
         nodes = deps.workflow.legacy_subscriptions(meta.customer or "")
+        subscription_cache(deps).put(meta.customer or "", nodes)  # the picker's options come from here
         options = _current_options(view, meta.kind)
         modal = dui.offer_end_dates(deps.workflow,  # SPEC §10: Partner Center's aligned end dates
                                     ui.change_modal(meta.kind, meta, subscriptions=nodes, options=options),
@@ -130,7 +132,7 @@ def subscription_picked(ack: Ack, body: dict[str, Any], client: WebClient, conte
     deps = app_deps(context)
 
     def work() -> None:
-        nodes = deps.workflow.legacy_subscriptions(customer)
+        nodes = subscription_cache(deps).get(customer)  # listed moments ago when the customer was picked
         options = _current_options(view, meta.kind)
         modal = dui.offer_end_dates(deps.workflow,  # SPEC §10: Partner Center's aligned end dates
                                     ui.change_modal(meta.kind, meta, subscriptions=nodes, options=options),

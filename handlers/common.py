@@ -20,9 +20,11 @@ from bot.slack.blocks import ModalMetadata
 from bot.slack.blocks import campaigns as campaign_ui
 from bot.slack.commands import NceCommand
 from bot.slack.deps import AppDeps
+from bot.slack.progress_answer import ProgressAnswer
 from bot.slack.replies import Reply, busy_text, friendly_error, report_error, tell_user
 from bot.work_queue import QueueFull
 from bot.workflow import NothingEligible
+from handlers.options import subscription_cache
 from handlers.reports import run_audit, run_check
 
 log = logging.getLogger(__name__)
@@ -143,18 +145,23 @@ def confirm_request(client: WebClient, request: RequestView, reply: Reply) -> No
 
 
 def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client: WebClient, *,
-                channel: str | None = None) -> None:
+                channel: str | None = None, answer: ProgressAnswer | None = None) -> None:
     """Run a complete (no missing arguments) subcommand and answer through ``reply``. ``channel``: where the
-    command was run (``/nce check`` posts its CSV there)."""
+    command was run (``/nce check`` posts its CSV there). ``answer``: the command's answer to update in place
+    (SPEC §9: slow commands); without one, the slow commands answer through ``reply``."""
     wf = deps.workflow
     name = cmd.name
     if name == "help":
         reply(ui.help_text(), ui.help_blocks())
     elif name == "subscriptions":
         assert cmd.customer_id
+        if answer is not None:  # SPEC §9: a big customer's list takes several pages; say so at once
+            answer.unless_done_within(2.0, ":hourglass_flowing_sand: Listing the legacy subscriptions of customer "
+                                      f"`{cmd.customer_id}` (Partner Center gives them a page at a time)…")
         nodes = wf.legacy_subscriptions(cmd.customer_id)
-        reply(f"{len(nodes)} legacy subscription(s) of {cmd.customer_id}", ui.subscriptions_blocks(cmd.customer_id,
-                                                                                                    nodes))
+        (answer.finish if answer is not None else reply)(
+            f"{len(nodes)} legacy subscription(s) of {cmd.customer_id}", ui.subscriptions_blocks(cmd.customer_id,
+                                                                                                   nodes))
     elif name == "validate":
         assert cmd.customer_id and cmd.subscription_id
         outcome = wf.validate(cmd.customer_id, cmd.subscription_id, cmd.options)
@@ -182,7 +189,7 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
         confirm_request(client, request, reply)
     elif name == "check":
         assert cmd.customer_id
-        run_check(deps, cmd.customer_id, user, reply, client, channel)
+        run_check(deps, cmd.customer_id, user, answer or ProgressAnswer.of_reply(reply), client, channel)
     elif name == "audit":
         run_audit(deps, cmd.customer_id, user, reply, client)
     elif name == "schedules":
@@ -252,6 +259,7 @@ def open_modal_for(deps: AppDeps, cmd: NceCommand, client: WebClient, trigger_id
         def fill() -> None:
             try:
                 nodes = deps.workflow.legacy_subscriptions(customer_id)
+                subscription_cache(deps).put(customer_id, nodes)  # the picker's options (over 100) come from here
             except (DomainError, PartnerCenterError) as exc:
                 client.views_update(view_id=view["id"], hash=view["hash"],
                                     view=ui.message_modal("ncebot", friendly_error(exc)))

@@ -7,8 +7,10 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.estimates import remaining_estimate, validation_estimate
 from bot.slack import blocks as ui
 from bot.slack.deps import AppDeps
+from bot.slack.progress_answer import ProgressAnswer
 from bot.slack.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -41,12 +43,24 @@ def open_dm(client: WebClient, user: str) -> str:
         return user
 
 
-def run_check(deps: AppDeps, customer_id: str, user: str, reply: Reply, client: WebClient,
+def run_check(deps: AppDeps, customer_id: str, user: str, answer: ProgressAnswer, client: WebClient,
               channel: str | None) -> None:
-    """Tell the user at once, run the (slow) check, upload the CSV where the command was run, answer the summary."""
-    reply(f":hourglass_flowing_sand: Checking every legacy subscription of customer `{customer_id}` with Partner "
-          "Center… the CSV report follows.", None)
-    report = deps.workflow.check_customer(customer_id, partner_tenant_id=deps.partner_tenant_id)
+    """Tell the user at once, then the estimate once the subscriptions are listed (SPEC §9), run the (slow) check,
+    upload the CSV where the command was run, and end the same answer with the summary."""
+    answer.say(f":hourglass_flowing_sand: Checking every legacy subscription of customer `{customer_id}` with "
+               "Partner Center… the CSV report follows.")
+    limit = deps.validate_limit
+
+    def progress(done: int, total: int) -> None:
+        if done == 0:
+            if total:
+                answer.say(":hourglass_flowing_sand: Checking "
+                           + validation_estimate([total], limit, what="base subscription", pool=1) + ".")
+            return
+        answer.progress(done, total, lambda: f":hourglass_flowing_sand: Checking customer `{customer_id}`: "
+                        + remaining_estimate(done, total, [total - done], limit, pool=1) + ".")
+
+    report = deps.workflow.check_customer(customer_id, partner_tenant_id=deps.partner_tenant_id, progress=progress)
     summary = report.summary()
     note: str
     if channel:
@@ -64,7 +78,7 @@ def run_check(deps: AppDeps, customer_id: str, user: str, reply: Reply, client: 
             note = f":warning: The CSV could not be posted here: {upload_problem(exc)}."
     else:
         note = ":warning: No channel to post the CSV to: run `/nce check` in a channel."
-    reply(f"{summary}. {note}", ui.check_blocks(report, note))
+    answer.finish(f"{summary}. {note}", ui.check_blocks(report, note))
 
 
 def run_audit(deps: AppDeps, customer_id: str | None, user: str, reply: Reply, client: WebClient) -> None:

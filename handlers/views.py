@@ -26,7 +26,9 @@ from bot.slack.forms import (
     read_lookup_form,
     read_reason,
 )
+from bot.slack.progress_answer import ProgressAnswer
 from bot.slack.replies import friendly_error
+from handlers.campaign_intake import run_bulk
 from handlers.common import CHANGE_KINDS, after_ack, confirm_request, ephemeral_reply, guarded, run_command
 from handlers.home import publish_home_after
 
@@ -134,8 +136,13 @@ def lookup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], clien
         schedule_id=form.object_id if meta.kind == "cancel" else None,
         migration_id=form.object_id if meta.kind == "status" else None,
     )
-    after_ack(deps, ack, body, client, lambda: run_command(deps, cmd, user, ephemeral_reply(client, user, meta.channel),
-                                                           client, channel=meta.channel),
+    reply = ephemeral_reply(client, user, meta.channel)
+    if cmd.name == "bulk" and deps.campaigns is not None:  # SPEC §8: a campaign request, as from /nce bulk
+        answer = ProgressAnswer.of_reply(reply)
+        after_ack(deps, ack, body, client, lambda: run_bulk(deps, cmd, user, answer, client),
+                  ack_busy=_busy_modal(ack))
+        return
+    after_ack(deps, ack, body, client, lambda: run_command(deps, cmd, user, reply, client, channel=meta.channel),
               ack_busy=_busy_modal(ack))
 
 

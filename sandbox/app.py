@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox import deadlines, entra
+from sandbox import deadlines, entra, journal
 from sandbox.errors import ApiError, bad_request
 from sandbox.state import PC_AUDIENCE, SandboxState, ci, iso
 from sandbox.webhooks import EVENTS, WebhookHub
@@ -100,6 +100,7 @@ def build_app(state: SandboxState) -> Starlette:
                     except (ValueError, UnicodeDecodeError):
                         return _error(bad_request("The request body is not valid JSON."), headers)
             ctx = Ctx(dict(request.path_params), query, body, request_id, request.headers.get("ms-continuationtoken"))
+            journal.record(state, name, ctx.params, body)  # for tests: what was asked (bodies included)
             with state.lock:
                 state.count(name)
                 state.refresh()

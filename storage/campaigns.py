@@ -157,29 +157,27 @@ def trackable_by_customer(session: Session, request_ids: list[str]) -> dict[str,
     return dict(out)
 
 
-def undecided_targets(session: Session, customer_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """Subscriptions (lower-case id) of these customers in a pending or approved request → (request id, kind):
-    a second request for one of them would race the first at Partner Center. Campaigns count with every item of
-    their plan (a campaign over several customers is stored under ``*``)."""
-    from bot.campaigns.model import item_target, load_plan, plan_items  # the plan's shape is the campaign's
-
-    wanted = {c.lower() for c in customer_ids}
+def open_requests(session: Session, customer_ids: Sequence[str]) -> list[ChangeRequest]:
+    """Pending or approved requests of these customers, and campaigns over several customers (stored under
+    ``*``): what a new request for one of their subscriptions would race at Partner Center."""
+    wanted = [c.lower() for c in customer_ids]
     query = select(ChangeRequest).where(ChangeRequest.state.in_(("pending", "approved")),
                                         func.lower(ChangeRequest.customer_id).in_([*wanted, "*"]))
-    found: dict[str, tuple[str, str]] = {}
-    for row in session.scalars(query):
-        if row.plan is not None:
-            plan = load_plan(row.plan)
-            for item in plan_items(plan) if plan else ():
-                if item.customer_tenant_id.lower() in wanted:
-                    found.setdefault(item_target(item).lower(), (row.id, row.kind))
-        elif row.kind == BULK:
-            for item in row.items or []:
-                found.setdefault(str(item.get("target", "")).lower(), (row.id, row.kind))
-        elif row.subscription_id and row.kind in ("migrate", "schedule"):
-            found.setdefault(row.subscription_id.lower(), (row.id, row.kind))
-    return found
+    return list(session.scalars(query))
 
 
 def is_campaign(session: Session, request_id: str) -> bool:
     return session.scalar(select(ChangeRequest.plan.is_not(None)).where(ChangeRequest.id == request_id)) is True
+
+
+def recent_creates(session: Session, since: datetime, now: datetime, *,
+                   not_by: str | None) -> list[tuple[int, datetime]]:
+    """(id, when Partner Center counted it) of migration creates of another process than ``not_by`` that may
+    still be in Partner Center's window: answered ones by their answer (``updated_at``, as the client's limiter
+    stamps its own), ones still in flight as now (the most cautious)."""
+    op = PartnerCenterOperation
+    query = select(op.id, op.status, op.updated_at).where(
+        op.kind == "create_migration", or_(op.updated_at >= since, op.status == "sending"))
+    if not_by is not None:
+        query = query.where(or_(op.claimed_by.is_(None), op.claimed_by != not_by))
+    return [(int(i), now if status == "sending" else at) for i, status, at in session.execute(query)]

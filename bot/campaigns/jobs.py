@@ -13,11 +13,13 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.campaigns.runner import CampaignRunner
-from bot.domain import RequestState
+from bot.domain import Clock, RequestState, utc_now
+from bot.partner_center.client import PartnerCenterClient
 from storage import campaigns as campaign_store
 from storage import repositories as repo
 
@@ -28,8 +30,15 @@ SUBMIT_SECONDS = 2.0
 
 class SubmissionJobs:
     def __init__(self, *, session_factory: sessionmaker[Session], runner: CampaignRunner,
-                 submit_one: Callable[[str], object], workers: int = 4) -> None:
+                 submit_one: Callable[[str], object], workers: int = 4,
+                 partner_center: PartnerCenterClient | None = None, clock: Clock | None = None,
+                 instance_id: str | None = None, create_window: float = 300.0) -> None:
         self._sessions = session_factory
+        self._pc = partner_center
+        self._clock = clock
+        self._instance_id = instance_id
+        self._create_window = create_window
+        self._counted: set[int] = set()  # creates of other processes already counted in the client's window
         self._runner = runner
         self._submit_one = submit_one
         self._workers = workers
@@ -43,9 +52,23 @@ class SubmissionJobs:
             sending = campaign_store.campaigns_to_run(session, (RequestState.SUBMITTED.value,))
         return list(dict.fromkeys([*approved, *sending]))
 
+    def count_creates_made_elsewhere(self) -> int:
+        """One executor means one limiter, but a new lease holder starts with an empty window while Partner Center
+        still counts the creates of the holder before it: those count here too (idempotent per operation)."""
+        if self._pc is None or self._clock is None:
+            return 0
+        now = utc_now(self._clock)
+        with self._sessions() as session:
+            rows = campaign_store.recent_creates(session, now - timedelta(seconds=self._create_window), now,
+                                                 not_by=self._instance_id)
+        fresh = [(i, at) for i, at in rows if i not in self._counted]
+        self._counted.update(i for i, _ in fresh)
+        return self._pc.note_creates_elsewhere((now - at).total_seconds() for _, at in fresh)
+
     def run_due(self, *, wait_for_all: bool = False) -> int:
         """Start every request that is due and not already running here; returns how many were started (or, with
         ``wait_for_all``, are waited for)."""
+        self.count_creates_made_elsewhere()
         with self._sessions() as session:
             campaigns = set(campaign_store.campaigns_to_run(
                 session, (RequestState.APPROVED.value, RequestState.SUBMITTED.value)))
@@ -66,6 +89,13 @@ class SubmissionJobs:
         if wait_for_all:
             wait(started)
         return len(started)
+
+    def is_running(self, request_id: str) -> bool:
+        """Whether a pass over this request runs here now (a paused campaign's pass ends after its in-flight
+        operations)."""
+        with self._lock:
+            future = self._running.get(request_id)
+            return future is not None and not future.done()
 
     def _run(self, request_id: str, campaign: bool) -> None:
         try:

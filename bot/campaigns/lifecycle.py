@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.campaigns.model import Control, load_plan, plan_items
 from bot.domain import RequestState
-from bot.tracking.outbox import Outbox
+from bot.outbox import Outbox
 from storage import campaigns as store
 from storage import repositories as repo
 from storage.models import ChangeRequest

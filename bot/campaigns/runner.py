@@ -34,10 +34,10 @@ from bot.campaigns.model import (
     plan_items,
 )
 from bot.domain import Clock, RequestState, utc_now
+from bot.outbox import Outbox
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
 from bot.partner_center.models import Migration, MigrationSchedule
-from bot.tracking.outbox import Outbox
 from storage import campaigns as store
 from storage import repositories as repo
 from storage.repositories import OperationView
@@ -58,7 +58,7 @@ class CampaignRunner:
     OPERATION_LEASE = timedelta(minutes=10)
 
     def __init__(self, *, session_factory: sessionmaker[Session], partner_center: PartnerCenterClient,
-                 outbox: Outbox, clock: Clock, instance_id: str | None = None, concurrency: int = 5,
+                 outbox: Outbox, clock: Clock, instance_id: str | None = None, concurrency: int = 8,
                  on_commit: Callable[[], None] | None = None) -> None:
         self._sessions = session_factory
         self._pc = partner_center

@@ -19,6 +19,7 @@ from bot.access import Access, WorkflowPolicy
 from bot.bam.models import BamPlan, SkippedRow
 from bot.campaigns import lifecycle
 from bot.campaigns.model import CampaignProgress, CampaignSource, Control, dump_plan, item_target, plan_items
+from bot.campaigns.open_items import undecided_targets
 from bot.campaigns.progress import CampaignReader
 from bot.domain import (
     Clock,
@@ -31,7 +32,7 @@ from bot.domain import (
     RequestView,
     utc_now,
 )
-from bot.tracking.outbox import Outbox
+from bot.outbox import Outbox
 from storage import campaigns as store
 from storage import repositories as repo
 
@@ -76,7 +77,7 @@ class CampaignService:
         customers = plan.customers
         now = self._now()
         with self._sessions.begin() as session:
-            busy = store.undecided_targets(session, customers)
+            busy = undecided_targets(session, customers)
             for item in plan_items(plan):
                 other = busy.get(item_target(item).lower())
                 if other is not None:

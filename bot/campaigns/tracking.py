@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.campaigns import lifecycle
 from bot.domain import Clock, RequestState, utc_now
+from bot.outbox import Outbox
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
-from bot.tracking.outbox import Outbox
 from storage import campaigns as store
 
 log = logging.getLogger("ncebot.campaigns.tracking")

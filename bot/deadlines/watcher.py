@@ -29,7 +29,7 @@ from storage.deadlines import WindowView
 from storage.models import ChangeRequest
 
 if TYPE_CHECKING:
-    from bot.tracking.outbox import Outbox  # the durable outbox (its module imports slack_sdk; this one must not)
+    from bot.outbox import Outbox  # the durable outbox's writer (Slack-free)
 
 log = logging.getLogger("ncebot.deadlines")
 

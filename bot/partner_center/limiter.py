@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 
@@ -147,6 +147,21 @@ class RateLimiter:
                         self._sleep(delay)
                     finally:
                         self._cond.acquire()
+
+    def record_elsewhere(self, bucket: str, key: str, ages: Iterable[float]) -> int:
+        """Calls another process made ``age`` seconds ago (a lease holder that died) count in this window too, so a
+        new holder does not send a whole window's worth on top of them. Returns how many were counted."""
+        limit = self._limits.for_bucket(bucket)
+        if limit is None:
+            return 0
+        with self._cond:
+            lane = self._lanes.setdefault((bucket, key), _Lane())
+            now = self._clock()
+            added = [Admission(now - age, self._clock) for age in ages if 0 <= age < limit.period]
+            if added:
+                lane.log = deque(sorted([*lane.log, *added], key=lambda a: a.at))
+                self._cond.notify_all()
+            return len(added)
 
     def time_until_available(self, bucket: str, key: str) -> float:
         """Seconds until the window of (bucket, key) has room, ignoring callers already queued."""

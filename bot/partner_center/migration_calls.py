@@ -3,6 +3,8 @@ migration schedules (create, read, list, update, cancel)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bot.operations import OperationKind
 from bot.partner_center.limiter import CREATE, VALIDATE
 from bot.partner_center.models import (
@@ -58,6 +60,11 @@ class MigrationCalls(CallCore):
             limit=(CREATE, self._partner_key),
         )
         return self._model(Migration, response)
+
+    def note_creates_elsewhere(self, ages: Iterable[float]) -> int:
+        """Creates another process made ``age`` seconds ago count against this client's create window (the limit
+        is per partner, whoever sends): called by a new lease holder with the creates its predecessor made."""
+        return self._limiter.record_elsewhere(CREATE, self._partner_key, ages) if self._limiter is not None else 0
 
     def get_migration(self, customer_id: str, migration_id: str) -> Migration:
         response = self._call(

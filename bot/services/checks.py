@@ -5,7 +5,7 @@ and the migration body.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.domain import ChangeOptions, Clock
@@ -36,13 +36,15 @@ class CustomerChecks(ServicePlumbing):
         self._catalogue = catalogue
         self._clock = clock
 
-    def check_customer(self, customer_id: str, *, partner_tenant_id: str | None = None) -> CheckReport:
+    def check_customer(self, customer_id: str, *, partner_tenant_id: str | None = None,
+                       progress: Callable[[int, int], None] | None = None) -> CheckReport:
         """Eligibility of every legacy subscription of a customer (``/nce check``), as BAM's export does.
 
         Candidate bases (legacy, active, not a trial, no promotion) are validated one after another (the
         client's limiter paces them) with all their active add-ons; each add-on's eligibility is read from the
         answer's ``addOnMigrations``. Everything else is listed as ``skipped`` with its reason. A refusal of one
         validate (4xx) becomes an ``error`` row; an unknown customer or an unreachable Partner Center raises.
+        ``progress(done, total)``: validations made of those to make (first ``(0, total)`` once listed; SPEC §9).
         """
         customer_id = self._guid(customer_id, "customer")
         subs = self._read_pc("listing subscriptions", lambda: self._pc.list_subscriptions(customer_id))
@@ -139,6 +141,9 @@ class CustomerChecks(ServicePlumbing):
                     rows.append(base_row(child, parent, result=CheckResult.SKIPPED, reasons=tuple(own)))
                 walk_validated(child, flat, bundle_ok)
 
+        to_validate = sum(1 for root in roots if not skip_reasons(root))
+        if progress is not None:
+            progress(0, to_validate)
         for root in order(roots):
             root_base = by_id.get((root.parent_subscription_id or "").lower())  # an orphan add-on: sent on its own
             skipped = skip_reasons(root)
@@ -149,6 +154,8 @@ class CustomerChecks(ServicePlumbing):
             addon_ids = self._catalogue.select_addons(root, legacy, ChangeOptions())
             body = self._catalogue.migration_body(root.id, ChangeOptions(), addon_ids)
             calls += 1
+            if progress is not None and calls > 1:
+                progress(calls - 1, to_validate)
             try:
                 answer = self._pc.validate_migration(customer_id, body)
             except PartnerCenterUnavailable as exc:

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.access import Access, WorkflowPolicy
+from bot.campaigns.open_items import undecided_targets
 from bot.deadlines import end_dates, window
 from bot.domain import (
     ChangeOptions,
@@ -34,7 +35,6 @@ from bot.services.catalogue import BILLING_TO_API, Catalogue, by_name, date_to_a
 from bot.services.errors import NothingEligible, NotPosted, PartnerCenterProblem
 from bot.services.plumbing import SYSTEM_ACTOR, ServicePlumbing, logger
 from bot.services.reads import RequestReads
-from storage import campaigns as campaign_store
 from storage import repositories as repo
 
 
@@ -309,7 +309,7 @@ class ChangeRequests(ServicePlumbing):
     @staticmethod
     def _undecided_targets(session: Session, customer_id: str) -> dict[str, tuple[str, str]]:
         """Subscriptions (lower-case id) of this customer's pending or approved requests → (request id, kind)."""
-        return campaign_store.undecided_targets(session, [customer_id])
+        return undecided_targets(session, [customer_id])
 
     def _prepare_bulk(self, customer_id: str, options: ChangeOptions) -> Plan:
         if options.target_date or options.on_renewal:

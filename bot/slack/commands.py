@@ -65,9 +65,11 @@ SUBCOMMANDS: Final[tuple[Subcommand, ...]] = (
                (("customer", True), ("schedule", True))),
     Subcommand("status", "/nce status <customer> <migration>", "migration state and its events",
                (("customer", True), ("migration", True))),
-    Subcommand("check", "/nce check <customer>", "validate every legacy base subscription; CSV report",
+    Subcommand("check", "/nce check <customer> | /nce check all",
+               "validate every legacy base subscription (of one customer, or of all); BAM CSV report",
                (("customer", True),)),
-    Subcommand("bulk", "/nce bulk <customer> [options]", "one approval for all eligible subscriptions",
+    Subcommand("bulk", "/nce bulk <customer> [options] | /nce bulk all [options]",
+               "one approval for all eligible subscriptions (of one customer, or of all: a campaign)",
                (("customer", True),), _CHANGE),
     Subcommand("pending", "/nce pending", "requests waiting for a decision"),
     Subcommand("watch", "/nce watch <customer>", "announce migrations of this customer made outside the bot",
@@ -80,6 +82,8 @@ SUBCOMMANDS: Final[tuple[Subcommand, ...]] = (
                "legacy subscriptions renewing soon with no schedule: Microsoft migrates them itself",
                (("customer", False),), frozenset({"days"})),
     Subcommand("customers", "/nce customers [query]", "find customers by name, domain or id"),
+    Subcommand("import", "/nce import", "a modal to upload a BAM CSV file (subscriptions.csv, "
+               "subscriptionsforschedule.csv or schedulemigrations.csv) as a campaign"),
     Subcommand("campaigns", "/nce campaigns", "recent campaigns and their progress"),
     Subcommand("campaign", "/nce campaign <id>", "one campaign's progress and its results file (BAM's layout)"),
 )
@@ -90,6 +94,8 @@ OPTIONS_HELP: Final = (
 )
 
 _FLAGS: Final = frozenset({"full-term", "on-renewal"})
+ALL_CUSTOMERS: Final = "all"  # `/nce check all`, `/nce bulk all`: every customer (never a name part)
+_EVERY: Final = frozenset({"check", "bulk"})
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ class NceCommand:
     missing: tuple[str, ...] = ()
     days: int | None = None  # /nce renewals
     query: str | None = None  # a <customer> given by domain or name (resolved by the handler), or /nce customers'
+    every_customer: bool = False  # /nce check all, /nce bulk all (SPEC §8)
     campaign_id: str | None = None  # /nce campaign: the campaign's request id
 
     @property
@@ -164,6 +171,12 @@ def parse_command(text: str) -> NceCommand:
     if len(positionals) > len(spec.slots):
         extra = positionals[len(spec.slots)]
         raise InvalidInput(f"unexpected argument `{_short(extra)}`; usage: `{spec.usage}`", field="arguments")
+
+    if name in _EVERY and positionals and positionals[0].lower() == ALL_CUSTOMERS:
+        if len(positionals) > 1:
+            raise InvalidInput(f"unexpected argument `{_short(positionals[1])}`; usage: `{spec.usage}`",
+                               field="arguments")
+        return NceCommand(name=name, options=_options(raw_options), every_customer=True)
 
     ids: dict[str, str] = {}
     query: str | None = None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk import WebClient
 
 from bot.domain import Clock, SystemClock
+from bot.estimates import ValidateLimit
 from bot.work_queue import WorkQueue
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from bot.campaigns.service import CampaignService
     from bot.customers import CustomerDirectory
     from bot.deadlines.watcher import WindowWatcher
+    from bot.intake.planning import Planner
     from bot.workflow import Workflow
 
 HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]
@@ -45,6 +47,8 @@ class AppDeps:
     customers: CustomerDirectory | None = None  # customers by name or domain (SPEC §4, §9); None: ids only
     windows: WindowWatcher | None = None  # SPEC §10: the 7-day window (button checks)
     work: WorkQueue = field(default_factory=WorkQueue)
+    planner: Planner | None = None  # campaign plans: /nce bulk, /nce bulk all, /nce import (SPEC §8)
+    validate_limit: ValidateLimit = field(default_factory=ValidateLimit)  # PARTNER_CENTER_VALIDATE_LIMIT (estimates)
     # Jobs that open a modal with a trigger id (valid 3 s): Slack calls and database reads only, never Partner
     # Center, so they never wait behind slow work.
     triggers: WorkQueue = field(default_factory=lambda: WorkQueue(workers=4, backlog=64, name="ncebot-trigger"))

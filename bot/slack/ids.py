@@ -44,7 +44,13 @@ REJECT_MODAL: Final = "ncebot_reject_modal"
 LOOKUP_MODAL: Final = "ncebot_lookup_modal"  # customer (+ id) for subscriptions, schedules, status, cancel, watch
 LOADING_MODAL: Final = "ncebot_loading_modal"
 
-MODAL_CALLBACKS: Final = (MIGRATE_MODAL, SCHEDULE_MODAL, RESCHEDULE_MODAL, REJECT_MODAL, LOOKUP_MODAL, WINDOW_MODAL)
+# --- /nce import (SPEC §8.1) --------------------------------------------------------------------------------
+IMPORT_MODAL: Final = "ncebot_import"
+IMPORT_FILE_BLOCK: Final = "ncebot_import_block"
+IMPORT_FILE_INPUT: Final = "ncebot_import_file"  # file_input: one CSV file
+
+MODAL_CALLBACKS: Final = (MIGRATE_MODAL, SCHEDULE_MODAL, RESCHEDULE_MODAL, REJECT_MODAL, LOOKUP_MODAL, WINDOW_MODAL,
+                          IMPORT_MODAL)
 
 # --- modal input blocks (block_id) and their elements (action_id) -----------------------------------------
 CUSTOMER_BLOCK: Final = "ncebot_customer"
@@ -78,7 +84,7 @@ FLAG_FULL_TERM: Final = "full-term"
 FLAG_ON_RENEWAL: Final = "on-renewal"
 
 # External-select option loaders (app.options).
-OPTION_LOADERS: Final = (CUSTOMER_SELECT,)
+OPTION_LOADERS: Final = (CUSTOMER_SELECT, SUBSCRIPTION_SELECT)  # subscriptions: customers with over 100
 
 # Block-action ids fired from inside modals (dispatch_action) that re-render the modal.
 MODAL_DISPATCH_ACTIONS: Final = (CUSTOMER_SELECT, SUBSCRIPTION_SELECT)

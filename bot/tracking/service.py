@@ -122,10 +122,12 @@ class TrackingService:
         )
         # Submission and campaigns run here, on the lease holder (issue #10 item 3, SPEC §8.3).
         self.campaign_runner = CampaignRunner(session_factory=session_factory, partner_center=partner_center,
-                                              outbox=self.outbox, clock=clock, instance_id=holder_id,
+                                              outbox=self.outbox, clock=clock, instance_id=self.lease.holder_id,
                                               on_commit=self.wake_drainer)
         self.submissions = SubmissionJobs(session_factory=session_factory, runner=self.campaign_runner,
-                                          submit_one=workflow.submit)
+                                          submit_one=workflow.submit, partner_center=partner_center, clock=clock,
+                                          instance_id=self.lease.holder_id,
+                                          create_window=settings.create_limit.window)
         self.campaign_tracker = CampaignTracker(session_factory=session_factory, partner_center=partner_center,
                                                 outbox=self.outbox, clock=clock, on_commit=self.wake_drainer)
         workflow.on_approved = self.wake_submissions

@@ -117,9 +117,11 @@ def test_pause_resume_and_stop(campaign_env: CampaignEnv) -> None:
     wait_for(lambda: _campaigns(env).progress(view.id).control.value == "paused", timeout=30)
     at_pause = state.counts.get("create_migration", 0)
     # Nothing new starts after Pause: at most the operations already in flight finish.
-    runner = env.runtime.tracking.campaign_runner if env.runtime.tracking else None
-    assert runner is not None
-    wait_for(lambda: _campaigns(env).progress(view.id).in_flight == 0, timeout=60)
+    tracking = env.runtime.tracking
+    assert tracking is not None
+    runner = tracking.campaign_runner
+    wait_for(lambda: not tracking.submissions.is_running(view.id), timeout=60)  # the pass ended: nothing in flight
+    assert _campaigns(env).progress(view.id).in_flight == 0
     settled = state.counts.get("create_migration", 0)
     assert settled - at_pause <= runner.concurrency
     time.sleep(3)  # more than one submission tick

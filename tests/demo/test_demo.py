@@ -105,7 +105,8 @@ def test_transcript_shows_a_bulk_request_the_home_tab_and_a_rejection_through_th
         demo_run: subprocess.CompletedProcess[str]) -> None:
     out = demo_run.stdout
     assert "#cloud-ops @alice: /nce bulk 5e7a9c1b-3d5f-4e7a-9b1c-8d0f2a4c6e79" in out
-    assert re.search(r"#nce-approvals ncebot: .*Bulk migration .*2 subscription\(s\) will be migrated",
+    # a campaign (SPEC §8): planned and validated first, then one request for all of them
+    assert re.search(r"#nce-approvals ncebot: .*Campaign · Pending \| \*Migrate 2 subscriptions of 1 customer\*",
                      out)
     # the Home tab, opened by an approver, lists the request with its buttons
     assert "@bob opens the ncebot app's Home tab\n    [home tab published] for @bob" in out
@@ -184,7 +185,7 @@ def test_keep_running_leaves_the_app_up_prints_a_paste_ready_env_and_ends_with_t
         page = httpx.get(playground_url, timeout=5)
         assert page.status_code == 200 and "ncebot playground" in page.text
         state = httpx.get(playground_url + "api/state", params={"user": "UBOB000002"}, timeout=5).json()
-        assert any("Bulk migration" in str(m["blocks"]) for m in state["messages"])
+        assert any("Migrate 2 subscriptions of 1 customer" in str(m["blocks"]) for m in state["messages"])
         carol = httpx.get(playground_url + "api/state", params={"user": "UCAROL0003"}, timeout=5).json()
         assert carol["modal"] is None  # the demo's Reject modal was submitted: it is history, not open
     finally:

@@ -24,6 +24,7 @@ from sandbox.server import SandboxServer
 from sandbox.slack_api import SlackStandIn
 from sandbox.slack_requests import SlackRequester
 from storage.models import ChangeRequest, Lease, PartnerCenterOperation
+from tests.fixtures.db import postgres_base_url
 from tests.fixtures.slack import wait_for
 from tests.processes import start_bot
 
@@ -79,6 +80,8 @@ def _max_per_window(starts: list[Any]) -> int:
     return most
 
 
+@pytest.mark.postgres
+@pytest.mark.skipif(postgres_base_url() is None, reason="NCEBOT_TEST_POSTGRES_URL not set (replicas share PostgreSQL)")
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_campaign_on_two_replicas_runs_on_the_lease_holder_and_survives_its_kill(
     sandbox: SandboxServer, database_url: str, session_factory: Any, tmp_path: Path,
@@ -100,7 +103,7 @@ def test_campaign_on_two_replicas_runs_on_the_lease_holder_and_survives_its_kill
                                       message_ts=message.ts).status_code == 200
         with session_factory() as session:
             items = len(session.get(ChangeRequest, request_id).plan["migrations"])
-        assert 120 <= items <= 180, items
+        assert 100 <= items <= 180, items
 
         state = sandbox.state
         wait_for(lambda: state.counts.get("create_migration", 0) >= 60, timeout=60)

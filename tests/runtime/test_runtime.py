@@ -183,7 +183,8 @@ def test_audit_and_check_are_wired_by_the_runtime(runtime: Runtime, standin: Sla
 
 
 def test_bulk_request_message_lists_its_subscriptions(runtime: Runtime, standin: SlackStandIn) -> None:
-    """The production wiring gives the notifier the stored bulk items: the approver sees what will migrate."""
+    """The production wiring makes /nce bulk a campaign (SPEC §8): planned and validated, one request holding the
+    eligible subscriptions, its message stating what will happen."""
     import json
 
     eligible = sorted(known.INELIGIBLE_BY_CODE[code][1] for code in (11, 12))  # eligible as is
@@ -193,8 +194,13 @@ def test_bulk_request_message_lists_its_subscriptions(runtime: Runtime, standin:
         assert slack.command(f"bulk {known.ADVENTURE_WORKS}", user=REQUESTER, channel=WORK_CHANNEL).status_code == 200
     [message] = wait_for(lambda: standin.messages(APPROVAL_CHANNEL, include_ephemeral=False))
     shown = json.dumps(message.blocks)
-    assert "2 subscription(s) will be migrated now" in shown
-    assert all(sub in shown for sub in eligible)
+    assert "Migrate 2 subscriptions of 1 customer" in shown and "12 not eligible or skipped" in shown
+    from storage.models import ChangeRequest
+
+    with runtime.session_factory() as session:
+        [stored] = session.query(ChangeRequest).all()
+        planned = sorted(m["base"]["subscription_id"] for m in (stored.plan or {})["migrations"])
+    assert planned == eligible
 
 
 def test_slack_api_errors_are_counted(runtime: Runtime, standin: SlackStandIn) -> None:

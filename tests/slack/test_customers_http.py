@@ -73,6 +73,6 @@ def test_an_ambiguous_or_unknown_name_answers_and_does_nothing(slack_env: Any) -
     assert "`o` matches 5 customers" in text and "*Contoso Ltd*" in text and "*Woodgrove Bank*" in text
     env.requester.command(f"migrate tailspin {known.ELIGIBLE_SIMPLE}")
     assert "No customer matches `tailspin` among the partner's 6 customers" in reply_to(env, 2)
-    env.requester.command("bulk all")  # SPEC §8's campaigns, not a customer whose name contains "all"
+    env.requester.command(f"migrate all {known.ELIGIBLE_SIMPLE}")  # every customer: not a name containing "all"
     assert "`all` stands for every customer, which this command does not take yet" in reply_to(env, 3)
     assert env.approval_messages() == []

@@ -24,6 +24,7 @@ SCOPES_FOR = {
     "conversations_info": {"channels:read"}, "conversations_replies": {"channels:history"},
     "files_upload_v2": {"files:write"}, "files_getUploadURLExternal": {"files:write"},
     "files_completeUploadExternal": {"files:write"}, "conversations_open": {"im:write"},
+    "files_info": {"files:read"},  # /nce import: the uploaded file's record and download address
     "conversations_history": {"channels:history"},
     # no scope needed: modals work with a trigger id, permalinks and auth.test with any token
     "views_open": set(), "views_update": set(), "views_push": set(), "chat_getPermalink": set(), "auth_test": set(),

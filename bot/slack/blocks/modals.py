@@ -31,6 +31,7 @@ class ModalMetadata:
     request: str | None = None
     message_ts: str | None = None
     origin: str | None = None  # "home": opened from the App Home tab (refresh it afterwards)
+    response_url: str | None = None  # /nce import: the command's, so the answer is updated in place (SPEC §9)
 
     def dump(self) -> str:
         data = {k: v for k, v in asdict(self).items() if v is not None}
@@ -190,6 +191,13 @@ def change_modal(
         sub_block = _select(ids.SUBSCRIPTION_BLOCK, ids.SUBSCRIPTION_SELECT, "Legacy subscription", choices,
                             metadata.subscription, optional=False)
         sub_block["dispatch_action"] = True
+        if len(choices) > MAX_OPTIONS:  # SPEC §9: searchable, not the first 100 (options: handlers/options.py)
+            searchable: Block = {"type": "external_select", "action_id": ids.SUBSCRIPTION_SELECT,
+                                 "min_query_length": 0}
+            if "initial_option" in sub_block["element"]:
+                searchable["initial_option"] = sub_block["element"]["initial_option"]
+            sub_block["element"] = searchable
+            sub_block["hint"] = plain(f"{len(choices):,} legacy subscriptions: type part of a name or id.")
         sub_block["element"]["placeholder"] = plain("Pick a subscription")
         blocks.append(sub_block)
         chosen = next((n for n in subscriptions if n.subscription.id == metadata.subscription), None)

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any, Final
 from bot.domain import RequestView
 from bot.slack import ids
 from bot.slack.blocks.common import (
+    MAX_BLOCKS,
     MAX_OPTIONS,
     Block,
     button,
     cap,
     code,
     context,
+    cut,
     esc,
     fmt_date,
     fmt_time,
@@ -100,11 +102,15 @@ def subscriptions_blocks(customer_id: str, nodes: Sequence[SubscriptionNode]) ->
     if not nodes:
         return [section(f"Customer {code(customer_id)} has no legacy subscriptions left to migrate.")]
     blocks: list[Block] = [section(f"*Legacy subscriptions of customer* {code(customer_id)} ({len(nodes)} base)")]
-    for node in nodes:
+    shown = nodes[: MAX_BLOCKS - 2]  # the header, and the note when cut
+    for node in shown:
         lines = [_sub_line(node.subscription)]
         lines += ["      ↳ add-on " + _sub_line(addon.subscription) for addon in node.addons]
-        blocks.append(section("\n".join(lines)))
-    return cap(blocks)
+        blocks.append(section(cut("\n".join(lines), 3000)))
+    if len(shown) < len(nodes):  # SPEC §9: a cut list says so, with the totals and where the rest is
+        blocks.append(context(f"showing {len(shown):,} of {len(nodes):,} base subscriptions — "
+                              f"`/nce check {customer_id}` has them all in a CSV"))
+    return blocks
 
 
 def schedules_blocks(customer_id: str, schedules: Sequence[MigrationSchedule]) -> list[Block]:
@@ -144,6 +150,21 @@ def status_blocks(customer_id: str, status: MigrationStatusView) -> list[Block]:
     events = [f"• {fmt_time(e.created_time)} {esc(e.event_name)}" for e in status.events]
     blocks.append(section("*Events*\n" + ("\n".join(events) if events else "none yet")))
     return blocks
+
+
+def subscription_options(nodes: Sequence[SubscriptionNode], query: str = "") -> list[dict[str, Any]]:
+    """External-select options for the subscription picker: the customer's legacy base subscriptions whose name,
+    offer or id contains ``query``, at most Slack's 100."""
+    needle = query.strip().lower()
+    found = []
+    for node in nodes:
+        sub = node.subscription
+        if needle and needle not in " ".join((sub.name, sub.offer_name or "", sub.id)).lower():
+            continue
+        found.append(option(f"{sub.name} ({sub.quantity or 0})", sub.id))
+        if len(found) >= MAX_OPTIONS:
+            break
+    return found
 
 
 def customer_options(customers: Sequence[Customer], query: str = "") -> list[dict[str, Any]]:
