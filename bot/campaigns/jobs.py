@@ -32,8 +32,10 @@ class SubmissionJobs:
     def __init__(self, *, session_factory: sessionmaker[Session], runner: CampaignRunner,
                  submit_one: Callable[[str], object], workers: int = 4,
                  partner_center: PartnerCenterClient | None = None, clock: Clock | None = None,
-                 instance_id: str | None = None, create_window: float = 300.0) -> None:
+                 instance_id: str | None = None, create_window: float = 300.0,
+                 on_done: Callable[[], None] | None = None) -> None:
         self._sessions = session_factory
+        self._on_done = on_done or (lambda: None)  # wake the outbox drainer: the submission's posts are queued
         self._pc = partner_center
         self._clock = clock
         self._instance_id = instance_id
@@ -106,6 +108,7 @@ class SubmissionJobs:
         except Exception:
             log.exception("submitting request %s failed; the next pass resumes it", request_id)
         finally:
+            self._on_done()
             with self._lock:
                 self._running.pop(request_id, None)
 

@@ -153,13 +153,14 @@ class Approvals(ServicePlumbing):
                 detail={"reason": reason},
                 values={"decided_at": now, "decided_by": [approver], "reject_reason": reason},
             )
+            rejected = [(f"{view.id}:rejected", f"<@{view.requester}> rejected by <@{approver}>: {esc(reason)}")]
+            durable = won and self._effects_in(session, view, rejected)
         current = self._reads.get_request(view.id)
         if not won:
             raise AlreadyDecided(current)
-        self._notify("update_request", lambda: self._notifier.update_request(current))
-        self._post_in_thread(
-            current, f"{current.id}:rejected", f"<@{current.requester}> rejected by <@{approver}>: {esc(reason)}"
-        )
+        self._notify("update_request", lambda: self._notifier.update_request(current))  # the click's own reply
+        if not durable:
+            self._post_in_thread(current, *rejected[0])
         return DecisionResult(request=current, outcome="rejected")
 
     # --- background -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ arguments (a service without a notifier never calls ``_notify``/``_post_in_threa
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TypeVar
@@ -16,6 +16,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import Clock, NotFound, Notifier, RequestView, utc_now
+from bot.outbox import Outbox
 from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
 from bot.rules import require_guid
 from bot.services.errors import PartnerCenterProblem
@@ -63,6 +64,25 @@ class ServicePlumbing:
     @staticmethod
     def _guid(value: str | None, field: str) -> str:
         return require_guid(value, field)
+
+    def _durable(self) -> Outbox | None:
+        """The durable outbox behind the notifier (production's ``OutboxNotifier``), None for a bare notifier."""
+        outbox = getattr(self._notifier, "outbox", None)
+        return outbox if isinstance(outbox, Outbox) else None
+
+    def _effects_in(self, session: Session, view: RequestView, posts: Sequence[tuple[str, str]], *,
+                    parent_key: str | None = None) -> bool:
+        """Write the Slack effects of a state change into the outbox IN the state change's transaction (issue #10
+        item 2: a crash right after the commit never loses them). False without an outbox: the caller posts
+        after the commit (a notifier without durable storage, in unit tests)."""
+        outbox = self._durable()
+        if outbox is None:
+            return False
+        for key, text in posts:
+            outbox.thread(view.id, key, text, session=session, message=view.message)
+        if parent_key is not None:
+            outbox.update_parent(view.id, parent_key, session=session)
+        return True
 
     def _post_in_thread(self, view: RequestView, key: str, text: str) -> None:
         self._notify("post_in_thread", lambda: self._notifier.post_in_thread(view, key, text))

@@ -127,7 +127,7 @@ class TrackingService:
         self.submissions = SubmissionJobs(session_factory=session_factory, runner=self.campaign_runner,
                                           submit_one=workflow.submit, partner_center=partner_center, clock=clock,
                                           instance_id=self.lease.holder_id,
-                                          create_window=settings.create_limit.window)
+                                          create_window=settings.create_limit.window, on_done=self.wake_drainer)
         self.campaign_tracker = CampaignTracker(session_factory=session_factory, partner_center=partner_center,
                                                 outbox=self.outbox, clock=clock, on_commit=self.wake_drainer)
         workflow.on_approved = self.wake_submissions
