@@ -71,14 +71,15 @@ class TrackingEnv:
     nodes: list[Node] = field(default_factory=list)
 
     def node(self, holder_id: str = "replica-a", *, pc: PartnerCenterClient | None = None,
-             settings: Settings | None = None, **service_kwargs: Any) -> Node:
+             settings: Settings | None = None, notifier_class: type[OutboxNotifier] = OutboxNotifier,
+             **service_kwargs: Any) -> Node:
         """``pc``: a Partner Center client of the test's own making (e.g. with a recording ``sleep``);
         ``settings``: other settings than the environment's (e.g. a shorter poll interval)."""
         settings = settings or self.settings
         pc = pc or build_partner_center_client(settings, verify=self.sandbox.ca_path)
         client = WebClient(token=BOT_TOKEN, base_url=self.standin.base_url)
         slack = SlackNotifier(client, APPROVAL_CHANNEL, notify_channel=NOTIFY_CHANNEL)
-        notifier = OutboxNotifier(slack, Outbox(self.session_factory, self.clock), notify_channel=NOTIFY_CHANNEL)
+        notifier = notifier_class(slack, Outbox(self.session_factory, self.clock), notify_channel=NOTIFY_CHANNEL)
         workflow = Workflow(
             session_factory=self.session_factory,
             partner_center=pc,
