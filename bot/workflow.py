@@ -49,7 +49,7 @@ from bot.services.approvals import Approvals
 from bot.services.audit import AuditAndWatch
 from bot.services.catalogue import BILLING_TO_API, Catalogue
 from bot.services.checks import CustomerChecks
-from bot.services.errors import AlreadyVoted, NothingEligible, NotPosted, PartnerCenterProblem
+from bot.services.errors import AlreadyVoted, NotPosted, PartnerCenterProblem
 from bot.services.models import AuditExport, DecisionResult, MigrationStatusView, SubscriptionNode
 from bot.services.plumbing import SYSTEM_ACTOR
 from bot.services.reads import RequestReads
@@ -62,7 +62,7 @@ from bot.services.submission import Submission
 __all__ = [
     "BILLING_TO_API", "OP_CANCEL_SCHEDULE", "OP_CREATE_MIGRATION", "OP_CREATE_SCHEDULE", "OP_UPDATE_SCHEDULE",
     "SYSTEM_ACTOR", "AlreadyVoted", "AuditExport", "DecisionResult", "MigrationStatusView", "NotPosted",
-    "NothingEligible", "PartnerCenterProblem", "SubscriptionNode", "Unapprovable", "Workflow", "WorkflowPolicy",
+    "PartnerCenterProblem", "SubscriptionNode", "Unapprovable", "Workflow", "WorkflowPolicy",
 ]
 
 class Workflow:

@@ -50,9 +50,7 @@ def nce_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebCli
         if cmd.name == "renewals":  # SPEC §10; slow across customers, so it edits its own answer
             run_renewals(deps, cmd, respond)
             return
-        if cmd.name == "bulk" and not cmd.needs_modal and (cmd.every_customer or deps.campaigns is not None):
-            # SPEC §8: planned, validated, one campaign request (without a campaign service wired in, the
-            # one-customer bulk keeps the workflow's request until the service replaces it)
+        if cmd.name == "bulk" and not cmd.needs_modal:  # SPEC §8: planned, validated, one campaign request
             run_bulk(deps, cmd, str(body["user_id"]), ProgressAnswer.of_respond(respond), client)
             return
         if cmd.needs_modal:

@@ -23,7 +23,6 @@ from bot.slack.deps import AppDeps
 from bot.slack.progress_answer import ProgressAnswer
 from bot.slack.replies import Reply, busy_text, friendly_error, report_error, tell_user
 from bot.work_queue import QueueFull
-from bot.workflow import NothingEligible
 from handlers.options import subscription_cache
 from handlers.reports import run_audit, run_check
 
@@ -177,15 +176,6 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
             schedule_id=cmd.schedule_id,
             options=cmd.options,
         )
-        confirm_request(client, request, reply)
-    elif name == "bulk":
-        assert cmd.customer_id
-        try:
-            request = wf.request_change(kind=RequestKind.BULK, requester=user, customer_id=cmd.customer_id,
-                                        options=cmd.options)
-        except NothingEligible as exc:
-            reply(ui.error_text(":information_source:", f"No bulk request was made. {ui.esc(exc)}"), None)
-            return
         confirm_request(client, request, reply)
     elif name == "check":
         assert cmd.customer_id

@@ -137,7 +137,7 @@ def lookup_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], clien
         migration_id=form.object_id if meta.kind == "status" else None,
     )
     reply = ephemeral_reply(client, user, meta.channel)
-    if cmd.name == "bulk" and deps.campaigns is not None:  # SPEC §8: a campaign request, as from /nce bulk
+    if cmd.name == "bulk":  # SPEC §8: a campaign request, as from /nce bulk
         answer = ProgressAnswer.of_reply(reply)
         after_ack(deps, ack, body, client, lambda: run_bulk(deps, cmd, user, answer, client),
                   ack_busy=_busy_modal(ack))

@@ -1,12 +1,12 @@
 """The domain errors the services raise (moved out of ``bot.workflow``, which re-exports them).
 
-Owned here: ``AlreadyVoted`` (approvals), ``PartnerCenterProblem`` (every Partner Center read), ``NothingEligible``
-(bulk planning) and ``NotPosted`` (an approval message that could not be posted).
+Owned here: ``AlreadyVoted`` (approvals), ``PartnerCenterProblem`` (every Partner Center read)
+and ``NotPosted`` (an approval message that could not be posted).
 """
 
 from __future__ import annotations
 
-from bot.domain import DomainError, Ineligible, RequestView, ValidationOutcome
+from bot.domain import DomainError, RequestView
 
 
 class AlreadyVoted(DomainError):
@@ -26,25 +26,6 @@ class PartnerCenterProblem(DomainError):
         super().__init__(message)
         self.code = code
         self.description = description
-
-
-class NothingEligible(Ineligible):
-    """A bulk request found no subscription that can migrate now; nothing is stored."""
-
-    def __init__(self, outcome: ValidationOutcome, checked: int) -> None:
-        super().__init__(outcome)
-        who = outcome.customer_name or outcome.customer_id
-        if checked == 0:
-            text = f"{who} has no active legacy base subscription to migrate."
-        else:
-            shown = "; ".join(f"{r.subscription_id}: {r.code}: {r.description}" for r in outcome.reasons[:10])
-            more = f" (and {len(outcome.reasons) - 10} more)" if len(outcome.reasons) > 10 else ""
-            text = (
-                f"None of the {checked} active legacy base subscription(s) of {who} can be migrated now: "
-                f"{shown}{more}. Run /nce check for the full report."
-            )
-        self.args = (text,)
-        self.checked = checked
 
 
 class NotPosted(DomainError):

@@ -18,7 +18,6 @@ from bot.deadlines import end_dates, window
 from bot.domain import (
     ChangeOptions,
     Clock,
-    EligibilityReason,
     Ineligible,
     InvalidInput,
     Notifier,
@@ -29,10 +28,10 @@ from bot.domain import (
     ValidationOutcome,
 )
 from bot.partner_center.client import PartnerCenterClient
-from bot.partner_center.models import ScheduleStatus, SubscriptionStatus
+from bot.partner_center.models import ScheduleStatus
 from bot.rules import TERMS, check_timing
-from bot.services.catalogue import BILLING_TO_API, Catalogue, by_name, date_to_api, subscription_term_end
-from bot.services.errors import NothingEligible, NotPosted, PartnerCenterProblem
+from bot.services.catalogue import BILLING_TO_API, Catalogue, date_to_api, subscription_term_end
+from bot.services.errors import NotPosted, PartnerCenterProblem
 from bot.services.plumbing import SYSTEM_ACTOR, ServicePlumbing, logger
 from bot.services.reads import RequestReads
 from storage import repositories as repo
@@ -82,6 +81,8 @@ class ChangeRequests(ServicePlumbing):
         schedule_id: str | None = None,
         options: ChangeOptions = ChangeOptions(),
     ) -> RequestView:
+        if kind is RequestKind.BULK:  # one campaign engine (SPEC §8): bot.campaigns.service.CampaignService
+            raise InvalidInput("a bulk request is a campaign: ask for it with /nce bulk or /nce import", field="kind")
         self._access.authorize_requester(requester)
         customer_id = self._guid(customer_id, "customer")
         options = self._catalogue.check_options(options)
@@ -90,7 +91,7 @@ class ChangeRequests(ServicePlumbing):
         plan = self._prepare(kind, customer_id, subscription_id, schedule_id, options, now)
 
         with self._tx() as session:
-            if plan.subscription_id and kind is not RequestKind.BULK:
+            if plan.subscription_id:
                 for other in repo.open_requests_for_subscription(session, customer_id, plan.subscription_id):
                     # Undecided or not yet submitted: a second request would race it at Partner Center.
                     if other.state in (RequestState.PENDING.value, RequestState.APPROVED.value):
@@ -99,12 +100,9 @@ class ChangeRequests(ServicePlumbing):
                             f"{plan.subscription_id}.",
                             field="subscription",
                         )
-            # The same race with the subscriptions of an undecided bulk request (and, for a bulk request, with
-            # whatever was asked for while it was being validated).
+            # The same race with the subscriptions of an undecided campaign.
             targets: list[str] = []
-            if kind is RequestKind.BULK:
-                targets = [str(item["target"]) for item in plan.items]
-            elif kind in (RequestKind.MIGRATE, RequestKind.SCHEDULE) and plan.subscription_id:
+            if kind in (RequestKind.MIGRATE, RequestKind.SCHEDULE) and plan.subscription_id:
                 targets = [plan.subscription_id]
             busy = self._undecided_targets(session, customer_id)
             for target in targets:
@@ -112,7 +110,7 @@ class ChangeRequests(ServicePlumbing):
                     other_id, other_kind = busy[target.lower()]
                     raise InvalidInput(
                         f"Request {other_id} ({other_kind}) is already open for subscription {target}.",
-                        field="subscription" if kind is not RequestKind.BULK else "customer",
+                        field="subscription",
                     )
             row = repo.add_request(
                 session,
@@ -302,82 +300,12 @@ class ChangeRequests(ServicePlumbing):
                 subscription_name=sub_name,
                 items=[{"target": schedule.id or schedule_id, "body": body}],
             )
-        if kind is RequestKind.BULK:
-            return self._prepare_bulk(customer_id, options)
         raise InvalidInput(f"unknown request kind {kind!r}", field="kind")  # pragma: no cover
 
     @staticmethod
     def _undecided_targets(session: Session, customer_id: str) -> dict[str, tuple[str, str]]:
         """Subscriptions (lower-case id) of this customer's pending or approved requests → (request id, kind)."""
         return undecided_targets(session, [customer_id])
-
-    def _prepare_bulk(self, customer_id: str, options: ChangeOptions) -> Plan:
-        if options.target_date or options.on_renewal:
-            raise InvalidInput("bulk migrates now; date and on-renewal are not supported", field="date")
-        if options.addons not in ("all", "none"):
-            raise InvalidInput("bulk takes addons=all or addons=none", field="addons")
-        if options.quantity is not None:
-            # One seat count for every subscription of a customer is never what was meant.
-            raise InvalidInput("bulk keeps each subscription's seat count; quantity is not supported", field="quantity")
-        subs = self._read_pc("listing subscriptions", lambda: self._pc.list_subscriptions(customer_id))
-        bases = [
-            s for s in subs
-            if s.is_legacy and not s.is_nce and not s.parent_subscription_id
-            and s.status in (None, SubscriptionStatus.ACTIVE) and not s.is_trial and not s.promotion_id
-        ]
-        with self._tx() as session:
-            busy = self._undecided_targets(session, customer_id)
-        items: list[Any] = []
-        refused: list[ValidationOutcome] = []
-        for base in sorted(bases, key=by_name):
-            if base.id.lower() in busy:
-                other_id, other_kind = busy[base.id.lower()]
-                refused.append(
-                    ValidationOutcome(
-                        customer_id=customer_id,
-                        subscription_id=base.id,
-                        eligible=False,
-                        reasons=(
-                            EligibilityReason(
-                                base.id, "OpenRequest", f"already in open request {other_id} ({other_kind})"
-                            ),
-                        ),
-                        subscription_name=base.name,
-                    )
-                )
-                continue
-            outcome, addon_ids = self._catalogue.validate_bundle(customer_id, base, subs, options)
-            if outcome.eligible:
-                items.append(
-                    {
-                        "target": base.id,
-                        "name": base.name,
-                        "catalog_item_id": outcome.catalog_item_id,
-                        "body": self._catalogue.migration_body(base.id, options, addon_ids).to_api(),
-                    }
-                )
-            else:
-                refused.append(outcome)
-        customer_name = self._catalogue.customer_name(customer_id)
-        summary = ValidationOutcome(
-            customer_id=customer_id,
-            subscription_id="",
-            eligible=bool(items),
-            addon_ids=(),
-            reasons=tuple(r for o in refused for r in o.reasons),
-            subscription_name=f"{len(items)} eligible subscription(s)",
-            customer_name=customer_name,
-        )
-        if not items:
-            raise NothingEligible(summary, checked=len(bases))
-        return Plan(
-            subscription_id=None,
-            schedule_id=None,
-            validation=summary,
-            customer_name=customer_name,
-            subscription_name=f"{len(items)} subscription(s)",
-            items=items,
-        )
 
     @staticmethod
     def _check_timing(options: ChangeOptions, today: date, *, required: bool, term_end: date | None = None) -> None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain import ChangeOptions, InvalidInput, RequestKind, RequestState
+from bot.domain import ChangeOptions, InvalidInput, RequestKind, RequestState, RequestView
 from bot.slack.deadline_jobs import install_deadline_jobs
 from sandbox import known
 from storage import deadlines as store
@@ -133,10 +133,30 @@ def test_after_the_window_reduce_and_cancel_are_refused_with_the_reason(tracking
     assert json.dumps(env.sandbox.state.summary()["subscriptionPatches"]) == "[]"
 
 
+def _campaign(env: TrackingEnv, node: Node, subscriptions: list[str]) -> RequestView:
+    """A campaign (SPEC §8) of Contoso's ``subscriptions`` through the real CampaignService, its live replies
+    rendered as in production."""
+    from bot.bam.models import BamKind, BamPlan, PlannedMigration, PlannedSubscription
+    from bot.campaigns.model import CampaignSource
+    from bot.campaigns.progress import CampaignReader
+    from bot.campaigns.service import CampaignService
+    from bot.slack.campaign_render import CampaignRenderer
+
+    reader = CampaignReader(env.session_factory, env.clock, env.settings.create_limit)
+    node.service.drainer.live = CampaignRenderer(reader)
+    service = CampaignService(session_factory=env.session_factory, notifier=node.service.notifier,
+                              outbox=node.service.outbox, access=node.workflow.access, policy=node.workflow.policy,
+                              clock=env.clock, reader=reader, end_unposted=node.workflow.end_unposted)
+    plan = BamPlan(kind=BamKind.MIGRATE, migrations=tuple(
+        PlannedMigration(kind=BamKind.MIGRATE, base=PlannedSubscription(
+            line=n + 2, customer_tenant_id=known.CONTOSO, subscription_id=sub)) for n, sub in enumerate(subscriptions)))
+    return service.request(plan, requester=REQUESTER, source=CampaignSource.BULK)
+
+
 def test_a_bulk_request_gets_one_summary_of_its_deadlines(tracking_env: TrackingEnv) -> None:
     env = tracking_env
     node = _node(env)
-    asked = node.workflow.request_change(kind=RequestKind.BULK, requester=REQUESTER, customer_id=known.CONTOSO)
+    asked = _campaign(env, node, [known.ELIGIBLE_SIMPLE, known.ELIGIBLE_MONTHLY, known.ELIGIBLE_BASE])
     view = env.decide(node, asked.id)
     node.service.run_once()
     env.advance_sandbox(181)

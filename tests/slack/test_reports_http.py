@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any
 
 import pytest
@@ -22,7 +21,6 @@ from tests.fixtures.slack import (
     STRANGER,
     WORK_CHANNEL,
     SlackEnv,
-    stored_view,
     wait_for,
 )
 
@@ -88,56 +86,6 @@ def test_check_upload_refused_falls_back_to_the_summary_saying_why(slack_env: An
     assert "2 eligible, 10 ineligible, 2 skipped" in summary
     assert not any(f.channels for f in env.standin.files.values())
     assert env.standin.messages(WORK_CHANNEL, include_ephemeral=False) == []
-
-
-# --- /nce bulk --------------------------------------------------------------------------------------------
-
-
-def test_bulk_posts_one_request_and_approval_creates_one_migration_each(slack_env: Any) -> None:
-    env = slack_env()
-    env.requester.command(f"bulk {AW}")
-    confirmation = reply_with(env, REQUESTER, "waiting for approval")
-    assert "Bulk migration of 2 subscription(s)" in confirmation
-    assert f"https://standin.slack.invalid/archives/{APPROVAL_CHANNEL}/" in confirmation
-    [message] = top_level(env)
-    shown = json.dumps(message.blocks)
-    assert "2 subscription(s) will be migrated now" in shown
-    for sub in AW_ELIGIBLE:
-        assert sub in shown
-    assert "Left out" in shown and NO_PRODUCT in shown and "`5`" in shown  # excluded, with its reason code
-    request_id = next(e["value"] for b in message.blocks if b["type"] == "actions" for e in b["elements"])
-    assert request_id in confirmation
-
-    env.requester.block_action(ids.APPROVE_ACTION, request_id, user=APPROVER, message_ts=message.ts)
-    migrations = wait_for(lambda: (lambda m: m if len(m) >= 2 else None)(
-        env.sandbox.state.summary()["migrations"]))
-    assert sorted(m["currentSubscriptionId"] for m in migrations) == AW_ELIGIBLE
-    assert env.sandbox.state.counts.get("create_migration") == 2
-    assert len(top_level(env)) == 1  # one request for all of them
-    updated = wait_for(lambda: env.standin.calls_to("chat.update"))
-    assert AW_ELIGIBLE[0] in json.dumps(updated[-1].params["blocks"])  # the edit in place keeps the list
-
-
-def test_bulk_with_nothing_eligible_says_why_and_posts_nothing(slack_env: Any) -> None:
-    env = slack_env()
-    env.requester.command(f"bulk {known.WOODGROVE}")
-    text = reply_with(env, REQUESTER, "No bulk request was made")
-    assert "Woodgrove Bank has no active legacy base subscription" in text
-    env.requester.command(f"bulk {AW} quantity=5")
-    assert "quantity is not supported" in reply_with(env, REQUESTER, "quantity")
-    assert env.approval_messages() == [] and env.workflow.pending_requests() == []
-
-
-def test_bulk_without_customer_opens_the_lookup_modal(slack_env: Any) -> None:
-    env = slack_env()
-    env.requester.command("bulk")
-    opened = wait_for(lambda: env.standin.calls_to("views.open"))[0]
-    view = stored_view(env.standin, opened.response["view"]["id"])
-    assert view["callback_id"] == ids.LOOKUP_MODAL and view["title"]["text"] == "Bulk migration"
-    values = {ids.CUSTOMER_BLOCK: {ids.CUSTOMER_SELECT: {"selected_option": {"value": AW}}}}
-    assert env.requester.view_submission(view, values, user=REQUESTER).status_code == 200
-    message = wait_for(lambda: top_level(env))[0]
-    assert all(sub in json.dumps(message.blocks) for sub in AW_ELIGIBLE)
 
 
 # --- /nce audit -------------------------------------------------------------------------------------------

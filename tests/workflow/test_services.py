@@ -28,7 +28,7 @@ def test_every_name_imported_from_bot_workflow_is_still_there() -> None:
             for match in IMPORT.finditer(path.read_text(encoding="utf-8")):
                 names = re.sub(r"#[^\n]*", "", match.group(1)).strip("()")
                 imported |= {n.split(" as ")[0].strip() for n in names.split(",") if n.strip()}
-    assert {"Workflow", "WorkflowPolicy", "NothingEligible", "DecisionResult", "SubscriptionNode"} <= imported
+    assert {"Workflow", "WorkflowPolicy", "DecisionResult", "SubscriptionNode"} <= imported
     missing = sorted(name for name in imported if not hasattr(bot.workflow, name))
     assert missing == []
     assert set(bot.workflow.__all__) >= imported
