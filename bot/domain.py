@@ -191,6 +191,14 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class MessagePoster(Protocol):
+    """The approval message itself on Slack (``bot.slack.notifier.SlackNotifier``): post it, edit it in place."""
+
+    def post_request(self, request: RequestView) -> MessageRef: ...
+
+    def update_request(self, request: RequestView) -> None: ...
+
+
 class Notifier(Protocol):
     """What the workflow and the scheduler need from Slack, without knowing Slack.
 

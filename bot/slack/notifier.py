@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -39,8 +38,9 @@ def stored_request_items(session_factory: sessionmaker[Session]) -> RequestItems
 
 
 class SlackNotifier:
-    """Posts with ``chat.postMessage`` / ``chat.update``. ``post_in_thread`` and ``announce`` are idempotent per
-    key within this process (a durable outbox can replace the in-memory set later)."""
+    """The approval message itself: posted with ``chat.postMessage`` and edited with ``chat.update``. Thread
+    replies and announcements are not here: they go through the durable outbox (``OutboxNotifier``), once per
+    key across restarts and replicas, sent by the drainer on the lease holder (issue #10 item 2)."""
 
     def __init__(
         self,
@@ -58,8 +58,6 @@ class SlackNotifier:
         self.approvers = tuple(approvers)  # U… / S… ids mentioned in a pending request, so they are notified
         self.approval_channel = approval_channel
         self.notify_channel = notify_channel or approval_channel
-        self._sent: set[str] = set()
-        self._lock = threading.Lock()
 
     def post_request(self, request: RequestView) -> MessageRef:
         """Raises ``NotifyFailed`` with Slack's error code (or ``unreachable``) when the message was not posted."""
@@ -109,37 +107,3 @@ class SlackNotifier:
             except Exception:
                 log.warning("could not read the items of request %s", request.id, exc_info=True)
         return relabel_window_request(request_blocks(request, items, self.approvers), request)  # SPEC §10 kinds
-
-    def post_in_thread(self, request: RequestView, key: str, text: str) -> None:
-        if request.message is None:
-            log.warning("request %s has no Slack message; thread reply %s skipped", request.id, key)
-            return
-        if not self._claim(f"thread:{request.id}:{key}"):
-            return
-        try:
-            self._client.chat_postMessage(
-                channel=request.message.channel, thread_ts=request.message.ts, text=text, unfurl_links=False
-            )
-        except Exception:
-            self._release(f"thread:{request.id}:{key}")
-            raise
-
-    def announce(self, channel: str, key: str, text: str) -> None:
-        if not self._claim(f"announce:{channel}:{key}"):
-            return
-        try:
-            self._client.chat_postMessage(channel=channel or self.notify_channel, text=text, unfurl_links=False)
-        except Exception:
-            self._release(f"announce:{channel}:{key}")
-            raise
-
-    def _claim(self, key: str) -> bool:
-        with self._lock:
-            if key in self._sent:
-                return False
-            self._sent.add(key)
-            return True
-
-    def _release(self, key: str) -> None:
-        with self._lock:
-            self._sent.discard(key)

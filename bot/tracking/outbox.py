@@ -24,7 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import Clock, MessageRef, Notifier, RequestView, utc_now
+from bot.domain import Clock, MessagePoster, MessageRef, RequestView, utc_now
 from bot.outbox import Outbox
 from storage import tracking as store
 from storage.tracking import (
@@ -58,7 +58,7 @@ class OutboxNotifier:
     answer a click), thread replies and announcements go through the durable outbox (once per key, across
     restarts and replicas)."""
 
-    def __init__(self, slack: Notifier, outbox: Outbox, *, notify_channel: str | None = None) -> None:
+    def __init__(self, slack: MessagePoster, outbox: Outbox, *, notify_channel: str | None = None) -> None:
         self.slack = slack
         self.outbox = outbox
         self.notify_channel = notify_channel

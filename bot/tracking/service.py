@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.campaigns.jobs import SUBMIT_SECONDS, SubmissionJobs
 from bot.campaigns.runner import CampaignRunner
 from bot.campaigns.tracking import CampaignTracker
-from bot.domain import Clock, Notifier, utc_now
+from bot.domain import Clock, MessagePoster, utc_now
 from bot.partner_center.client import PartnerCenterClient
 from bot.settings import Settings
 from bot.tracking.lease import DatabaseLease, LeaseState
@@ -97,7 +97,7 @@ class TrackingService:
         self.expiry_seconds = expiry_seconds
         self.notifier = notifier
         self.outbox = notifier.outbox  # the tracker's thread posts share the workflow's outbox
-        self._slack_notifier: Notifier = notifier.slack
+        self._slack_notifier: MessagePoster = notifier.slack
         self.lease = DatabaseLease(
             session_factory, name="poller", holder_id=holder_id, ttl=lease_ttl or self.interval * 2, clock=clock
         )

@@ -98,8 +98,10 @@ def test_crash_after_the_create_is_sent_is_finished_after_restart_with_one_migra
     assert resumed.id == request_id and resumed.migration_id == created["id"]
     assert len(sandbox.state.summary()["migrations"]) == 1
     assert sandbox.state.counts.get("create_migration", 0) == 1  # found by externalReferenceId, not re-created
-    after = json.dumps(standin.message(APPROVAL_CHANNEL, message.ts).blocks)
-    assert f"Migration `{created['id']}`" in after and f"Approved by <@{APPROVER}>" in after
+    # The parent's edit is an outbox row of the submission's transaction: the drainer sends it.
+    after = wait_for(lambda: (t := json.dumps(standin.message(APPROVAL_CHANNEL, message.ts).blocks))
+                     and f"Migration `{created['id']}`" in t and t)
+    assert f"Approved by <@{APPROVER}>" in after
     assert env.workflow.resume_interrupted_submissions() == []
 
     # ...and people asking the new app see the same migration.
