@@ -30,12 +30,15 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from bot.app import AppDeps
+    from bot.campaigns.service import CampaignService
+    from bot.domain import Clock
     from bot.health import HealthCheck
     from bot.http_server import HttpServer
     from bot.liveness import InstanceHeartbeat
     from bot.metrics import Metrics
     from bot.partner_center.client import PartnerCenterClient
-    from bot.tracking import TrackingService
+    from bot.tracking import OutboxNotifier, TrackingService
+    from bot.work_queue import WorkQueue
     from sandbox.server import SandboxServer
 
 log = logging.getLogger("ncebot.runtime")
@@ -93,6 +96,31 @@ class Runtime:
                 closer()
             except Exception:
                 log.exception("error while shutting down")
+
+
+@dataclass
+class RuntimeOverrides:
+    """What a caller other than ``ncebot run`` (the test fixtures) swaps in ``build_runtime``; every ``None`` is the
+    production choice. Policy is not here: it comes from settings (NCEBOT_APPROVERS, NCEBOT_REQUIRED_APPROVALS…).
+
+    ``session_factory``: the caller's database, already migrated (not prepared, not disposed here).
+    ``partner_center``: a client of the caller's making (e.g. trusting a sandbox CA); the runtime closes it.
+    ``clock``: the workflow's, tracking's and outbox's clock. ``membership_clock``: the user-group cache timer.
+    ``work``: the listeners' work queue (closed by the runtime). ``campaigns``: ``AppDeps.campaigns`` (a test
+    double; ``None``: the real ``CampaignService``). ``notifier_class``: the outbox notifier's class.
+    ``tracking_kwargs``: more keyword arguments of ``TrackingService`` (e.g. ``sleep``, ``monotonic``).
+    ``submit_inline``: no lease holder runs the submission job, so an approval submits on the approving
+    thread (HTTP tests that do not start the background jobs)."""
+
+    session_factory: sessionmaker[Session] | None = None
+    partner_center: PartnerCenterClient | None = None
+    clock: Clock | None = None
+    membership_clock: Callable[[], float] | None = None
+    work: WorkQueue | None = None
+    campaigns: CampaignService | Any | None = None
+    notifier_class: type[OutboxNotifier] | None = None
+    tracking_kwargs: dict[str, Any] = field(default_factory=dict)
+    submit_inline: bool = False
 
 
 class DatabaseNotReady(Exception):
@@ -196,6 +224,7 @@ def request_counts(session_factory: sessionmaker[Session]) -> Callable[[], Mappi
 
 def build_runtime(
     settings: Settings,
+    overrides: RuntimeOverrides | None = None,
     *,
     slack_client: Any = None,
     sandbox_time_scale: float = 1.0,
@@ -208,7 +237,7 @@ def build_runtime(
 
     ``sandbox_time_scale``: clock speed of the built-in sandbox (PARTNER_CENTER_SANDBOX=true). ``post_spacing``:
     seconds between the outbox's posts to one channel (Slack allows ~1 per second). ``drain_seconds``: how often
-    the outbox is drained (default: the tracking service's)."""
+    the outbox is drained (default: the tracking service's). ``overrides``: see :class:`RuntimeOverrides`."""
     from bot.app import AppDeps, build_slack_client, create_app
     from bot.campaigns.progress import CampaignReader
     from bot.campaigns.service import CampaignService
@@ -232,27 +261,38 @@ def build_runtime(
 
     if not settings.ncebot_approval_channel:
         raise ValueError("NCEBOT_APPROVAL_CHANNEL is required")
-    prepare_database(settings.database_url)
+    over = overrides or RuntimeOverrides()
     metrics = Metrics()
-    session_factory = make_session_factory(settings.database_url)
     closers: list[Callable[[], None]] = []
-    bind = session_factory.kw.get("bind")
-    if bind is not None:
-        closers.append(bind.dispose)  # first in, last out
-    try:
-        partner_center, pc_closers, sandbox = build_partner_center(
-            settings, on_call=metrics.observe_partner_center_call, sandbox_time_scale=sandbox_time_scale,
-            sandbox_seed=sandbox_seed,
-        )
-    except BaseException:
-        for closer in reversed(closers):
-            closer()
-        raise
-    closers.extend(pc_closers)
+    if over.session_factory is not None:
+        session_factory = over.session_factory
+    else:
+        prepare_database(settings.database_url)
+        session_factory = make_session_factory(settings.database_url)
+        bind = session_factory.kw.get("bind")
+        if bind is not None:
+            closers.append(bind.dispose)  # first in, last out
+    sandbox: SandboxServer | None = None
+    if over.partner_center is not None:
+        partner_center = over.partner_center
+        close_pc = getattr(partner_center, "close", None)
+        if callable(close_pc):
+            closers.append(close_pc)
+    else:
+        try:
+            partner_center, pc_closers, sandbox = build_partner_center(
+                settings, on_call=metrics.observe_partner_center_call, sandbox_time_scale=sandbox_time_scale,
+                sandbox_seed=sandbox_seed,
+            )
+        except BaseException:
+            for closer in reversed(closers):
+                closer()
+            raise
+        closers.extend(pc_closers)
     client = slack_client or build_slack_client(settings)
     if not any(isinstance(handler, SlackErrorCounter) for handler in client.retry_handlers):
         client.retry_handlers.insert(0, SlackErrorCounter(metrics))
-    clock = SystemClock()
+    clock = over.clock or SystemClock()
     # This process's liveness: its id is written on every claim, so others take over at once after a crash.
     heartbeat = InstanceHeartbeat(session_factory, clock,
                                   timeout=liveness_timeout(timedelta(seconds=settings.ncebot_poll_interval)))
@@ -261,12 +301,14 @@ def build_runtime(
     slack_notifier = SlackNotifier(client, settings.ncebot_approval_channel, notify_channel=settings.notify_channel,
                                    request_items=stored_request_items(session_factory),
                                    approvers=settings.approvers, campaigns=campaign_reader.progress)
-    notifier = OutboxNotifier(slack_notifier, Outbox(session_factory, clock), notify_channel=settings.notify_channel)
+    notifier = (over.notifier_class or OutboxNotifier)(slack_notifier, Outbox(session_factory, clock),
+                                                        notify_channel=settings.notify_channel)
     workflow = Workflow(
         session_factory=session_factory,
         partner_center=partner_center,
         notifier=notifier,  # thread posts and announcements go through the durable outbox
-        membership=SlackMembershipResolver(client),
+        membership=(SlackMembershipResolver(client) if over.membership_clock is None
+                    else SlackMembershipResolver(client, clock=over.membership_clock)),
         directory=SlackUserDirectory(client),  # names in the audit CSV
         policy=WorkflowPolicy(
             approval_channel=settings.ncebot_approval_channel,
@@ -281,13 +323,16 @@ def build_runtime(
         instance_id=heartbeat.id,
     )
     extra: dict[str, Any] = {} if drain_seconds is None else {"drain_seconds": drain_seconds}
+    extra.update(over.tracking_kwargs)
     tracking = TrackingService(settings, workflow, session_factory, partner_center, client, notifier, clock,
                                holder_id=heartbeat.id, metrics=metrics, post_spacing=post_spacing, **extra)
+    if over.submit_inline:
+        workflow.on_approved = None  # no submission job runs: Approvals submits on the approving thread
     tracking.drainer.live = CampaignRenderer(campaign_reader)  # a campaign's progress reply, failures, files
     closers.append(tracking.submissions.close)
-    campaigns = CampaignService(session_factory=session_factory, notifier=notifier, outbox=notifier.outbox,
-                                access=workflow.access, policy=workflow.policy, clock=clock, reader=campaign_reader,
-                                end_unposted=workflow.end_unposted)
+    campaigns = over.campaigns if over.campaigns is not None else CampaignService(
+        session_factory=session_factory, notifier=notifier, outbox=notifier.outbox, access=workflow.access,
+        policy=workflow.policy, clock=clock, reader=campaign_reader, end_unposted=workflow.end_unposted)
     metrics.set_request_counts_provider(request_counts(session_factory))
     from bot.slack.deadline_jobs import install_deadline_jobs
 
@@ -307,7 +352,8 @@ def build_runtime(
     health.add("scheduler", scheduler_check(scheduler_running))
     health.add("lease", lease_check(tracking.lease_state))
 
-    work = WorkQueue()  # sized in bot/work_queue.py (not a setting: README's settings table is the contract)
+    # sized in bot/work_queue.py (not a setting: README's settings table is the contract)
+    work = over.work or WorkQueue()
     triggers = WorkQueue(workers=4, backlog=64, name="ncebot-trigger")
     closers.extend((work.close, triggers.close))  # closed before the Partner Center client and the database
     deps = AppDeps(workflow=workflow, slack_client=client, clock=clock, health=health, metrics=metrics.render,
