@@ -109,6 +109,8 @@ class RuntimeOverrides:
     ``work``: the listeners' work queue (closed by the runtime). ``campaigns``: ``AppDeps.campaigns`` (a test
     double; ``None``: the real ``CampaignService``). ``notifier_class``: the outbox notifier's class.
     ``tracking_kwargs``: more keyword arguments of ``TrackingService`` (e.g. ``sleep``, ``monotonic``).
+    ``holder_id``: this process's instance id (the poller lease holder, the claims' owner).
+    ``deadline_jobs``: False leaves out the SPEC §10 window and digest jobs (tests of the tracking jobs alone).
     ``submit_inline``: no lease holder runs the submission job, so an approval submits on the approving
     thread (HTTP tests that do not start the background jobs)."""
 
@@ -120,6 +122,8 @@ class RuntimeOverrides:
     campaigns: CampaignService | Any | None = None
     notifier_class: type[OutboxNotifier] | None = None
     tracking_kwargs: dict[str, Any] = field(default_factory=dict)
+    holder_id: str | None = None
+    deadline_jobs: bool = True
     submit_inline: bool = False
 
 
@@ -295,7 +299,8 @@ def build_runtime(
     clock = over.clock or SystemClock()
     # This process's liveness: its id is written on every claim, so others take over at once after a crash.
     heartbeat = InstanceHeartbeat(session_factory, clock,
-                                  timeout=liveness_timeout(timedelta(seconds=settings.ncebot_poll_interval)))
+                                  timeout=liveness_timeout(timedelta(seconds=settings.ncebot_poll_interval)),
+                                  instance_id=over.holder_id)
     # request_items: a bulk request's message lists its subscriptions, as in the HTTP tests, not just a count.
     campaign_reader = CampaignReader(session_factory, clock, settings.create_limit)
     slack_notifier = SlackNotifier(client, settings.ncebot_approval_channel, notify_channel=settings.notify_channel,
@@ -323,9 +328,9 @@ def build_runtime(
         instance_id=heartbeat.id,
     )
     extra: dict[str, Any] = {} if drain_seconds is None else {"drain_seconds": drain_seconds}
-    extra.update(over.tracking_kwargs)
+    extra = {"metrics": metrics, "post_spacing": post_spacing, **extra, **over.tracking_kwargs}
     tracking = TrackingService(settings, workflow, session_factory, partner_center, client, notifier, clock,
-                               holder_id=heartbeat.id, metrics=metrics, post_spacing=post_spacing, **extra)
+                               holder_id=heartbeat.id, **extra)
     if over.submit_inline:
         workflow.on_approved = None  # no submission job runs: Approvals submits on the approving thread
     tracking.drainer.live = CampaignRenderer(campaign_reader)  # a campaign's progress reply, failures, files
@@ -336,8 +341,10 @@ def build_runtime(
     metrics.set_request_counts_provider(request_counts(session_factory))
     from bot.slack.deadline_jobs import install_deadline_jobs
 
-    windows, _digest = install_deadline_jobs(tracking, settings, workflow, session_factory, partner_center, client,
-                                             clock)  # SPEC §10: the 7-day window and the daily digest
+    windows = None
+    if over.deadline_jobs:  # SPEC §10: the 7-day window and the daily digest
+        windows, _digest = install_deadline_jobs(tracking, settings, workflow, session_factory, partner_center,
+                                                 client, clock)
     # Partner Center webhooks (SPEC §11): verified on the HTTP thread, handled on a small pool of their own.
     verifier = WebhookVerifier(settings.webhook_cert_hosts)
     processor = WebhookProcessor(lambda: tracking.tracker.reconciler)

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import ChangeOptions, RequestKind, RequestView
 from bot.partner_center.client import PartnerCenterClient, build_partner_center_client
+from bot.runtime import Runtime, RuntimeOverrides, build_runtime
 from bot.settings import Settings, load_settings
-from bot.slack.notifier import SlackNotifier
-from bot.tracking.outbox import Outbox, OutboxNotifier
+from bot.tracking.outbox import OutboxNotifier
 from bot.tracking.service import TrackingService
-from bot.workflow import Workflow, WorkflowPolicy
+from bot.workflow import Workflow
 from sandbox.server import SandboxServer
 from sandbox.slack_api import Message, SlackStandIn
 from tests.fixtures.slack import APPROVAL_CHANNEL, BOT_TOKEN, SIGNING_SECRET
@@ -45,11 +45,6 @@ class FakeTime:
         self.now += seconds
 
 
-class NoGroups:
-    def members(self, group_id: str) -> frozenset[str]:
-        return frozenset()
-
-
 @dataclass
 class Node:
     """One ncebot process: its own clients, workflow and tracking service on the shared database."""
@@ -58,6 +53,7 @@ class Node:
     service: TrackingService
     pc: PartnerCenterClient
     client: WebClient
+    runtime: Runtime
 
 
 @dataclass
@@ -73,27 +69,22 @@ class TrackingEnv:
     def node(self, holder_id: str = "replica-a", *, pc: PartnerCenterClient | None = None,
              settings: Settings | None = None, notifier_class: type[OutboxNotifier] = OutboxNotifier,
              **service_kwargs: Any) -> Node:
-        """``pc``: a Partner Center client of the test's own making (e.g. with a recording ``sleep``);
-        ``settings``: other settings than the environment's (e.g. a shorter poll interval)."""
+        """One process built by ``bot.runtime.build_runtime``. ``pc``: a Partner Center client of the test's own
+        making (e.g. with a recording ``sleep``); ``settings``: other settings than the environment's (e.g. a
+        shorter poll interval); ``service_kwargs``: more ``TrackingService`` keyword arguments."""
         settings = settings or self.settings
         pc = pc or build_partner_center_client(settings, verify=self.sandbox.ca_path)
-        client = WebClient(token=BOT_TOKEN, base_url=self.standin.base_url)
-        slack = SlackNotifier(client, APPROVAL_CHANNEL, notify_channel=NOTIFY_CHANNEL)
-        notifier = notifier_class(slack, Outbox(self.session_factory, self.clock), notify_channel=NOTIFY_CHANNEL)
-        workflow = Workflow(
-            session_factory=self.session_factory,
-            partner_center=pc,
-            notifier=notifier,
-            membership=NoGroups(),
-            policy=WorkflowPolicy(approval_channel=APPROVAL_CHANNEL, approvers=(APPROVER,),
-                                  notify_channel=NOTIFY_CHANNEL),
-            clock=self.clock,
-        )
         service_kwargs.setdefault("sleep", self.fake_time.sleep)
         service_kwargs.setdefault("monotonic", self.fake_time.monotonic)
-        service = TrackingService(settings, workflow, self.session_factory, pc, client, notifier, self.clock,
-                                  holder_id=holder_id, **service_kwargs)
-        made = Node(workflow=workflow, service=service, pc=pc, client=client)
+        runtime = build_runtime(settings, RuntimeOverrides(
+            session_factory=self.session_factory, partner_center=pc, clock=self.clock, notifier_class=notifier_class,
+            holder_id=holder_id, tracking_kwargs=service_kwargs,
+            deadline_jobs=False,  # these tests count the tracking jobs and thread posts; tests/deadlines has those
+        ), slack_client=WebClient(token=BOT_TOKEN, base_url=self.standin.base_url))  # no retry handler: these
+        # tests watch the drainer's own handling of Slack's 429, which the production client's retries would hide
+        assert runtime.tracking is not None
+        made = Node(workflow=runtime.deps.workflow, service=runtime.tracking, pc=pc,
+                    client=runtime.deps.slack_client, runtime=runtime)
         self.nodes.append(made)
         return made
 
@@ -127,7 +118,7 @@ class TrackingEnv:
     def close(self) -> None:
         for made in self.nodes:
             made.service.stop(release=False, wait=True)
-            made.pc.close()
+            made.runtime.close()  # closes the Partner Center client too
 
 
 @pytest.fixture
@@ -140,6 +131,7 @@ def tracking_env(
         "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_standin.base_url,
         "DATABASE_URL": database_url, "NCEBOT_APPROVAL_CHANNEL": APPROVAL_CHANNEL,
         "NCEBOT_NOTIFY_CHANNEL": NOTIFY_CHANNEL, "NCEBOT_POLL_INTERVAL": str(POLL_SECONDS),
+        "NCEBOT_APPROVERS": APPROVER,
     })
     made = TrackingEnv(
         sandbox=pc_sandbox,
