@@ -1,22 +1,27 @@
-"""Settling a request once no operation of it is in flight: approved → submitted (→ processing/completed) or →
-failed, with its thread posts and the parent message's update. Moved verbatim from ``bot.workflow.Workflow._settle``
-(the status tracker, ``bot.tracking.tracker``, moves it on from processing).
+"""A request's lifecycle after approval, in one module (issue #10 item 2): approved → submitted (→ processing /
+completed) or → failed once no operation is in flight (:class:`RequestSettlement`), then submitted / processing →
+completed / failed from what tracking saw of its migrations (:func:`settle_tracked`) or its schedule
+(:func:`finish_schedule`). Every Slack write a change causes is an outbox row of the change's own transaction.
+A campaign (a plan) has its own rules: :mod:`bot.campaigns.lifecycle`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deadlines import window
-from bot.domain import Clock, Notifier, RequestKind, RequestState, RequestView
+from bot.domain import SCHEDULE_CANCELLED, Clock, Notifier, RequestKind, RequestState, RequestView
 from bot.mrkdwn import esc  # the one escape of people's and Partner Center's text
 from bot.operations import OP_CREATE_SCHEDULE
+from bot.outbox import Outbox
 from bot.partner_center.models import MigrationStatus
 from bot.services.plumbing import SYSTEM_ACTOR, ServicePlumbing
 from storage import repositories as repo
+from storage import tracking as tracking_store
 from storage.repositories import OperationView
 
 
@@ -170,3 +175,71 @@ class RequestSettlement(ServicePlumbing):
                 f"`{o.target}`: {esc(o.error_code)}: {esc(o.error_description)}" for o in refused
             )
         return text
+
+
+def settle_tracked(session: Session, outbox: Outbox, view: RequestView, ids: list[str], *, many: bool,
+                   now: datetime) -> None:
+    """Submitted / processing → processing, completed or failed from the tracked state of its migrations ``ids``
+    (conditional; called by the status tracker in its transaction)."""
+    row = repo.get_request(session, view.id, refresh=True)
+    if row is None:
+        return
+    state = RequestState(row.state)
+    if state not in (RequestState.SUBMITTED, RequestState.PROCESSING):
+        return
+    tracked = {t.item_id: t for t in tracking_store.tracked_for_request(session, view.id, "migration")}
+    items = [tracked.get(i.lower()) for i in ids]
+    if not items or any(t is None for t in items):
+        return
+    done = [t for t in items if t is not None and t.done]
+    to_state: RequestState | None = None
+    values: dict[str, Any] = {}
+    if len(done) == len(items):
+        failed = [t for t in done if (t.status or "").lower() == "failed"]
+        if failed:
+            to_state = RequestState.FAILED
+            detail = failed[0].detail or {}
+            values = {"error_code": detail.get("error_code"), "error_description": detail.get("error_description")}
+        else:
+            to_state = RequestState.COMPLETED
+            detail = done[0].detail or {}
+            end = detail.get("subscription_end_date")
+            values = {
+                "new_subscription_id": detail.get("new_subscription_id"),
+                "new_order_id": detail.get("new_order_id"),
+                "subscription_end_date": datetime.fromisoformat(end).date() if end else None,
+            }
+        if many:
+            outbox.thread(
+                view.id, "final:summary",
+                f"<@{view.requester}> All {len(items)} migrations finished: "
+                f"{len(items) - len(failed)} completed, {len(failed)} failed.",
+                session=session, message=view.message,
+            )
+    elif state is RequestState.SUBMITTED:
+        to_state = RequestState.PROCESSING
+    if to_state is None:
+        return
+    won = repo.transition(
+        session, view.id, from_state=state, to_state=to_state, actor=SYSTEM_ACTOR, at=now,
+        action=f"tracked_{to_state.value}",
+        detail={"migrations": ids[:20], **{k: str(v) for k, v in values.items() if v is not None}},
+        ms_request_id=view.pc_request_id, correlation_id=view.correlation_id,
+        values={k: v for k, v in values.items() if v is not None},
+    )
+    if won:
+        outbox.update_parent(view.id, f"state:{to_state.value}", session=session)
+
+
+def finish_schedule(session: Session, outbox: Outbox, view: RequestView, now: datetime, *, code: str,
+                    description: str, schedule_id: str) -> None:
+    """A schedule request's schedule failed or was cancelled: submitted → failed (its message reads "Cancelled"
+    for ``SCHEDULE_CANCELLED``)."""
+    won = repo.transition(
+        session, view.id, from_state=RequestState.SUBMITTED, to_state=RequestState.FAILED, actor=SYSTEM_ACTOR,
+        at=now, action="tracked_schedule_" + ("cancelled" if code == SCHEDULE_CANCELLED else "failed"),
+        detail={"schedule_id": schedule_id, "code": code, "description": description},
+        values={"error_code": code[:64], "error_description": description},
+    )
+    if won:
+        outbox.update_parent(view.id, f"state:{RequestState.FAILED.value}", session=session)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import SCHEDULE_CANCELLED, Clock, RequestState, RequestView, utc_now
+from bot.domain import SCHEDULE_CANCELLED, Clock, RequestView, utc_now
 from bot.mrkdwn import esc  # the one escape of Partner Center's text
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
@@ -31,6 +31,7 @@ from bot.partner_center.models import (
     ScheduleStatus,
     SubscriptionStatus,
 )
+from bot.services.settlement import finish_schedule, settle_tracked
 from bot.tracking.outbox import Outbox
 from bot.tracking.reconcile import Reconciler
 from storage import repositories as repo
@@ -286,60 +287,10 @@ class Tracker:
             return None
 
     def settle(self, view: RequestView, ids: list[str], *, many: bool) -> None:
-        """Move the request to processing / completed / failed from what its migrations did (conditional)."""
-        now = self.now()
+        """Move the request to processing / completed / failed from what its migrations did (conditional); the
+        rule lives with the rest of a request's lifecycle (``bot.services.settlement``)."""
         with self._sessions.begin() as session:
-            row = repo.get_request(session, view.id, refresh=True)
-            if row is None:
-                return
-            state = RequestState(row.state)
-            if state not in (RequestState.SUBMITTED, RequestState.PROCESSING):
-                return
-            tracked = {t.item_id: t for t in store.tracked_for_request(session, view.id, MIGRATION)}
-            items = [tracked.get(i.lower()) for i in ids]
-            if not items or any(t is None for t in items):
-                return
-            done = [t for t in items if t is not None and t.done]
-            to_state: RequestState | None = None
-            values: dict[str, Any] = {}
-            if len(done) == len(items):
-                failed = [t for t in done if (t.status or "").lower() == "failed"]
-                if failed:
-                    to_state = RequestState.FAILED
-                    detail = failed[0].detail or {}
-                    values = {
-                        "error_code": detail.get("error_code"),
-                        "error_description": detail.get("error_description"),
-                    }
-                else:
-                    to_state = RequestState.COMPLETED
-                    detail = done[0].detail or {}
-                    end = detail.get("subscription_end_date")
-                    values = {
-                        "new_subscription_id": detail.get("new_subscription_id"),
-                        "new_order_id": detail.get("new_order_id"),
-                        "subscription_end_date": datetime.fromisoformat(end).date() if end else None,
-                    }
-                if many:
-                    self._outbox.thread(
-                        view.id, "final:summary",
-                        f"<@{view.requester}> All {len(items)} migrations finished: "
-                        f"{len(items) - len(failed)} completed, {len(failed)} failed.",
-                        session=session, message=view.message,
-                    )
-            elif state is RequestState.SUBMITTED:
-                to_state = RequestState.PROCESSING
-            if to_state is None:
-                return
-            won = repo.transition(
-                session, view.id, from_state=state, to_state=to_state, actor=SYSTEM_ACTOR, at=now,
-                action=f"tracked_{to_state.value}",
-                detail={"migrations": ids[:20], **{k: str(v) for k, v in values.items() if v is not None}},
-                ms_request_id=view.pc_request_id, correlation_id=view.correlation_id,
-                values={k: v for k, v in values.items() if v is not None},
-            )
-            if won:
-                self._outbox.update_parent(view.id, f"state:{to_state.value}", session=session)
+            settle_tracked(session, self._outbox, view, ids, many=many, now=self.now())
 
     # ============================================================================== schedules of requests
     def poll_schedules(self) -> int:
@@ -468,14 +419,7 @@ class Tracker:
     def _finish_schedule(
         self, session: Session, view: RequestView, now: datetime, code: str, description: str, schedule_id: str
     ) -> None:
-        won = repo.transition(
-            session, view.id, from_state=RequestState.SUBMITTED, to_state=RequestState.FAILED, actor=SYSTEM_ACTOR,
-            at=now, action="tracked_schedule_" + ("cancelled" if code == SCHEDULE_CANCELLED else "failed"),
-            detail={"schedule_id": schedule_id, "code": code, "description": description},
-            values={"error_code": code[:64], "error_description": description},
-        )
-        if won:
-            self._outbox.update_parent(view.id, f"state:{RequestState.FAILED.value}", session=session)
+        finish_schedule(session, self._outbox, view, now, code=code, description=description, schedule_id=schedule_id)
 
     # ============================================================================== watched customers
     def poll_watched(self, only: str | None = None) -> int:
