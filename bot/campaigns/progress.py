@@ -37,7 +37,7 @@ from bot.partner_center.models import Migration, MigrationSchedule
 from bot.settings import RateLimit
 from storage import campaigns as store
 from storage import repositories as repo
-from storage.models import PartnerCenterOperation
+from storage.models import ChangeRequest, PartnerCenterOperation
 
 
 class CampaignReader:
@@ -51,14 +51,19 @@ class CampaignReader:
             row = repo.get_request(session, request_id)
             return load_plan(row.plan) if row is not None else None
 
+    @staticmethod
+    def _campaign(session: Session, request_id: str) -> tuple[ChangeRequest, BamPlan] | None:
+        row = repo.get_request(session, request_id)
+        plan = load_plan(row.plan) if row is not None else None
+        return (row, plan) if row is not None and plan is not None else None
+
     def progress(self, request_id: str) -> CampaignProgress | None:
         now = utc_now(self._clock)
         with self._sessions() as session:
-            row = repo.get_request(session, request_id)
-            if row is None or row.plan is None:
+            found = self._campaign(session, request_id)
+            if found is None:
                 return None
-            plan = load_plan(row.plan)
-            assert plan is not None
+            row, plan = found
             counts = store.operation_counts(session, request_id)
             failures = tuple(
                 Failure(code=r.error_code or "Failed", description=r.error_description or "", customer_id=r.customer_id,
@@ -102,11 +107,10 @@ class CampaignReader:
 
     def results_file(self, request_id: str) -> tuple[str, bytes] | None:
         with self._sessions() as session:
-            row = repo.get_request(session, request_id)
-            if row is None or row.plan is None:
+            found = self._campaign(session, request_id)
+            if found is None:
                 return None
-            plan = load_plan(row.plan)
-            assert plan is not None
+            row, plan = found
             ops = {(r.target.lower()): r for r in store.operation_rows(session, request_id)}
             stopped = row.control == Control.STOPPED.value or row.state in (
                 RequestState.PROCESSING.value, RequestState.COMPLETED.value, RequestState.FAILED.value)

@@ -32,11 +32,14 @@ class CampaignTracker:
         self._clock = clock
         self._on_commit = on_commit or (lambda: None)
 
-    def poll(self) -> int:
-        """One pass; returns the number of list calls made."""
+    def poll(self, only: str | None = None) -> int:
+        """One pass (``only``: just this customer, when a webhook named one of its migrations); returns the
+        number of list calls made."""
         with self._sessions() as session:
             ids = store.campaigns_to_run(session, TRACKED_STATES)
             work = store.trackable_by_customer(session, ids)
+        if only is not None:
+            work = {c: items for c, items in work.items() if c == only.lower()}
         calls = 0
         for customer_id, items in work.items():
             try:

@@ -31,6 +31,7 @@ from bot.domain import ChangeOptions, InvalidInput
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
 from bot.partner_center.models import MigrationValidation, ScheduleStatus, Subscription, SubscriptionStatus
+from bot.services.catalogue import legacy_tree
 from bot.workflow import PartnerCenterProblem
 
 #: Validations (and list calls) in flight at once. Small: the limit is per customer, and Partner Center's own
@@ -190,16 +191,8 @@ class Planner:
 
     def _migrations_of(self, customer_id: str, customer_name: str, subs: Sequence[Subscription],
                        ) -> tuple[list[PlannedMigration], list[SkippedRow]]:
-        legacy = [s for s in subs if s.is_legacy and not s.is_nce]
-        ids = {s.id.lower() for s in legacy}
-        children: dict[str, list[Subscription]] = defaultdict(list)
-        roots: list[Subscription] = []
-        for sub in legacy:
-            parent = (sub.parent_subscription_id or "").lower()
-            if parent and parent in ids and parent != sub.id.lower():
-                children[parent].append(sub)
-            elif not parent:
-                roots.append(sub)  # an orphan add-on (its base gone or NCE) is left out, as in /nce bulk before
+        _legacy, children, roots = legacy_tree(subs)
+        roots = [r for r in roots if not r.parent_subscription_id]  # an orphan add-on (base gone or NCE): left out
 
         def row(sub: Subscription, base: Subscription | None) -> PlannedSubscription:
             return PlannedSubscription(
@@ -293,13 +286,7 @@ class Planner:
         except PartnerCenterError as exc:  # refused (4xx): this migration's rows, with Partner Center's words
             reason = _reason(exc.code, exc.description)
             return None, [_skip(r, reason) for r in migration.rows]
-        flat: dict[str, MigrationValidation] = {}
-        stack = list(answer.add_on_migrations)
-        while stack:
-            item = stack.pop()
-            if item.current_subscription_id:
-                flat[item.current_subscription_id.lower()] = item
-            stack.extend(item.add_on_migrations)
+        flat = answer.flat_add_ons()
         base_errors = [_reason(e.code, e.description) for e in answer.errors]
         ok = answer.is_eligible and not base_errors and all(
             a.is_eligible and not a.errors for a in flat.values())

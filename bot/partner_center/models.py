@@ -218,6 +218,17 @@ class MigrationValidation(PartnerCenterModel):
     errors: list[EligibilityError] = Field(default_factory=list)
     add_on_migrations: list[MigrationValidation] = Field(default_factory=list)
 
+    def flat_add_ons(self) -> dict[str, MigrationValidation]:
+        """Every add-on's answer, nested ones included, by lower-case subscription id."""
+        flat: dict[str, MigrationValidation] = {}
+        stack = list(self.add_on_migrations)
+        while stack:
+            item = stack.pop()
+            if item.current_subscription_id:
+                flat[item.current_subscription_id.lower()] = item
+            stack.extend(item.add_on_migrations)
+        return flat
+
     @property
     def all_errors(self) -> list[tuple[str | None, EligibilityError]]:
         """Reasons of the base and of every add-on, each with the subscription it concerns."""

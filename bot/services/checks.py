@@ -171,13 +171,7 @@ class CustomerChecks(ServicePlumbing):
                 rows.append(base_row(root, root_base, result=CheckResult.ERROR, reasons=(reason,)))
                 walk_skipped(root, f"Its base subscription {root.id} could not be validated.")
                 continue
-            flat: dict[str, MigrationValidation] = {}
-            stack = list(answer.add_on_migrations)
-            while stack:
-                item = stack.pop()
-                if item.current_subscription_id:
-                    flat[item.current_subscription_id.lower()] = item
-                stack.extend(item.add_on_migrations)
+            flat = answer.flat_add_ons()
             bundle_ok = bool(answer.is_eligible and not answer.errors and all(
                 a.is_eligible and not a.errors for a in flat.values()
             ))

@@ -39,6 +39,8 @@ class Reconciler:
         self._tracker = tracker
         self._sessions = session_factory
         self._pc = partner_center
+        # Campaign migrations are followed per customer by bot.campaigns.tracking (wired by the tracking service).
+        self.campaigns: Callable[[str], int] | None = None
 
     def _committed(self) -> None:
         hook: Callable[[], None] | None = self._tracker.on_commit
@@ -137,6 +139,8 @@ class Reconciler:
             # Perhaps the migration of a schedule ncebot made, which just ran; else one made outside ncebot.
             self.schedules([customer_id])
             views = self._owners(MIGRATION, migration_id, IN_FLIGHT)
+        if not views and self.campaigns is not None:
+            self.campaigns(customer_id)  # perhaps a campaign's: its customer's list is read once, the campaign moves
         if not views:
             self._tracker.poll_watched(only=customer_id)
             self._committed()
@@ -151,7 +155,8 @@ class Reconciler:
     def _owners(self, kind: str, item_id: str, states: tuple[str, ...]) -> list[RequestView]:
         with self._sessions() as session:
             rows = [repo.get_request(session, rid) for rid in store.requests_for_item(session, kind, item_id)]
-            return [repo.to_view(r) for r in rows if r is not None and r.state in states]
+            # A campaign's migrations are the campaign tracker's (bot.campaigns.tracking), never followed here.
+            return [repo.to_view(r) for r in rows if r is not None and r.state in states and r.plan is None]
 
     # --- schedules --------------------------------------------------------------------------------------------
     def schedules(self, customers: Iterable[str] | None = None) -> int:

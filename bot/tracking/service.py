@@ -131,6 +131,7 @@ class TrackingService:
         self.campaign_tracker = CampaignTracker(session_factory=session_factory, partner_center=partner_center,
                                                 outbox=self.outbox, clock=clock, on_commit=self.wake_drainer)
         workflow.on_approved = self.wake_submissions
+        self.tracker.reconciler.campaigns = lambda customer: self.campaign_tracker.poll(only=customer)
         self._synchronous = False  # run_once: wait for the submissions it starts
         self.scheduler: BackgroundScheduler | None = None
         self.extra_jobs: dict[str, tuple[Callable[[], object], float]] = {}  # add_job (e.g. SPEC §10 deadlines)

@@ -334,3 +334,28 @@ def test_sandbox_faults_bad_signature_and_wrong_host_are_refused(webhook_env: We
     time.sleep(1.0)
     assert not _completed(env.thread_texts(view), view.migration_id or "?")
     assert env.request(view).state is not RequestState.COMPLETED
+
+
+def test_a_delivery_for_a_campaign_migration_moves_the_campaign_at_once(webhook_env: WebhookEnv) -> None:
+    """A campaign's migrations are followed per customer by the campaign tracker: a delivery naming one of them
+    reads that customer's list at once (polling is at 300 s here), and the campaign ends without waiting."""
+    from bot.bam.models import BamKind, BamPlan, PlannedMigration, PlannedSubscription
+    from bot.campaigns.model import CampaignSource
+
+    env = webhook_env
+    register(env.runtime.partner_center, env.url)
+    assert env.runtime.tracking is not None and env.runtime.deps.campaigns is not None
+    plan = BamPlan(kind=BamKind.MIGRATE, migrations=tuple(
+        PlannedMigration(kind=BamKind.MIGRATE, base=PlannedSubscription(
+            line=n + 2, customer_tenant_id=known.CONTOSO, subscription_id=sub))
+        for n, sub in enumerate((known.ELIGIBLE_SIMPLE, known.ELIGIBLE_MONTHLY))))
+    view = env.runtime.deps.campaigns.request(plan, requester=REQUESTER, source=CampaignSource.IMPORT)
+    env.runtime.deps.workflow.approve(view.id, APPROVER)
+    assert env.submitted(view.id).state is RequestState.PROCESSING  # both sent, both processing
+    env.sandbox.advance(180)  # both migrations complete; Partner Center sends their deliveries
+    wait_for(lambda: env.request(view).state is RequestState.COMPLETED, timeout=WEBHOOK_BOUND)
+    assert env.runtime.deps.campaigns.progress(view.id).completed == 2  # followed by the campaign tracker
+    message = env.request(view).message
+    assert message is not None  # the parent follows through the outbox (drained every 30 s here, or when woken)
+    wait_for(lambda: "2 of 2 completed" in json.dumps(env.standin.message(message.channel, message.ts).blocks),
+             timeout=60)
