@@ -4,14 +4,13 @@ Pause / Resume / Stop buttons, the failures reply grouped by error, and ``/nce c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Final
 
 from bot.bam.models import BamKind
 from bot.campaigns.model import CampaignProgress, Control
 from bot.domain import RequestState, RequestView
 from bot.slack import ids
-from bot.slack.blocks.common import Block, button, code, context, esc, header, mrkdwn, section, users
+from bot.slack.blocks.common import Block, button, code, context, esc, fmt_time, header, mrkdwn, section, users
 from bot.slack.blocks.messages import STATE_EMOJI, decision_line
 
 FAILURES_LISTED: Final = 15  # error groups named in the failures reply; the results file has every row
@@ -19,12 +18,7 @@ ENDED: Final = (RequestState.COMPLETED.value, RequestState.FAILED.value, Request
                 RequestState.EXPIRED.value)
 
 
-def slack_time(moment: datetime | None) -> str:
-    """A time every reader sees in their own time zone (``<!date^…>``), with a UTC fallback."""
-    if moment is None:
-        return "—"
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+slack_time = fmt_time  # one rule for times in messages (bot.slack.blocks.common)
 
 
 def _n(count: int, word: str) -> str:

@@ -30,7 +30,12 @@ def code(text: object) -> str:
 
 
 def fmt_time(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+    """A time each reader sees in their own time zone (Slack's ``<!date^…>`` token, SPEC §9), with the UTC time as
+    the fallback text."""
+    if moment is None:
+        return "—"
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
 def fmt_date(day: date | datetime | None) -> str:
