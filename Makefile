@@ -31,7 +31,7 @@ test: $(STAMP)
 # The fast tier (< 60 s on 2 cores): unit tests of rules, blocks, the client, storage, the sandbox and the workflow
 # on SQLite; no HTTP round trips through the app, no processes, no PostgreSQL. `make test` runs everything.
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -p no:cacheprovider -m "not slow and not postgres"
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 -m "not slow and not postgres"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

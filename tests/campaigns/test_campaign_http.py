@@ -8,6 +8,8 @@ import json
 import time
 from typing import Any
 
+import pytest
+
 from bot.bam import formats
 from bot.campaigns.model import CampaignSource, batch_reference
 from bot.campaigns.service import CampaignService
@@ -17,6 +19,8 @@ from bot.slack import ids
 from sandbox.slack_requests import SlackRequester
 from tests.campaigns.conftest import APPROVAL_CHANNEL, REQUESTER, SIGNING_SECRET, WORK_CHANNEL, CampaignEnv
 from tests.fixtures.slack import wait_for
+
+pytestmark = pytest.mark.slow  # end to end on the large partner: make test, not the fast tier
 
 
 def _campaigns(env: CampaignEnv) -> CampaignService:
