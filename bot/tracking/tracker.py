@@ -364,14 +364,12 @@ class Tracker:
             elif schedule.status == ScheduleStatus.FAILED or schedule.error_code is not None:
                 code = schedule.error_code if schedule.error_code is not None else "ScheduleFailed"
                 description = schedule.error_description or "Partner Center reported the schedule failed"
-                self._outbox.thread(
-                    view.id, f"schedule-failed:{schedule_id.lower()}",
-                    f"<@{view.requester}> :x: Schedule `{schedule_id}` failed: "
-                    f"{sentence(f'{esc(code)}: {esc(description)}')} "
-                    + schedule_failure_next_step(legacy_status),
-                    session=session, message=message,
-                )
-                self._finish_schedule(session, view, now, str(code), description, schedule_id)
+                self._outbox.thread(view.id, f"schedule-failed:{schedule_id.lower()}",
+                                    f"<@{view.requester}> :x: Schedule `{schedule_id}` failed: "
+                                    f"{sentence(f'{esc(code)}: {esc(description)}')} "
+                                    + schedule_failure_next_step(legacy_status), session=session, message=message)
+                finish_schedule(session, self._outbox, view, now, code=str(code), description=description,
+                                schedule_id=schedule_id)
                 update["done"] = True
             elif schedule.status == ScheduleStatus.CANCELLED:
                 if cancel_op is not None:
@@ -389,7 +387,8 @@ class Tracker:
                     code, description = SCHEDULE_CANCELLED, "cancelled outside ncebot"
                 self._outbox.thread(view.id, f"schedule-cancelled:{schedule_id.lower()}", text, session=session,
                                     message=message)
-                self._finish_schedule(session, view, now, code, description, schedule_id)
+                finish_schedule(session, self._outbox, view, now, code=code, description=description,
+                                schedule_id=schedule_id)
                 update["done"] = True
             elif not any(op.kind == "update_schedule" and op.status == "sending" for op in ops):
                 # (While a reschedule through ncebot is in flight, a difference is most likely that one.)
@@ -415,11 +414,6 @@ class Tracker:
         other = repo.to_view(row)
         approvers = ", ".join(f"<@{u}>" for u in other.decided_by) or "?"
         return f" (asked by <@{other.requester}>, approved by {approvers})"
-
-    def _finish_schedule(
-        self, session: Session, view: RequestView, now: datetime, code: str, description: str, schedule_id: str
-    ) -> None:
-        finish_schedule(session, self._outbox, view, now, code=code, description=description, schedule_id=schedule_id)
 
     # ============================================================================== watched customers
     def poll_watched(self, only: str | None = None) -> int:
