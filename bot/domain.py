@@ -9,6 +9,7 @@ from typing import Literal, Protocol
 
 # Error code the tracker gives a schedule request whose schedule was cancelled (by the bot or outside it).
 SCHEDULE_CANCELLED = "ScheduleCancelled"
+SYSTEM_ACTOR = "ncebot"  # the actor of audit events ncebot itself causes (submission, tracking, expiry)
 
 
 class RequestKind(StrEnum):

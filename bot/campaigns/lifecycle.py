@@ -14,13 +14,12 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.campaigns.model import Control, load_plan, plan_items
-from bot.domain import RequestState
+from bot.domain import SYSTEM_ACTOR, RequestState
 from bot.outbox import Outbox
 from storage import campaigns as store
 from storage import repositories as repo
 from storage.models import ChangeRequest
 
-SYSTEM_ACTOR = "ncebot"
 PROGRESS = "progress"
 FAILURES = "failures"
 RESULTS = "results"

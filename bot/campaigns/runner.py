@@ -33,10 +33,10 @@ from bot.campaigns.model import (
     load_plan,
     plan_items,
 )
-from bot.domain import Clock, RequestState, utc_now
+from bot.domain import SYSTEM_ACTOR, Clock, RequestState, utc_now
 from bot.outbox import Outbox
 from bot.partner_center.client import PartnerCenterClient
-from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
+from bot.partner_center.errors import PartnerCenterError, is_transient
 from bot.partner_center.models import Migration, MigrationSchedule
 from storage import campaigns as store
 from storage import repositories as repo
@@ -44,14 +44,7 @@ from storage.repositories import OperationView
 
 log = logging.getLogger("ncebot.campaigns")
 
-SYSTEM_ACTOR = "ncebot"
 Outcome = Literal["sent", "refused", "deferred", "busy"]
-
-
-def is_transient(exc: PartnerCenterError) -> bool:
-    """Worth trying again later with the same ``MS-RequestId`` (Partner Center down, throttling, 5xx, 408)."""
-    return isinstance(exc, PartnerCenterUnavailable | PartnerCenterAuthError) or (
-        exc.status_code is None or exc.status_code in (408, 429) or exc.status_code >= 500)
 
 
 class CampaignRunner:

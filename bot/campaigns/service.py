@@ -22,6 +22,7 @@ from bot.campaigns.model import CampaignProgress, CampaignSource, Control, dump_
 from bot.campaigns.open_items import undecided_targets
 from bot.campaigns.progress import CampaignReader
 from bot.domain import (
+    SYSTEM_ACTOR,
     Clock,
     InvalidInput,
     NotAuthorized,
@@ -38,7 +39,6 @@ from storage import repositories as repo
 
 log = logging.getLogger("ncebot.campaigns")
 
-SYSTEM_ACTOR = "ncebot"
 ALL_CUSTOMERS = "*"  # a campaign over several customers: its request names no single customer
 RUNNING_STATES = (RequestState.APPROVED.value, RequestState.SUBMITTED.value)
 

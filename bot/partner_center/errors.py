@@ -56,3 +56,10 @@ class PartnerCenterUnavailable(PartnerCenterError):
 
     The same ``request_id`` may be retried later: Partner Center treats it as the same logical call.
     """
+
+
+def is_transient(exc: PartnerCenterError) -> bool:
+    """Worth trying again later with the same ``MS-RequestId`` (Partner Center down, sign-in failing, throttling,
+    408, 5xx); anything else is Partner Center's answer to the request itself."""
+    return isinstance(exc, PartnerCenterUnavailable | PartnerCenterAuthError) or (
+        exc.status_code is None or exc.status_code in (408, 429) or exc.status_code >= 500)

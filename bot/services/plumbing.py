@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain import SYSTEM_ACTOR as SYSTEM_ACTOR  # re-exported: one home (bot.domain)
 from bot.domain import Clock, NotFound, Notifier, RequestView, utc_now
 from bot.outbox import Outbox
 from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
@@ -25,7 +26,6 @@ logger = logging.getLogger("ncebot.workflow")
 
 T = TypeVar("T")
 
-SYSTEM_ACTOR = "ncebot"
 
 
 class ServicePlumbing:

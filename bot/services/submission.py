@@ -22,7 +22,7 @@ from bot.deadlines import window
 from bot.domain import Clock, NotFound, Notifier, RequestKind, RequestState, RequestView
 from bot.operations import OP_CANCEL_SCHEDULE, OP_CREATE_MIGRATION, OP_CREATE_SCHEDULE, OP_UPDATE_SCHEDULE
 from bot.partner_center.client import PartnerCenterClient
-from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
+from bot.partner_center.errors import PartnerCenterError, is_transient
 from bot.partner_center.models import (
     Migration,
     MigrationRequest,
@@ -197,9 +197,7 @@ class Submission(ServicePlumbing):
             else:
                 logger.info("request %s: found the earlier %s by externalReferenceId", view.id, op.kind)
         except PartnerCenterError as exc:
-            transient = isinstance(exc, PartnerCenterUnavailable | PartnerCenterAuthError) or (
-                exc.status_code is None or exc.status_code in (408, 429) or exc.status_code >= 500
-            )
+            transient = is_transient(exc)
             now = self._now()
             deferred = [(f"{view.id}:deferred:{op.id}:{op.attempts}",
                          "Partner Center is not answering right now; ncebot will retry with the same MS-RequestId.")]

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import SCHEDULE_CANCELLED, Clock, RequestView, utc_now
+from bot.domain import SYSTEM_ACTOR as SYSTEM_ACTOR  # re-exported: one home (bot.domain)
 from bot.mrkdwn import esc  # the one escape of Partner Center's text
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
@@ -40,7 +41,6 @@ from storage.models import WatchedCustomer
 
 log = logging.getLogger("ncebot.tracking")
 
-SYSTEM_ACTOR = "ncebot"
 MIGRATION = "migration"
 SCHEDULE = "schedule"
 MAX_BACKOFF = timedelta(hours=1)
