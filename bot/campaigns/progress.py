@@ -88,11 +88,11 @@ class CampaignReader:
             extra={"headline": headline(plan), "done": counts.done},
         )
 
-    @staticmethod
-    def _window(session: Session, request_id: str, now: datetime) -> tuple[int, datetime | None]:
-        """Operations started in the last create window, and the oldest of them (when the window frees up)."""
+    def _window(self, session: Session, request_id: str, now: datetime) -> tuple[int, datetime | None]:
+        """Operations started in the last create window (PARTNER_CENTER_CREATE_LIMIT's, not a fixed 5 minutes),
+        and the oldest of them (when the window frees up)."""
         op = PartnerCenterOperation
-        since = now - timedelta(seconds=300)
+        since = now - timedelta(seconds=self.create_limit.window)
         count, oldest = session.execute(
             select(func.count(), func.min(op.created_at)).where(op.request_id == request_id, op.created_at >= since)
         ).one()
