@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.campaigns.model import Control, load_plan, plan_items
 from bot.domain import SYSTEM_ACTOR, RequestState
 from bot.outbox import Outbox
+from bot.texts import thread
 from storage import campaigns as store
 from storage import repositories as repo
 from storage.models import ChangeRequest
@@ -66,7 +67,7 @@ def after_sending(sessions: sessionmaker[Session], outbox: Outbox, request_id: s
         if counts.sent == 0:
             first = next(iter(store.operation_rows(session, request_id, problems_only=True)), None)
             code = "Stopped" if first is None else first.error_code
-            text = "stopped before anything was sent" if first is None else first.error_description
+            text = thread.CAMPAIGN_STOPPED_BEFORE_SENDING if first is None else first.error_description
             repo.transition(session, request_id, from_state=state, to_state=RequestState.FAILED, actor=SYSTEM_ACTOR,
                             action="campaign_failed", at=now, detail={"refused": counts.refused, "stopped": stopped},
                             values={"error_code": code, "error_description": text})
@@ -92,7 +93,7 @@ def _finish_if_done(session: Session, outbox: Outbox, row: ChangeRequest, now: d
     succeeded = counts.completed + counts.done
     to_state = RequestState.COMPLETED if succeeded else RequestState.FAILED
     values = {} if succeeded else {"error_code": "MigrationFailed",
-                                   "error_description": "no migration of the campaign completed"}
+                                   "error_description": thread.CAMPAIGN_NONE_COMPLETED}
     if repo.transition(session, row.id, from_state=RequestState.PROCESSING, to_state=to_state, actor=SYSTEM_ACTOR,
                        action=f"campaign_{to_state.value}", at=now, values=values,
                        detail={"completed": counts.completed, "failed": counts.failed, "refused": counts.refused,

@@ -34,6 +34,7 @@ from bot.domain import (
     utc_now,
 )
 from bot.outbox import Outbox
+from bot.texts import refusals
 from storage import campaigns as store
 from storage import repositories as repo
 
@@ -46,7 +47,7 @@ RUNNING_STATES = (RequestState.APPROVED.value, RequestState.SUBMITTED.value)
 class CampaignNotRunning(InvalidInput):
     def __init__(self, request_id: str, state: str, control: str | None, asked: Control) -> None:
         now = f"{state}, {control}" if control and control != Control.RUNNING.value else state
-        super().__init__(f"Campaign {request_id} cannot be {asked.value} now: it is {now}.", field="campaign")
+        super().__init__(refusals.campaign_not_running(request_id, asked.value, now), field="campaign")
 
 
 class CampaignService:
@@ -71,8 +72,7 @@ class CampaignService:
         self._access.authorize_requester(requester)
         self._access.check_approvable(requester)
         if not plan_items(plan):
-            raise InvalidInput("Nothing to do: no row of the plan is eligible"
-                               + (f" ({len(ineligible)} not eligible)." if ineligible else "."), field="plan")
+            raise InvalidInput(refusals.nothing_to_do(len(ineligible)), field="plan")
         plan = plan.model_copy(update={"skipped": (*plan.skipped, *ineligible)})
         customers = plan.customers
         now = self._now()
@@ -81,8 +81,7 @@ class CampaignService:
             for item in plan_items(plan):
                 other = busy.get(item_target(item).lower())
                 if other is not None:
-                    raise InvalidInput(f"Request {other[0]} ({other[1]}) is already open for subscription "
-                                       f"{item_target(item)}.", field="plan")
+                    raise InvalidInput(refusals.already_open(other[0], other[1], item_target(item)), field="plan")
             names = {m.customer_tenant_id: m.base.customer_name for m in plan.migrations if m.base.customer_name}
             single = customers[0] if len(customers) == 1 else None
             row = repo.add_request(
@@ -118,12 +117,12 @@ class CampaignService:
 
     def _control(self, request_id: str, user: str, to: Control, allowed: tuple[str | None, ...]) -> CampaignProgress:
         if not self._access.is_member(user, self._policy.approvers):
-            raise NotAuthorized("Only approvers can pause, resume or stop a campaign.")
+            raise NotAuthorized(refusals.ONLY_APPROVERS_CONTROL_CAMPAIGN)
         now = self._now()
         with self._sessions.begin() as session:
             row = repo.get_request(session, request_id)
             if row is None or row.plan is None:
-                raise NotFound(f"Campaign {request_id} does not exist.")
+                raise NotFound(refusals.campaign_missing(request_id))
             if not store.set_control(session, request_id, to.value, allowed_from=allowed, states=RUNNING_STATES,
                                      now=now):
                 raise CampaignNotRunning(request_id, row.state, row.control, to)
@@ -140,13 +139,13 @@ class CampaignService:
     def progress(self, request_id: str) -> CampaignProgress:
         progress = self.reader.progress(request_id)
         if progress is None:
-            raise NotFound(f"Campaign {request_id} does not exist.")
+            raise NotFound(refusals.campaign_missing(request_id))
         return progress
 
     def results_file(self, request_id: str) -> tuple[str, bytes]:
         found = self.reader.results_file(request_id)
         if found is None:
-            raise NotFound(f"Campaign {request_id} does not exist.")
+            raise NotFound(refusals.campaign_missing(request_id))
         return found
 
     def recent(self, limit: int = 20) -> list[tuple[RequestView, CampaignProgress]]:

@@ -16,6 +16,7 @@ from bot.domain import Clock, RequestState, utc_now
 from bot.outbox import Outbox
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
+from bot.texts import thread
 from storage import campaigns as store
 
 log = logging.getLogger("ncebot.campaigns.tracking")
@@ -64,7 +65,7 @@ class CampaignTracker:
                         response=migration.model_dump(mode="json", by_alias=True, exclude_none=True),
                         error_code=(str(migration.error_code) if migration.error_code is not None else "Failed")
                         if failed else None,
-                        error_description=(migration.error_description or "Partner Center reported Failed")
+                        error_description=(migration.error_description or thread.PC_REPORTED_FAILED)
                         if failed else None)
                     changed[item.request_id] |= failed
                 for request_id, failed in changed.items():

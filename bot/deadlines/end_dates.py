@@ -7,6 +7,7 @@ from datetime import date
 
 from bot.domain import InvalidInput
 from bot.partner_center.client import PartnerCenterClient
+from bot.texts import refusals
 
 DEFAULT_TERM = "P1Y"
 MAX_NAMED = 12  # valid dates named in a refusal
@@ -23,8 +24,5 @@ def check_end_date(pc: PartnerCenterClient, customer_id: str, term: str | None, 
     valid = valid_end_dates(pc, customer_id, term)
     if end_date in valid:
         return
-    named = ", ".join(d.isoformat() for d in valid[:MAX_NAMED]) or "none (this customer has nothing to align with)"
-    more = f" and {len(valid) - MAX_NAMED} more" if len(valid) > MAX_NAMED else ""
-    raise InvalidInput(f"end-date={end_date.isoformat()} is not an aligned end date for a {(term or DEFAULT_TERM)} "
-                       f"term of this customer. Valid: {named}{more}; or leave end-date out to keep the current end.",
+    raise InvalidInput(refusals.end_date_not_aligned(end_date, term or DEFAULT_TERM, valid, MAX_NAMED),
                        field="end-date")

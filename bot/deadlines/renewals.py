@@ -12,6 +12,7 @@ from bot.csv_files import write_csv
 from bot.domain import Clock, DomainError, utc_now
 from bot.partner_center.errors import PartnerCenterError
 from bot.partner_center.models import ScheduleStatus, Subscription
+from bot.texts import deadlines
 
 if TYPE_CHECKING:  # bot.workflow imports bot.deadlines (window rules, end dates): annotations only here
     from bot.workflow import SubscriptionNode, Workflow
@@ -50,7 +51,7 @@ class RenewalEntry:
         return self.subscription.quantity or 0
 
     def becomes(self) -> str:
-        return f"annual term (P1Y), same {self.seats} seat(s), {self.becomes_billing} billing"
+        return deadlines.renewal_becomes(self.seats, self.becomes_billing)
 
 
 @dataclass

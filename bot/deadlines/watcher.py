@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.deadlines.window import closed_reason
 from bot.domain import Clock, InvalidInput, RequestKind, RequestState, utc_now
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
 from bot.partner_center.models import Migration, MigrationStatus
+from bot.texts import refusals
 from storage import deadlines as store
 from storage import repositories as repo
 from storage.deadlines import WindowView
@@ -188,5 +188,6 @@ class WindowWatcher:
         InvalidInput with the reason."""
         found = self.window_of(customer_id, subscription_id)
         if found is not None and found.closes_at <= self._now():
-            raise InvalidInput(closed_reason(subscription_id, found.closes_at, cancel=cancel), field="subscription")
+            raise InvalidInput(refusals.window_closed(subscription_id, found.closes_at, cancel=cancel),
+                               field="subscription")
         return found

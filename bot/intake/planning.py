@@ -32,6 +32,7 @@ from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
 from bot.partner_center.models import MigrationValidation, ScheduleStatus, Subscription, SubscriptionStatus
 from bot.services.catalogue import legacy_tree
+from bot.texts import eligibility, refusals
 from bot.workflow import PartnerCenterProblem
 
 #: Validations (and list calls) in flight at once. Small: the limit is per customer, and Partner Center's own
@@ -114,10 +115,9 @@ class Planner:
         try:
             return call()
         except PartnerCenterUnavailable as exc:
-            raise PartnerCenterProblem(
-                f"Partner Center is not answering right now ({what}); try again in a few minutes.") from exc
+            raise PartnerCenterProblem(refusals.pc_not_answering(what)) from exc
         except PartnerCenterAuthError as exc:
-            raise PartnerCenterProblem(f"ncebot could not sign in to Partner Center ({what}): {exc}") from exc
+            raise PartnerCenterProblem(refusals.pc_sign_in_failed(what, exc)) from exc
 
     def customer_names(self, customer_ids: Iterable[str], known: Mapping[str, str] | None = None) -> dict[str, str]:
         """Each customer's name, read ONCE per customer (those in ``known`` not at all); ``""`` when it cannot be
@@ -137,13 +137,12 @@ class Planner:
     @staticmethod
     def check_bulk_options(options: ChangeOptions) -> None:
         if options.target_date or options.on_renewal:
-            raise InvalidInput("bulk migrates now; date and on-renewal are not supported", field="date")
+            raise InvalidInput(refusals.BULK_MIGRATES_NOW, field="date")
         if options.addons not in ("all", "none"):
-            raise InvalidInput("bulk takes addons=all or addons=none", field="addons")
+            raise InvalidInput(refusals.BULK_ADDONS, field="addons")
         if options.quantity is not None:
             # One seat count for every subscription of a customer is never what was meant.
-            raise InvalidInput("bulk keeps each subscription's seat count; quantity is not supported",
-                               field="quantity")
+            raise InvalidInput(refusals.BULK_KEEPS_SEATS, field="quantity")
 
     def plan_customers(self, customer_ids: Sequence[str], options: ChangeOptions, progress: Progress | None = None,
                        *, names: Mapping[str, str] | None = None) -> tuple[BamPlan, list[SkippedRow]]:
@@ -168,8 +167,7 @@ class Planner:
                     raise
                 # One customer Partner Center will not list must not sink a campaign of every customer.
                 return [], [SkippedRow(line=0, subscription_id="", customer_tenant_id=customer_id,
-                                       reason=_reason(exc.code, f"its subscriptions could not be listed: "
-                                                                f"{exc.description}"))]
+                                       reason=_reason(exc.code, eligibility.plan_not_listed(exc.description)))]
             made = self._migrations_of(customer_id, found_names.get(customer_id, ""), subs)
             listed_rows[0] += sum(len(m.rows) for m in made[0]) + len(made[1])
             return made
@@ -206,11 +204,11 @@ class Planner:
 
         def why_not(sub: Subscription) -> str | None:
             if sub.status is not None and sub.status != SubscriptionStatus.ACTIVE:
-                return _reason(NOT_ACTIVE, f"the subscription is {_value(sub.status)}, not active")
+                return _reason(NOT_ACTIVE, eligibility.plan_not_active(_value(sub.status)))
             if sub.is_trial:
-                return _reason(TRIAL, "a trial: convert it to paid before migrating")
+                return _reason(TRIAL, eligibility.PLAN_TRIAL)
             if sub.promotion_id:
-                return _reason(PROMOTION, f"it has an active promotion ({sub.promotion_id})")
+                return _reason(PROMOTION, eligibility.plan_promotion(sub.promotion_id))
             return None
 
         migrations: list[PlannedMigration] = []
@@ -244,7 +242,7 @@ class Planner:
         for migration in plan.migrations:
             other = busy.get(migration.subscription_id.lower())
             if other is not None:
-                reason = _reason(OPEN_REQUEST, f"already in open request {other[0]} ({other[1]})")
+                reason = _reason(OPEN_REQUEST, eligibility.plan_in_open_request(other[0], other[1]))
                 ineligible.extend(_skip(r, reason) for r in migration.rows)
             else:
                 todo.append(migration)
@@ -296,8 +294,7 @@ class Planner:
                 own = flat.get(r.subscription_id.lower()) if r.is_addon else answer
                 reasons = [_reason(e.code, e.description) for e in (own.errors if own is not None else [])]
                 if not reasons:
-                    reasons = base_errors or ["BaseNotEligible: migrates only with its base and add-ons, and that "
-                                              "bundle is not eligible"]
+                    reasons = base_errors or [eligibility.PLAN_BUNDLE_NOT_ELIGIBLE]
                 refused.append(_skip(r, "; ".join(reasons)))
             return None, refused
 
@@ -345,10 +342,10 @@ class Planner:
             if isinstance(known, str):
                 refuse(known)
             elif status is None:
-                refuse(_reason(SCHEDULE_NOT_FOUND, f"customer {cancel.customer_tenant_id} has no schedule "
-                                                   f"{cancel.schedule_id}"))
+                refuse(_reason(SCHEDULE_NOT_FOUND, eligibility.plan_no_schedule(cancel.customer_tenant_id,
+                                                                                cancel.schedule_id)))
             elif status.lower() != ScheduleStatus.CREATED.value.lower():
-                refuse(_reason(SCHEDULE_NOT_OPEN, f"schedule {cancel.schedule_id} is {status}"))
+                refuse(_reason(SCHEDULE_NOT_OPEN, eligibility.plan_schedule_not_open(cancel.schedule_id, status)))
             else:
                 kept.append(cancel)
         return plan.model_copy(update={"cancels": tuple(kept)}), refused

@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.access import Access, WorkflowPolicy
 from bot.domain import AlreadyDecided, Clock, NotAuthorized, Notifier, RequestState, RequestView
-from bot.mrkdwn import esc  # the one escape of people's and Partner Center's text
 from bot.rules import check_reason
 from bot.services.errors import AlreadyVoted
 from bot.services.models import DecisionResult
 from bot.services.plumbing import SYSTEM_ACTOR, ServicePlumbing, logger
 from bot.services.reads import RequestReads
 from bot.services.submission import Submission
+from bot.texts import refusals, thread
 from storage import campaigns as campaign_store
 from storage import repositories as repo
 
@@ -52,9 +52,9 @@ class Approvals(ServicePlumbing):
     # --- decisions ------------------------------------------------------------------------------------
     def _authorize_decider(self, view: RequestView, user: str) -> None:
         if not self._access.is_member(user, self._policy.approvers):
-            raise NotAuthorized("Only approvers can approve or reject requests.")
+            raise NotAuthorized(refusals.ONLY_APPROVERS_DECIDE)
         if user == view.requester and not self._policy.allow_self_approval:
-            raise NotAuthorized("You asked for this change, so another approver has to decide on it.")
+            raise NotAuthorized(refusals.SELF_APPROVAL)
 
     def _check_open(self, view: RequestView, actor: str) -> None:
         """AlreadyDecided for anything not pending; a pending request past its TTL expires now."""
@@ -153,7 +153,7 @@ class Approvals(ServicePlumbing):
                 detail={"reason": reason},
                 values={"decided_at": now, "decided_by": [approver], "reject_reason": reason},
             )
-            rejected = [(f"{view.id}:rejected", f"<@{view.requester}> rejected by <@{approver}>: {esc(reason)}")]
+            rejected = [(f"{view.id}:rejected", thread.rejected(view.requester, approver, reason))]
             durable = won and self._effects_in(session, view, rejected)
         current = self._reads.get_request(view.id)
         if not won:

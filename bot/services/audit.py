@@ -11,6 +11,7 @@ from bot.domain import Clock, MembershipUnconfirmed, NotAuthorized, UserDirector
 from bot.reports import audit_csv
 from bot.services.models import AuditExport
 from bot.services.plumbing import ServicePlumbing
+from bot.texts import refusals
 from storage import repositories as repo
 
 
@@ -65,7 +66,7 @@ class AuditAndWatch(ServicePlumbing):
     def audit_export(self, user: str, customer_id: str | None = None) -> AuditExport:
         """``/nce audit``: the append-only trail as CSV, for approvers only (it names people and decisions)."""
         if not self._access.is_member(user, self._policy.approvers):
-            raise NotAuthorized("Only approvers can export the audit trail.")
+            raise NotAuthorized(refusals.ONLY_APPROVERS_AUDIT)
         names = self._directory.display_name if self._directory is not None else None
         text = audit_csv(self._sessions, customer_id, names)
         stamp = self._now().strftime("%Y%m%d-%H%M")

@@ -38,6 +38,7 @@ from bot.rules import check_end_choice, check_end_date, check_quantity, parse_bi
 from bot.services.errors import PartnerCenterProblem
 from bot.services.models import MigrationStatusView, SubscriptionNode
 from bot.services.plumbing import ServicePlumbing
+from bot.texts import refusals
 
 BILLING_TO_API = {"monthly": "Monthly", "annual": "Annual", "triennial": "Triennial"}
 
@@ -107,24 +108,21 @@ class Catalogue(ServicePlumbing):
     def custom_term_end_dates(self, customer_id: str, term: str | None) -> list[date]:
         """The valid customTermEndDate values for a new term of this customer (SPEC §10)."""
         customer_id = self._guid(customer_id, "customer")
-        return self._read_pc("reading the valid end dates", lambda: end_dates.valid_end_dates(self._pc, customer_id,
+        return self._read_pc(refusals.READING_END_DATES, lambda: end_dates.valid_end_dates(self._pc, customer_id,
                                                                                                 term))
 
     def subscription_context(self, customer_id: str, subscription_id: str) -> tuple[Subscription, list[Subscription]]:
         subs = self._read_pc("listing subscriptions", lambda: self._pc.list_subscriptions(customer_id))
         base = next((s for s in subs if s.id.lower() == subscription_id.lower()), None)
         if base is None:
-            raise NotFound(f"Subscription {subscription_id} was not found for customer {customer_id}.")
+            raise NotFound(refusals.subscription_missing(subscription_id, customer_id))
         self.require_legacy(base, subscription_id)
         return base, subs
 
     @staticmethod
     def require_legacy(base: Subscription, subscription_id: str) -> None:
         if base.is_nce or not base.is_legacy:
-            raise InvalidInput(
-                f"Subscription {subscription_id} is not a legacy subscription (it is already New Commerce).",
-                field="subscription",
-            )
+            raise InvalidInput(refusals.not_legacy(subscription_id), field="subscription")
 
     @staticmethod
     def _descendants(base: Subscription, subs: Sequence[Subscription]) -> list[Subscription]:
@@ -156,7 +154,7 @@ class Catalogue(ServicePlumbing):
             addon_id = require_guid(raw, "addons")
             found = by_id.get(addon_id)
             if found is None:
-                raise InvalidInput(f"{addon_id} is not an add-on of subscription {base.id}", field="addons")
+                raise InvalidInput(refusals.not_an_addon(addon_id, base.id), field="addons")
             if found.id not in chosen:
                 chosen.append(found.id)
         return chosen
@@ -290,7 +288,7 @@ class Catalogue(ServicePlumbing):
             base = self._read_pc("reading the subscription",
                                  lambda: self._pc.get_subscription(customer_id, subscription_id))
         except NotFound as exc:
-            raise NotFound(f"Subscription {subscription_id} was not found for customer {customer_id}.") from exc
+            raise NotFound(refusals.subscription_missing(subscription_id, customer_id)) from exc
         self.require_legacy(base, subscription_id)
         if options.addons == "all":
             addon_ids: list[str] | None = None

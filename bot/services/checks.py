@@ -26,6 +26,7 @@ from bot.reports import (
 from bot.services.catalogue import Catalogue, by_name, legacy_tree
 from bot.services.errors import PartnerCenterProblem
 from bot.services.plumbing import ServicePlumbing
+from bot.texts import eligibility, refusals
 
 
 class CustomerChecks(ServicePlumbing):
@@ -60,15 +61,11 @@ class CustomerChecks(ServicePlumbing):
             status = sub.status
             if status is not None and status != SubscriptionStatus.ACTIVE:
                 text = str(getattr(status, "value", status))
-                found.append(CheckReason(0, f"Subscription is {text}, not active.", sub.id))
+                found.append(CheckReason(0, eligibility.not_active(text), sub.id))
             if sub.is_trial:
-                found.append(
-                    CheckReason(REASON_TRIAL, "Trial subscription: convert it to paid before migrating.", sub.id)
-                )
+                found.append(CheckReason(REASON_TRIAL, eligibility.TRIAL, sub.id))
             if sub.promotion_id:
-                found.append(
-                    CheckReason(3, f"Subscription has an active promotion ({sub.promotion_id}).", sub.id)
-                )
+                found.append(CheckReason(3, eligibility.promotion(sub.promotion_id), sub.id))
             return found
 
         def base_row(sub: Subscription, base: Subscription | None, **values: Any) -> CheckRow:
@@ -103,10 +100,7 @@ class CustomerChecks(ServicePlumbing):
             ]
             own_ok = answer.is_eligible and not reasons
             if own_ok and not bundle_ok:
-                reasons.append(
-                    CheckReason(REASON_BASE, "Migrates only together with its base subscription and add-ons, "
-                                "and that bundle is not eligible.", sub.id)
-                )
+                reasons.append(CheckReason(REASON_BASE, eligibility.BUNDLE_NOT_ELIGIBLE, sub.id))
             end = answer.custom_term_end_date
             return base_row(
                 sub,
@@ -135,9 +129,7 @@ class CustomerChecks(ServicePlumbing):
                 if found is not None:
                     rows.append(answered(child, parent, found, bundle_ok))
                 else:
-                    own = skip_reasons(child) or [
-                        CheckReason(REASON_BASE_SKIPPED, "Not part of the validated bundle.", child.id)
-                    ]
+                    own = skip_reasons(child) or [CheckReason(REASON_BASE_SKIPPED, eligibility.NOT_IN_BUNDLE, child.id)]
                     rows.append(base_row(child, parent, result=CheckResult.SKIPPED, reasons=tuple(own)))
                 walk_validated(child, flat, bundle_ok)
 
@@ -149,7 +141,7 @@ class CustomerChecks(ServicePlumbing):
             skipped = skip_reasons(root)
             if skipped:
                 rows.append(base_row(root, root_base, result=CheckResult.SKIPPED, reasons=tuple(skipped)))
-                walk_skipped(root, f"Its base subscription {root.id} was not validated.")
+                walk_skipped(root, eligibility.base_not_validated(root.id))
                 continue
             addon_ids = self._catalogue.select_addons(root, legacy, ChangeOptions())
             body = self._catalogue.migration_body(root.id, ChangeOptions(), addon_ids)
@@ -160,16 +152,14 @@ class CustomerChecks(ServicePlumbing):
                 answer = self._pc.validate_migration(customer_id, body)
             except PartnerCenterUnavailable as exc:
                 # A report full of "unavailable" rows would mislead: stop and say so.
-                raise PartnerCenterProblem(
-                    f"Partner Center is not answering right now (validating {root.id}); try again in a few minutes."
-                ) from exc
+                raise PartnerCenterProblem(refusals.pc_not_answering(eligibility.validating(root.id))) from exc
             except PartnerCenterAuthError as exc:
-                raise PartnerCenterProblem(f"ncebot could not sign in to Partner Center (validation): {exc}") from exc
+                raise PartnerCenterProblem(refusals.pc_sign_in_failed("validation", exc)) from exc
             except PartnerCenterError as exc:
                 reason = CheckReason(exc.code if exc.code is not None else REASON_ERROR,
-                                     f"Validation refused: {exc.description}", root.id)
+                                     eligibility.validation_refused(exc.description), root.id)
                 rows.append(base_row(root, root_base, result=CheckResult.ERROR, reasons=(reason,)))
-                walk_skipped(root, f"Its base subscription {root.id} could not be validated.")
+                walk_skipped(root, eligibility.base_could_not_be_validated(root.id))
                 continue
             flat = answer.flat_add_ons()
             bundle_ok = bool(answer.is_eligible and not answer.errors and all(
@@ -185,9 +175,8 @@ class CustomerChecks(ServicePlumbing):
                     sub,
                     None,
                     result=CheckResult.SKIPPED,
-                    reasons=(CheckReason(REASON_NCE, "Already a New Commerce subscription"
-                                         + (f" (migrated from {sub.migrated_from_subscription_id})."
-                                            if sub.migrated_from_subscription_id else "."), sub.id),),
+                    reasons=(CheckReason(REASON_NCE, eligibility.already_nce(sub.migrated_from_subscription_id),
+                                         sub.id),),
                 )
             )
         return CheckReport(

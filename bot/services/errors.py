@@ -7,14 +7,14 @@ and ``NotPosted`` (an approval message that could not be posted).
 from __future__ import annotations
 
 from bot.domain import DomainError, RequestView
+from bot.texts import refusals
 
 
 class AlreadyVoted(DomainError):
     """The same approver clicked Approve again: each approver counts once."""
 
     def __init__(self, request: RequestView, missing: int) -> None:
-        more = f" It still needs {missing} approval(s) from other approvers." if missing > 0 else ""
-        super().__init__(f"You already approved request {request.id}.{more}")
+        super().__init__(refusals.already_voted(request.id, missing))
         self.request = request
         self.votes_missing = missing
 
@@ -32,18 +32,8 @@ class NotPosted(DomainError):
     """The approval message could not be posted; the request was ended at once (``expired``, ``post_failed``), so
     nothing waits without a message and asking again works."""
 
-    _FIXES = {
-        "not_in_channel": " Invite ncebot to the channel (`/invite @ncebot`).",
-        "channel_not_found": " An administrator should check ncebot's approval channel setting (and invite ncebot "
-                             "if the channel is private).",
-        "is_archived": " Unarchive the channel, or ask an administrator to choose another approval channel.",
-    }
-
     def __init__(self, request: RequestView, channel: str, reason: str) -> None:
-        super().__init__(
-            f"ncebot could not post the request to <#{channel}>: {reason}; nothing was stored as pending, "
-            "ask again once fixed." + self._FIXES.get(reason, "")
-        )
+        super().__init__(refusals.not_posted(channel, reason))
         self.request = request
         self.reason = reason
         self.mentions = (f"<#{channel}>",)  # the bot's own markup in the message: kept live when it is escaped

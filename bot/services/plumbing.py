@@ -21,6 +21,7 @@ from bot.outbox import Outbox
 from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
 from bot.rules import require_guid
 from bot.services.errors import PartnerCenterProblem
+from bot.texts import refusals
 
 logger = logging.getLogger("ncebot.workflow")
 
@@ -47,16 +48,15 @@ class ServicePlumbing:
             return call()
         except PartnerCenterUnavailable as exc:
             raise PartnerCenterProblem(
-                f"Partner Center is not answering right now ({what}); try again in a few minutes."
+                refusals.pc_not_answering(what)
             ) from exc
         except PartnerCenterAuthError as exc:
-            raise PartnerCenterProblem(f"ncebot could not sign in to Partner Center ({what}): {exc}") from exc
+            raise PartnerCenterProblem(refusals.pc_sign_in_failed(what, exc)) from exc
         except PartnerCenterError as exc:
             if exc.status_code == 404:
-                raise NotFound(f"Not found in Partner Center ({what}): {exc.description}") from exc
+                raise NotFound(refusals.pc_not_found(what, exc.description)) from exc
             raise PartnerCenterProblem(
-                f"Partner Center refused {what}: {exc.code}: {exc.description}" if exc.code is not None
-                else f"Partner Center refused {what}: {exc.description}",
+                refusals.pc_refused(what, exc.code, exc.description),
                 code=exc.code,
                 description=exc.description,
             ) from exc

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain import NotFound, RequestState, RequestView
 from bot.rules import is_request_id
 from bot.services.plumbing import ServicePlumbing
+from bot.texts import refusals
 from storage import repositories as repo
 
 
@@ -36,10 +37,10 @@ class RequestReads(ServicePlumbing):
     def get_request(self, request_id: str) -> RequestView:
         request_id = (request_id or "").strip().lower()
         if not is_request_id(request_id):
-            raise NotFound(f"Request {request_id or '?'} does not exist.")
+            raise NotFound(refusals.request_missing(request_id or "?"))
         with self._tx() as session:
             row = repo.get_request(session, request_id)
             if row is None:
-                raise NotFound(f"Request {request_id} does not exist.")
+                raise NotFound(refusals.request_missing(request_id))
             return repo.to_view(row)
 

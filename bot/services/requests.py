@@ -34,6 +34,7 @@ from bot.services.catalogue import BILLING_TO_API, Catalogue, date_to_api, subsc
 from bot.services.errors import NotPosted, PartnerCenterProblem
 from bot.services.plumbing import SYSTEM_ACTOR, ServicePlumbing, logger
 from bot.services.reads import RequestReads
+from bot.texts import refusals
 from storage import repositories as repo
 
 
@@ -82,7 +83,7 @@ class ChangeRequests(ServicePlumbing):
         options: ChangeOptions = ChangeOptions(),
     ) -> RequestView:
         if kind is RequestKind.BULK:  # one campaign engine (SPEC §8): bot.campaigns.service.CampaignService
-            raise InvalidInput("a bulk request is a campaign: ask for it with /nce bulk or /nce import", field="kind")
+            raise InvalidInput(refusals.BULK_IS_A_CAMPAIGN, field="kind")
         self._access.authorize_requester(requester)
         customer_id = self._guid(customer_id, "customer")
         options = self._catalogue.check_options(options)
@@ -96,8 +97,7 @@ class ChangeRequests(ServicePlumbing):
                     # Undecided or not yet submitted: a second request would race it at Partner Center.
                     if other.state in (RequestState.PENDING.value, RequestState.APPROVED.value):
                         raise InvalidInput(
-                            f"Request {other.id} ({other.kind}, {other.state}) is already open for subscription "
-                            f"{plan.subscription_id}.",
+                            refusals.already_open(other.id, other.kind, plan.subscription_id, other.state),
                             field="subscription",
                         )
             # The same race with the subscriptions of an undecided campaign.
@@ -108,10 +108,7 @@ class ChangeRequests(ServicePlumbing):
             for target in targets:
                 if target and target.lower() in busy:
                     other_id, other_kind = busy[target.lower()]
-                    raise InvalidInput(
-                        f"Request {other_id} ({other_kind}) is already open for subscription {target}.",
-                        field="subscription",
-                    )
+                    raise InvalidInput(refusals.already_open(other_id, other_kind, target), field="subscription")
             row = repo.add_request(
                 session,
                 kind=kind,
@@ -189,13 +186,13 @@ class ChangeRequests(ServicePlumbing):
         if kind in (RequestKind.MIGRATE, RequestKind.SCHEDULE):
             subscription_id = self._guid(subscription_id, "subscription")
             if kind is RequestKind.MIGRATE and (options.target_date or options.on_renewal):
-                raise InvalidInput("date and on-renewal apply to schedules only; use /nce schedule", field="date")
+                raise InvalidInput(refusals.DATE_ONLY_FOR_SCHEDULES, field="date")
             if kind is RequestKind.SCHEDULE:
                 self._check_timing(options, today, required=True)
             base, subs = self._catalogue.subscription_context(customer_id, subscription_id)
             if options.end_date is not None:  # SPEC §10: only Partner Center's aligned dates
                 term = options.term or (str(getattr(base.term_duration, "value", base.term_duration) or "") or None)
-                self._read_pc("reading the valid end dates", lambda: end_dates.check_end_date(
+                self._read_pc(refusals.READING_END_DATES, lambda: end_dates.check_end_date(
                     self._pc, customer_id, term, options.end_date or today))
             if kind is RequestKind.SCHEDULE:
                 self._check_timing(options, today, required=True, term_end=subscription_term_end(base))
@@ -205,11 +202,7 @@ class ChangeRequests(ServicePlumbing):
                 )
                 active = [s for s in existing if s.status == ScheduleStatus.CREATED]
                 if active:
-                    raise InvalidInput(
-                        f"Subscription {base.id} already has schedule {active[0].id}; "
-                        "use /nce reschedule to change it.",
-                        field="subscription",
-                    )
+                    raise InvalidInput(refusals.has_schedule(base.id, active[0].id), field="subscription")
             outcome, addon_ids = self._catalogue.validate_bundle(customer_id, base, subs, options)
             if not outcome.eligible:
                 raise Ineligible(outcome)
@@ -234,22 +227,18 @@ class ChangeRequests(ServicePlumbing):
                 "reading the schedule", lambda: self._pc.get_schedule(customer_id, schedule_id)
             )
             if schedule.status != ScheduleStatus.CREATED:
-                raise InvalidInput(
-                    f"Schedule {schedule_id} is {schedule.status or 'unknown'}; only a Created schedule can be "
-                    + ("changed." if kind is RequestKind.RESCHEDULE else "cancelled."),
-                    field="schedule",
-                )
+                raise InvalidInput(refusals.schedule_not_created(
+                    schedule_id, schedule.status or "unknown", reschedule=kind is RequestKind.RESCHEDULE),
+                    field="schedule")
             if schedule.target_date is not None and schedule.target_date.date() <= today:
-                raise InvalidInput(
-                    f"Schedule {schedule_id} runs on {schedule.target_date.date().isoformat()}; it can no longer be "
-                    + ("changed." if kind is RequestKind.RESCHEDULE else "cancelled."),
-                    field="schedule",
-                )
+                raise InvalidInput(refusals.schedule_too_late(
+                    schedule_id, schedule.target_date.date(), reschedule=kind is RequestKind.RESCHEDULE),
+                    field="schedule")
             sub_id = schedule.current_subscription_id
             sub_name: str | None = None
             if kind is RequestKind.CANCEL:
                 if options != ChangeOptions():
-                    raise InvalidInput("cancel takes no options", field="options")
+                    raise InvalidInput(refusals.CANCEL_TAKES_NO_OPTIONS, field="options")
                 return Plan(
                     subscription_id=sub_id,
                     schedule_id=schedule.id or schedule_id,
@@ -260,7 +249,7 @@ class ChangeRequests(ServicePlumbing):
                 )
             self._check_timing(options, today, required=False)
             if not sub_id:
-                raise PartnerCenterProblem(f"Schedule {schedule_id} has no currentSubscriptionId.")
+                raise PartnerCenterProblem(refusals.schedule_without_subscription(schedule_id))
             checked: ValidationOutcome | None = None
             base, subs = self._catalogue.subscription_context(customer_id, sub_id)
             self._check_timing(options, today, required=False, term_end=subscription_term_end(base))

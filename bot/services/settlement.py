@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deadlines import window
 from bot.domain import SCHEDULE_CANCELLED, Clock, Notifier, RequestKind, RequestState, RequestView
-from bot.mrkdwn import esc  # the one escape of people's and Partner Center's text
 from bot.operations import OP_CREATE_SCHEDULE
 from bot.outbox import Outbox
 from bot.partner_center.models import MigrationStatus
 from bot.services.plumbing import SYSTEM_ACTOR, ServicePlumbing
+from bot.texts import thread
 from storage import repositories as repo
 from storage import tracking as tracking_store
 from storage.repositories import OperationView
@@ -64,11 +64,8 @@ class RequestSettlement(ServicePlumbing):
                     values={"error_code": first.error_code, "error_description": first.error_description},
                 ):
                     notes.append(
-                        (
-                            f"{request_id}:failed",
-                            f"<@{view.requester}> Partner Center refused the request: "
-                            f"{esc(first.error_code)}: {esc(first.error_description)}",
-                        )
+                        (f"{request_id}:failed", thread.refused(view.requester, first.error_code,
+                                                                first.error_description))
                     )
             else:
                 first = sent[0]
@@ -98,7 +95,7 @@ class RequestSettlement(ServicePlumbing):
                 if follow is not None:
                     extra: dict[str, Any] = {}
                     if follow is RequestState.FAILED:
-                        extra = {"error_code": "MigrationFailed", "error_description": "Partner Center reported Failed"}
+                        extra = {"error_code": "MigrationFailed", "error_description": thread.PC_REPORTED_FAILED}
                     repo.transition(
                         session,
                         request_id,
@@ -155,26 +152,22 @@ class RequestSettlement(ServicePlumbing):
     def _submitted_text(view: RequestView, sent: Sequence[OperationView], refused: Sequence[OperationView]) -> str:
         first = sent[0]
         if view.kind is RequestKind.SCHEDULE:
-            text = (f"Submitted to Partner Center: schedule `{first.schedule_id}` created; the migration runs "
-                    f"{view.options.migrates_when()}.")
+            text = thread.submitted_schedule_created(first.schedule_id, view.options.migrates_when())
         elif view.kind is RequestKind.RESCHEDULE:
             moved = view.options.on_renewal or view.options.target_date
-            text = f"Submitted to Partner Center: schedule `{first.target}` updated" + (
-                f"; the migration runs {view.options.migrates_when()}." if moved else ".")
+            text = thread.submitted_schedule_updated(first.target, view.options.migrates_when() if moved else None)
         elif view.kind is RequestKind.CANCEL:
-            text = f"Submitted to Partner Center: schedule `{first.target}` cancelled."
+            text = thread.submitted_schedule_cancelled(first.target)
         elif view.kind is RequestKind.BULK:
-            text = f"Submitted {len(sent)} migration(s) to Partner Center."
-        elif view.kind in window.WINDOW_KINDS:
-            text = window.submitted_text(view.kind, first.target, {"quantity": view.options.quantity})
+            text = thread.submitted_bulk(len(sent))
+        elif view.kind is RequestKind.CANCEL_SUBSCRIPTION:
+            text = thread.submitted_subscription_cancelled(first.target)
+        elif view.kind is RequestKind.REDUCE_SEATS:
+            text = thread.submitted_seats_reduced(first.target, view.options.quantity)
         else:
-            text = f"Submitted to Partner Center: migration id `{first.migration_id}`."
-        text += f" MS-RequestId `{first.ms_request_id}`."
-        if refused:
-            text += " Refused: " + "; ".join(
-                f"`{o.target}`: {esc(o.error_code)}: {esc(o.error_description)}" for o in refused
-            )
-        return text
+            text = thread.submitted_migration(first.migration_id)
+        return text + thread.submitted_footer(
+            first.ms_request_id, [(o.target, o.error_code, o.error_description) for o in refused])
 
 
 def settle_tracked(session: Session, outbox: Outbox, view: RequestView, ids: list[str], *, many: bool,
@@ -210,12 +203,8 @@ def settle_tracked(session: Session, outbox: Outbox, view: RequestView, ids: lis
                 "subscription_end_date": datetime.fromisoformat(end).date() if end else None,
             }
         if many:
-            outbox.thread(
-                view.id, "final:summary",
-                f"<@{view.requester}> All {len(items)} migrations finished: "
-                f"{len(items) - len(failed)} completed, {len(failed)} failed.",
-                session=session, message=view.message,
-            )
+            outbox.thread(view.id, "final:summary", thread.all_finished(view.requester, len(items), len(failed)),
+                          session=session, message=view.message)
     elif state is RequestState.SUBMITTED:
         to_state = RequestState.PROCESSING
     if to_state is None:

@@ -32,6 +32,7 @@ from bot.partner_center.models import (
 )
 from bot.services.plumbing import SYSTEM_ACTOR, ServicePlumbing, logger
 from bot.services.settlement import RequestSettlement
+from bot.texts import refusals, thread
 from storage import repositories as repo
 from storage.repositories import OperationView
 
@@ -85,7 +86,7 @@ class Submission(ServicePlumbing):
         with self._tx() as session:
             row = repo.get_request(session, request_id)
             if row is None:
-                raise NotFound(f"Request {request_id} does not exist.")
+                raise NotFound(refusals.request_missing(request_id))
             if row.state != RequestState.APPROVED.value:
                 return repo.to_view(row)
             view = repo.to_view(row)
@@ -200,7 +201,7 @@ class Submission(ServicePlumbing):
             transient = is_transient(exc)
             now = self._now()
             deferred = [(f"{view.id}:deferred:{op.id}:{op.attempts}",
-                         "Partner Center is not answering right now; ncebot will retry with the same MS-RequestId.")]
+                         thread.PC_RETRYING)]
             durable = False
             with self._tx() as session:
                 if transient:

@@ -21,18 +21,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import SCHEDULE_CANCELLED, Clock, RequestView, utc_now
 from bot.domain import SYSTEM_ACTOR as SYSTEM_ACTOR  # re-exported: one home (bot.domain)
-from bot.mrkdwn import esc  # the one escape of Partner Center's text
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError
 from bot.partner_center.models import (
     Migration,
-    MigrationEvent,
     MigrationSchedule,
     MigrationStatus,
     ScheduleStatus,
-    SubscriptionStatus,
 )
 from bot.services.settlement import finish_schedule, settle_tracked
+from bot.texts import announcements, thread
+from bot.texts.thread import completed_text, event_text, failed_text
+from bot.texts.thread import sentence as sentence  # re-exported (tests)
 from bot.tracking.outbox import Outbox
 from bot.tracking.reconcile import Reconciler
 from storage import repositories as repo
@@ -46,84 +46,8 @@ SCHEDULE = "schedule"
 MAX_BACKOFF = timedelta(hours=1)
 BACKOFF_SHARE = 6  # an in-flight migration is checked again after a sixth of its age (young: every poll)
 
-EVENT_TEXT = {
-    "MigrationStarted": "Migration started: the legacy subscription is suspended and its billing stops.",
-    "NewCommerceSubscriptionCreated": "The new commerce subscription was created.",
-    "NewCommerceSubscriptionProvisioned": "The new commerce subscription was provisioned.",
-    "MigrationCompleted": "Partner Center reports the migration completed.",
-    "MigrationFailed": "Partner Center reports the migration failed.",
-}
-
-
 def _value(value: Any) -> str:
     return str(getattr(value, "value", value)) if value is not None else ""
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "?"
-
-
-def _day(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).date().isoformat() if moment else "?"
-
-
-def sentence(text: str) -> str:
-    """``text`` ending in exactly one full stop (Partner Center descriptions often end with one already)."""
-    text = text.rstrip()
-    while text.endswith(".."):
-        text = text[:-1]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def event_text(migration_id: str, event: MigrationEvent, *, with_id: bool = False) -> str:
-    name = esc(_value(event.event_name) or "event")
-    human = EVENT_TEXT.get(name, "Partner Center reported a migration event.")
-    where = f" (migration `{migration_id}`)" if with_id else ""
-    return f"`{name}` at {_when(event.created_time)}{where}: {human}"
-
-
-def failure_next_step(legacy_status: str | None) -> str:
-    """What the reference (§11) says to do after a Failed migration, by the legacy subscription's status."""
-    status = (legacy_status or "").lower()
-    if status == SubscriptionStatus.ACTIVE.value:
-        return "The legacy subscription is active again, so the migration may be retried (ask again with /nce migrate)."
-    if status == SubscriptionStatus.SUSPENDED.value:
-        return (
-            "The legacy subscription is still suspended: Microsoft fixes or reverts the migration within 72 hours. "
-            "Once reverted the legacy subscription is active again and the migration can be retried."
-        )
-    return (
-        "If the legacy subscription is still active the migration may be retried; if it is suspended, Microsoft "
-        "fixes or reverts the migration within 72 hours."
-    )
-
-
-def schedule_failure_next_step(legacy_status: str | None) -> str:
-    """After a schedule failed without starting a migration: nothing was migrated; what now."""
-    status = (legacy_status or "").lower()
-    if status == SubscriptionStatus.ACTIVE.value:
-        return ("No migration was started and the legacy subscription is still active: fix the cause, then ask "
-                "again with /nce schedule or /nce migrate.")
-    if status:
-        return (f"No migration was started; the legacy subscription is {status}, so it cannot be migrated until "
-                "it is active again.")
-    return "No migration was started: check the legacy subscription in Partner Center before asking again."
-
-
-def completed_text(requester: str | None, migration: Migration) -> str:
-    who = f"<@{requester}> " if requester else ""
-    return (
-        f"{who}:white_check_mark: Migration `{migration.id}` completed at {_when(migration.completed_time)}: "
-        f"new NCE subscription `{migration.new_commerce_subscription_id or '?'}`, "
-        f"order `{migration.new_commerce_order_id or '?'}`, term ends {_day(migration.subscription_end_date)}."
-    )
-
-
-def failed_text(requester: str | None, migration: Migration, legacy_status: str | None) -> str:
-    who = f"<@{requester}> " if requester else ""
-    code = migration.error_code if migration.error_code is not None else "unknown"
-    reason = sentence(f"{esc(code)}: {esc(migration.error_description or 'no description')}")
-    return f"{who}:x: Migration `{migration.id}` failed: {reason} " + failure_next_step(legacy_status)
 
 
 _SCHEDULE_FIELDS = ("targetDate", "migrateOnRenewal", "quantity", "termDuration", "billingCycle")
@@ -161,14 +85,10 @@ def describe_changes(before: dict[str, Any], after: dict[str, Any]) -> str:
         old, new = before.get(name), after.get(name)
         if old == new or (name == "billingCycle" and (old is None or new is None)):
             continue
-        if name == "targetDate":
-            if new is not None:
-                parts.append(f"moved to {new}" + (f" (was {old})" if old is not None else ""))
-        elif name == "migrateOnRenewal":
-            parts.append("now runs on renewal" if new else "no longer runs on renewal")
-        else:
-            parts.append(f"{name} {'-' if old is None else old} → {'-' if new is None else new}")
-    return "; ".join(parts)
+        part = thread.term_change(name, old, new)
+        if part is not None:
+            parts.append(part)
+    return thread.term_changes(parts)
 
 
 class Tracker:
@@ -265,7 +185,7 @@ class Tracker:
                     done=True, next_check_at=None,
                     detail={
                         "error_code": str(migration.error_code) if migration.error_code is not None else "Failed",
-                        "error_description": migration.error_description or "Partner Center reported Failed",
+                        "error_description": migration.error_description or thread.PC_REPORTED_FAILED,
                         "legacy_status": legacy_status,
                     },
                 )
@@ -335,11 +255,11 @@ class Tracker:
                 if op.kind != "update_schedule" or op.status != "sent" or not op.response or op.id in reported:
                     continue
                 terms = schedule_terms(op.response)
-                changed = describe_changes(baseline, terms) or "no term changed"
+                changed = describe_changes(baseline, terms) or thread.NO_TERM_CHANGED
                 self._outbox.thread(
                     view.id, f"schedule-updated:{schedule_id.lower()}:{op.id}",
-                    f"<@{view.requester}> Schedule `{schedule_id}` was changed by request `{op.request_id}`"
-                    f"{self._decided_by(session, op.request_id)}: {changed}.",
+                    thread.schedule_updated(view.requester, schedule_id, op.request_id,
+                                            self._decided_by(session, op.request_id), changed),
                     session=session, message=message,
                 )
                 baseline = terms
@@ -357,34 +277,27 @@ class Tracker:
                 )
                 self._outbox.thread(
                     view.id, f"schedule-ran:{schedule_id.lower()}",
-                    f"Schedule `{schedule_id}` ran: migration `{mid}` started. Progress follows in this thread.",
+                    thread.schedule_ran(schedule_id, mid),
                     session=session, message=message,
                 )
                 update["done"] = True
             elif schedule.status == ScheduleStatus.FAILED or schedule.error_code is not None:
                 code = schedule.error_code if schedule.error_code is not None else "ScheduleFailed"
-                description = schedule.error_description or "Partner Center reported the schedule failed"
+                description = schedule.error_description or thread.SCHEDULE_REPORTED_FAILED
                 self._outbox.thread(view.id, f"schedule-failed:{schedule_id.lower()}",
-                                    f"<@{view.requester}> :x: Schedule `{schedule_id}` failed: "
-                                    f"{sentence(f'{esc(code)}: {esc(description)}')} "
-                                    + schedule_failure_next_step(legacy_status), session=session, message=message)
+                                    thread.schedule_failed(view.requester, schedule_id, code, description,
+                                                           legacy_status), session=session, message=message)
                 finish_schedule(session, self._outbox, view, now, code=str(code), description=description,
                                 schedule_id=schedule_id)
                 update["done"] = True
             elif schedule.status == ScheduleStatus.CANCELLED:
                 if cancel_op is not None:
                     by = self._decided_by(session, cancel_op.request_id)
-                    text = (
-                        f"<@{view.requester}> Schedule `{schedule_id}` was cancelled by request "
-                        f"`{cancel_op.request_id}`{by}; the migration will not run."
-                    )
-                    code, description = SCHEDULE_CANCELLED, f"cancelled by request {cancel_op.request_id}{by}"
+                    text = thread.schedule_cancelled_by_request(view.requester, schedule_id, cancel_op.request_id, by)
+                    code, description = SCHEDULE_CANCELLED, thread.cancelled_by_request(cancel_op.request_id, by)
                 else:
-                    text = (
-                        f"<@{view.requester}> :warning: Schedule `{schedule_id}` was cancelled outside ncebot "
-                        "(Partner Center or another tool); the migration will not run."
-                    )
-                    code, description = SCHEDULE_CANCELLED, "cancelled outside ncebot"
+                    text = thread.schedule_cancelled_outside(view.requester, schedule_id)
+                    code, description = SCHEDULE_CANCELLED, thread.CANCELLED_OUTSIDE
                 self._outbox.thread(view.id, f"schedule-cancelled:{schedule_id.lower()}", text, session=session,
                                     message=message)
                 finish_schedule(session, self._outbox, view, now, code=code, description=description,
@@ -399,8 +312,7 @@ class Tracker:
                     digest = hashlib.sha1(seen.encode()).hexdigest()[:12]
                     self._outbox.thread(
                         view.id, f"schedule-changed:{schedule_id.lower()}:{digest}",
-                        f"<@{view.requester}> :warning: Schedule `{schedule_id}` was changed outside ncebot: "
-                        f"{described}.",
+                        thread.schedule_changed_outside(view.requester, schedule_id, described),
                         session=session, message=message,
                     )
             store.update_tracked(session, tracked.id, **update)
@@ -412,8 +324,7 @@ class Tracker:
         if row is None:
             return ""
         other = repo.to_view(row)
-        approvers = ", ".join(f"<@{u}>" for u in other.decided_by) or "?"
-        return f" (asked by <@{other.requester}>, approved by {approvers})"
+        return thread.decided_by(other.requester, other.decided_by)
 
     # ============================================================================== watched customers
     def poll_watched(self, only: str | None = None) -> int:
@@ -460,7 +371,7 @@ class Tracker:
                     if (since and status.lower() != "created" and schedule.last_modified_time
                             and schedule.last_modified_time < since):
                         continue
-                    when = "renewal" if schedule.migrate_on_renewal else _day(schedule.target_date)
+                    when = "renewal" if schedule.migrate_on_renewal else thread.day(schedule.target_date)
                     if self._outbox.announce(channel, f"schedule:{schedule.id.lower()}:{status.lower()}:{when}",
                                              self._schedule_announcement(customer_id, schedule, status),
                                              session=session):
@@ -469,30 +380,6 @@ class Tracker:
             self.on_commit()
         return announced
 
-    @staticmethod
-    def _migration_announcement(customer_id: str, migration: Migration, status: str) -> str:
-        who = "Microsoft-led migration" if migration.microsoft_led else "Migration"
-        text = (
-            f":eyes: {who} `{migration.id}` made outside ncebot for customer `{customer_id}`, legacy subscription "
-            f"`{migration.current_subscription_id or '?'}`: *{esc(status)}*"
-        )
-        if migration.status == MigrationStatus.COMPLETED:
-            text += (f". New NCE subscription `{migration.new_commerce_subscription_id or '?'}`, "
-                     f"term ends {_day(migration.subscription_end_date)}")
-        elif migration.status == MigrationStatus.FAILED:
-            text += f": {esc(migration.error_code)}: {esc(migration.error_description or 'no description')}"
-        else:
-            text += f" (started {_when(migration.started_time)})"
-        return sentence(text)
-
-    @staticmethod
-    def _schedule_announcement(customer_id: str, schedule: MigrationSchedule, status: str) -> str:
-        who = "Microsoft-led migration schedule" if schedule.microsoft_led else "Migration schedule"
-        when = "on renewal" if schedule.migrate_on_renewal else f"on {_day(schedule.target_date)}"
-        text = (
-            f":eyes: {who} `{schedule.id}` made outside ncebot for customer `{customer_id}`, legacy subscription "
-            f"`{schedule.current_subscription_id or '?'}` ({when}): *{esc(status)}*"
-        )
-        if schedule.error_code is not None:
-            text += f": {esc(schedule.error_code)}: {esc(schedule.error_description or 'no description')}"
-        return sentence(text)
+    # The announcements' sentences live in bot.texts.announcements (kept here by their old names for callers).
+    _migration_announcement = staticmethod(announcements.migration_made_outside)
+    _schedule_announcement = staticmethod(announcements.schedule_made_outside)
