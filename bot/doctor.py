@@ -22,6 +22,8 @@ from bot.settings import SECRET_FIELDS, Settings, SettingsError, load_settings
 OK = "✓"
 FAIL = "✗"
 WARN = "⚠"
+FIX_TOKEN_FIRST = "fix the Partner Center token first"  # the fix of every check that needs the token
+FIX_DB_UPGRADE = "run `ncebot db upgrade`"
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ def check_database(url: str) -> Line:
                 return Line(name, False, f"{shown}: directory {path.parent} does not exist",
                             "create it (or mount the volume) or fix DATABASE_URL")
             if not path.exists():
-                return Line(name, False, f"{shown}: {path} does not exist yet", "run `ncebot db upgrade`")
+                return Line(name, False, f"{shown}: {path} does not exist yet", FIX_DB_UPGRADE)
     elif parsed.get_backend_name() == "postgresql":
         kwargs["connect_args"] = {"connect_timeout": 5}
     try:
@@ -158,7 +160,7 @@ def check_database(url: str) -> Line:
     head = head_revision()
     if current != head:
         return Line(name, False, f"{shown} is at migration {current or 'none'}, head is {head}",
-                    "run `ncebot db upgrade`")
+                    FIX_DB_UPGRADE)
     return Line(name, True, f"{shown} reachable, migrations at head ({head})")
 
 
@@ -227,7 +229,7 @@ def check_partner_center(settings: Settings, verify: str | bool | None) -> list[
     if missing:
         return [
             Line(token_name, False, f"{', '.join(missing)} not set", "set them from the app registration"),
-            Line(read_name, False, "not tried", "fix the Partner Center token first"),
+            Line(read_name, False, "not tried", FIX_TOKEN_FIRST),
         ]
     mode = "App+User" if settings.app_plus_user else "App-only"
     calls: list[Any] = []
@@ -242,7 +244,7 @@ def check_partner_center(settings: Settings, verify: str | bool | None) -> list[
         except SettingsError as exc:
             return [
                 Line(token_name, False, "; ".join(exc.problems), "fix the Partner Center settings"),
-                Line(read_name, False, "not tried", "fix the Partner Center token first"),
+                Line(read_name, False, "not tried", FIX_TOKEN_FIRST),
             ]
         tokens = client.token_provider
         authority = urlsplit(settings.partner_center_authority).netloc
@@ -255,14 +257,14 @@ def check_partner_center(settings: Settings, verify: str | bool | None) -> list[
             return [
                 Line(token_name, False, f"{mode} sign-in at {authority} failed{error}: {description}",
                      token_fix(exc.error, exc.description)),
-                Line(read_name, False, "not tried", "fix the Partner Center token first"),
+                Line(read_name, False, "not tried", FIX_TOKEN_FIRST),
             ]
         except Exception as exc:  # MSAL raises on some unexpected answers (e.g. a 5xx from the authority)
             return [
                 Line(token_name, False, f"{mode} sign-in at {authority} failed: {_exc_text(exc)}",
                      "check PARTNER_CENTER_AUTHORITY and PARTNER_CENTER_TENANT_ID; retry if Entra ID is "
                      "having an outage"),
-                Line(read_name, False, "not tried", "fix the Partner Center token first"),
+                Line(read_name, False, "not tried", FIX_TOKEN_FIRST),
             ]
         lines.append(Line(token_name, True, f"{mode} token from {authority} for tenant "
                                             f"{settings.partner_center_tenant_id}"))
@@ -417,7 +419,7 @@ def check_webhooks(settings: Settings, verify: str | bool | None) -> list[Line]:
     from bot.webhooks.registration import status_line
 
     if settings.missing_partner_center_credentials():
-        return [Line("webhooks", False, "not tried", "fix the Partner Center token first")]
+        return [Line("webhooks", False, "not tried", FIX_TOKEN_FIRST)]
     client = build_partner_center_client(settings, verify=verify)
     try:
         ok, detail, fix = status_line(settings, client)

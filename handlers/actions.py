@@ -153,9 +153,8 @@ def register(app: App) -> None:
 
 def _approval_notice(result: DecisionResult) -> str:
     if result.outcome == "vote_recorded":
-        return (f":ballot_box_with_check: Your approval of `{result.request.id}` is recorded; "
-                f"{result.votes_missing} more approval(s) needed.")
-    return f":white_check_mark: You approved request `{result.request.id}`; progress goes into its thread."
+        return ui.vote_recorded(result.request.id, result.votes_missing)
+    return ui.you_approved(result.request.id)
 
 
 def _schedule_value(action: dict[str, Any]) -> tuple[str, str]:

@@ -25,6 +25,7 @@ from bot.intake.planning import Planner, PlanProgress
 from bot.slack import ids
 from bot.slack.blocks import ModalMetadata
 from bot.slack.blocks import campaign_intake as say
+from bot.slack.blocks import reports as report_texts
 from bot.slack.commands import NceCommand
 from bot.slack.deps import AppDeps, app_deps
 from bot.slack.file_download import download
@@ -108,16 +109,16 @@ def _bulk(deps: AppDeps, planner: Planner, cmd: NceCommand, user: str, answer: P
           client: WebClient) -> None:
     if cmd.every_customer:
         if deps.customers is None:
-            raise InvalidInput("`/nce bulk all` needs the customer list; give one customer id", field="customer")
+            raise InvalidInput(say.needs_customer_list("/nce bulk all"), field="customer")
         everyone = deps.customers.customers()
         ids_, names = [c.id for c in everyone], {c.id: c.name for c in everyone}
         answer.say(say.planning_bulk(len(everyone), None))
-        source, what = "bulk all", f"the subscriptions of {len(everyone):,} customers"
+        source, what = "bulk all", say.bulk_subject(len(everyone), None)
     else:
         assert cmd.customer_id
         ids_, names = [cmd.customer_id], {}
         answer.say(say.planning_bulk(1, cmd.query or cmd.customer_id))
-        source, what = "bulk", f"customer {cmd.query or cmd.customer_id}'s subscriptions"
+        source, what = "bulk", say.bulk_subject(1, cmd.query or cmd.customer_id)
     plan, ineligible = planner.plan_customers(ids_, cmd.options, _tracker(deps, answer, what), names=names)
     _hand_over(deps, client, answer, plan, ineligible, user=user, source=source, what=what)
 
@@ -127,7 +128,7 @@ def _bulk(deps: AppDeps, planner: Planner, cmd: NceCommand, user: str, answer: P
 
 def run_check_all(deps: AppDeps, user: str, respond: Respond, client: WebClient, channel: str | None) -> None:
     if deps.customers is None:
-        raise InvalidInput("`/nce check all` needs the customer list; give one customer id", field="customer")
+        raise InvalidInput(say.needs_customer_list("/nce check all"), field="customer")
     answer = ProgressAnswer.of_respond(respond)
     _finishing(answer, lambda: _check_all(deps, user, answer, client, channel))
 
@@ -152,14 +153,14 @@ def _check_all(deps: AppDeps, user: str, answer: ProgressAnswer, client: WebClie
     if channel:
         try:
             client.files_upload_v2(channel=channel, content=report.to_csv(), filename=report.filename,
-                                   title="NCE check: all customers",
-                                   initial_comment=f":bar_chart: <@{user}> ran `/nce check all`: {report.rows:,} "
-                                                   f"subscriptions of {len(report.reports):,} customers.")
-            note = f":page_facing_up: `{report.filename}` is posted in this channel."
+                                   title=report_texts.CHECK_ALL_FILE_TITLE,
+                                   initial_comment=report_texts.check_all_file_comment(user, report.rows,
+                                                                                       len(report.reports)))
+            note = report_texts.csv_posted(report.filename)
         except SlackApiError as exc:
-            note = f":warning: The CSV could not be posted here: {upload_problem(exc)}."
+            note = report_texts.csv_not_posted(upload_problem(exc))
     else:
-        note = ":warning: No channel to post the CSV to: run `/nce check all` in a channel."
+        note = report_texts.csv_needs_channel("/nce check all")
     answer.finish(say.check_all_done(report.customers, report.rows, report.eligible, report.ineligible,
                                      report.skipped, note, [(f.customer.name, f.reason) for f in report.failures]))
 

@@ -18,6 +18,7 @@ from bot.slack import blocks as ui
 from bot.slack import deadline_blocks as dui
 from bot.slack.blocks import ModalMetadata
 from bot.slack.blocks import campaigns as campaign_ui
+from bot.slack.blocks import reports as report_texts
 from bot.slack.commands import NceCommand
 from bot.slack.deps import AppDeps
 from bot.slack.progress_answer import ProgressAnswer
@@ -155,17 +156,15 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
     elif name == "subscriptions":
         assert cmd.customer_id
         if answer is not None:  # SPEC §9: a big customer's list takes several pages; say so at once
-            answer.unless_done_within(2.0, ":hourglass_flowing_sand: Listing the legacy subscriptions of customer "
-                                      f"`{cmd.customer_id}` (Partner Center gives them a page at a time)…")
+            answer.unless_done_within(2.0, report_texts.listing_subscriptions(cmd.customer_id))
         nodes = wf.legacy_subscriptions(cmd.customer_id)
         (answer.finish if answer is not None else reply)(
-            f"{len(nodes)} legacy subscription(s) of {cmd.customer_id}", ui.subscriptions_blocks(cmd.customer_id,
-                                                                                                   nodes))
+            report_texts.subscriptions_summary(len(nodes), cmd.customer_id),
+            ui.subscriptions_blocks(cmd.customer_id, nodes))
     elif name == "validate":
         assert cmd.customer_id and cmd.subscription_id
         outcome = wf.validate(cmd.customer_id, cmd.subscription_id, cmd.options)
-        verdict = "eligible" if outcome.eligible else "not eligible"
-        reply(f"Subscription {cmd.subscription_id} is {verdict}", ui.validation_blocks(outcome))
+        reply(report_texts.validation_verdict(cmd.subscription_id, outcome.eligible), ui.validation_blocks(outcome))
     elif name in CHANGE_KINDS:
         assert cmd.customer_id
         request = wf.request_change(
@@ -186,28 +185,27 @@ def run_command(deps: AppDeps, cmd: NceCommand, user: str, reply: Reply, client:
         assert cmd.customer_id
         schedules = wf.list_schedules(cmd.customer_id, cmd.subscription_id)
         led = [s.id for s in schedules if s.microsoft_led and s.id]
-        reply(f"{len(schedules)} schedule(s) of {cmd.customer_id}",
+        reply(report_texts.schedules_summary(len(schedules), cmd.customer_id),
               dui.mark_microsoft_led(ui.schedules_blocks(cmd.customer_id, schedules), led))
     elif name == "status":
         assert cmd.customer_id and cmd.migration_id
         status = wf.migration_status(cmd.customer_id, cmd.migration_id)
         led = [status.migration.id or cmd.migration_id] if status.migration.microsoft_led else []
-        who = "Microsoft-led migration" if led else "Migration"
-        reply(f"{who} {cmd.migration_id}: {ui.esc(status.migration.status)}",
+        reply(report_texts.migration_summary(cmd.migration_id, status.migration.status, microsoft_led=bool(led)),
               dui.mark_microsoft_led(ui.status_blocks(cmd.customer_id, status), led))
     elif name in ("campaign", "campaigns"):
         run_campaigns(deps, cmd, reply, client, channel)
     elif name == "pending":
         pending = wf.pending_requests()
-        reply(f"{len(pending)} request(s) waiting for a decision", ui.pending_blocks(pending))
+        reply(report_texts.pending_summary(len(pending)), ui.pending_blocks(pending))
     elif name == "watch":
         assert cmd.customer_id
         wf.watch(cmd.customer_id, user)
-        reply(f":eyes: Watching customer `{cmd.customer_id}`: migrations made outside ncebot will be announced.", None)
+        reply(report_texts.watching(cmd.customer_id), None)
     elif name == "unwatch":
         assert cmd.customer_id
         wf.unwatch(cmd.customer_id, user)
-        reply(f"Stopped watching customer `{cmd.customer_id}`.", None)
+        reply(report_texts.unwatched(cmd.customer_id), None)
     else:  # pragma: no cover - the parser only returns known names
         reply(ui.help_text(), ui.help_blocks())
 
@@ -216,18 +214,18 @@ def run_campaigns(deps: AppDeps, cmd: NceCommand, reply: Reply, client: WebClien
     """``/nce campaigns``: the recent ones; ``/nce campaign <id>``: its counts and its results file."""
     service = deps.campaigns
     if service is None:
-        reply(ui.error_text(":warning:", "Campaigns are not available in this deployment."), None)
+        reply(ui.error_text(":warning:", campaign_ui.CAMPAIGNS_UNAVAILABLE), None)
         return
     if cmd.campaign_id is None:
         rows = service.recent()
-        reply(f"{len(rows)} campaign(s)", campaign_ui.campaigns_blocks(rows))
+        reply(campaign_ui.campaigns_summary(len(rows)), campaign_ui.campaigns_blocks(rows))
         return
     progress = service.progress(cmd.campaign_id)
     request = deps.workflow.get_request(cmd.campaign_id)
     summary = campaign_ui.campaign_summary(request, progress)
     name, content = service.results_file(cmd.campaign_id)
     if not channel:
-        reply(summary + " (run it in a channel to get the file)", None)
+        reply(summary + campaign_ui.FILE_NEEDS_CHANNEL, None)
         return
     reply(summary, None)
     client.files_upload_v2(channel=channel, filename=name, title=name, content=content)

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 from bot.domain import InvalidInput
 from bot.slack.commands import NceCommand
-from bot.slack.customers_view import ambiguous_text, customers_text, unknown_text
+from bot.slack.customers_view import (
+    GIVE_TENANT_ID,
+    NAMES_NOT_CONFIGURED,
+    ambiguous_text,
+    customers_text,
+    unknown_text,
+)
 
 if TYPE_CHECKING:
     from bot.slack.deps import AppDeps
@@ -17,7 +23,7 @@ if TYPE_CHECKING:
 
 def run_customers(deps: AppDeps, cmd: NceCommand, reply: Reply) -> None:
     if deps.customers is None:
-        raise InvalidInput("Looking customers up by name is not configured in this deployment.", field="customer")
+        raise InvalidInput(NAMES_NOT_CONFIGURED, field="customer")
     reply(customers_text(deps.customers.search(cmd.query)), None)
 
 
@@ -27,7 +33,7 @@ def with_customer_id(deps: AppDeps, cmd: NceCommand, reply: Reply) -> NceCommand
     if cmd.name == "customers" or cmd.customer_id is not None or not cmd.query:
         return cmd
     if deps.customers is None:
-        raise InvalidInput("give the customer's tenant id (a GUID); names are not looked up here", field="customer")
+        raise InvalidInput(GIVE_TENANT_ID, field="customer")
     found = deps.customers.resolve(cmd.query)
     if found.one is not None:
         return replace(cmd, customer_id=found.one.id)

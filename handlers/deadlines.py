@@ -108,7 +108,7 @@ def run_renewals(deps: AppDeps, cmd: NceCommand, respond: Callable[..., Any]) ->
         text, blocks = dui.renewals_blocks(report, f"customer `{cmd.customer_id}`")
         respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
         return
-    respond(text=":hourglass_flowing_sand: Looking for renewals across every customer… this answer updates itself.",
+    respond(text=dui.RENEWALS_LOOKING,
             response_type="ephemeral", replace_original=False)
     last = [time.monotonic()]
 

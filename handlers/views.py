@@ -163,7 +163,7 @@ def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], clien
 
     def reject() -> str:
         result = deps.workflow.reject(meta.request or "", user, reason)
-        return f":no_entry_sign: You rejected request `{result.request.id}`."
+        return ui.you_rejected(result.request.id)
 
     def work() -> None:
         if meta.origin == "home":  # the Reject button of the App Home tab: the outcome shows on the tab

@@ -6,11 +6,10 @@ Names and domains come from Partner Center: escaped (``&``, ``<``, ``>``) before
 from __future__ import annotations
 
 from bot.customers import LIST_LIMIT, CustomerMatches, CustomerRef
+from bot.mrkdwn import esc as escape  # the one escape of Slack's three control characters
 
-
-def escape(text: str) -> str:
-    """Slack's three control characters in message text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+NAMES_NOT_CONFIGURED = "Looking customers up by name is not configured in this deployment."
+GIVE_TENANT_ID = "give the customer's tenant id (a GUID); names are not looked up here"
 
 
 def _line(customer: CustomerRef) -> str:

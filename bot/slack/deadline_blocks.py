@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 from bot.deadlines.renewals import RenewalEntry, RenewalReport
 from bot.deadlines.watcher import WindowNotice
-from bot.domain import ChangeOptions, DomainError, RequestView
+from bot.domain import ChangeOptions, DomainError, RequestKind, RequestView
 from bot.partner_center.errors import PartnerCenterError
 from bot.slack import ids
 from bot.slack.blocks import Block, ModalMetadata, button, context, esc, plain, section, state_emoji, state_title
+from bot.slack.blocks.messages import KIND_LABEL
 from bot.slack.forms import KEEP_END
 from storage.deadlines import WindowView
 
@@ -128,6 +129,7 @@ def windows_text(windows: Sequence[WindowView]) -> str:
 
 
 # --- the renewal radar ------------------------------------------------------------------------------------
+RENEWALS_LOOKING = ":hourglass_flowing_sand: Looking for renewals across every customer… this answer updates itself."
 
 MAX_RENEWAL_ROWS = 20  # each entry is a section and a row of buttons; Slack allows 50 blocks a message
 
@@ -265,8 +267,8 @@ def mark_microsoft_led(blocks: list[Block], led_ids: Sequence[str]) -> list[Bloc
 
 # --- the approval message of a reduce_seats / cancel_subscription request ---------------------------------
 
-WINDOW_LABELS = {"reduce_seats": "Reduce seats (7-day window)", "cancel_subscription": "Cancel NCE subscription "
-                 "(7-day window)"}
+# The header names the change as every other place does (``KIND_LABEL``, one label per kind).
+WINDOW_LABELS = {kind.value: KIND_LABEL[kind] for kind in (RequestKind.REDUCE_SEATS, RequestKind.CANCEL_SUBSCRIPTION)}
 
 
 def relabel_window_request(blocks: list[Block], request: RequestView) -> list[Block]:

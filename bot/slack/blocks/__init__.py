@@ -61,6 +61,9 @@ from bot.slack.blocks.messages import (
     submitted_line,
     validation_blocks,
     validation_summary,
+    vote_recorded,
+    you_approved,
+    you_rejected,
 )
 from bot.slack.blocks.modals import (
     ModalMetadata,
@@ -164,4 +167,7 @@ __all__ = [
     "users",
     "validation_blocks",
     "validation_summary",
+    "vote_recorded",
+    "you_approved",
+    "you_rejected",
 ]

@@ -134,3 +134,15 @@ def check_all_done(customers: int, rows: int, eligible: int, ineligible: int, sk
         more = f"\n_showing {SHOWN} of {len(failures):,}_" if len(failures) > SHOWN else ""
         text += f"\n*{len(failures):,} customer(s) could not be checked* (not in the CSV):\n{listed}{more}"
     return text
+
+
+def needs_customer_list(command: str) -> str:
+    """``/nce bulk all`` and ``/nce check all`` without a customer list (no customer lookup configured)."""
+    return f"`{command}` needs the customer list; give one customer id"
+
+
+def bulk_subject(customers: int, customer: str | None) -> str:
+    """What a bulk command plans, for its progress answers: every customer's subscriptions, or one customer's."""
+    if customer is None:
+        return f"the subscriptions of {customers:,} customers"
+    return f"customer {customer}'s subscriptions"

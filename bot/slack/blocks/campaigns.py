@@ -170,3 +170,11 @@ def campaign_summary(request: RequestView, p: CampaignProgress) -> str:
 
 __all__ = ["campaign_request_blocks", "campaign_request_text", "campaigns_blocks", "failures_blocks", "mrkdwn",
            "progress_blocks"]
+
+
+CAMPAIGNS_UNAVAILABLE: Final = "Campaigns are not available in this deployment."
+FILE_NEEDS_CHANNEL: Final = " (run it in a channel to get the file)"
+
+
+def campaigns_summary(count: int) -> str:
+    return f"{count} campaign(s)"

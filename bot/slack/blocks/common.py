@@ -21,6 +21,7 @@ Block = dict[str, Any]
 MAX_BLOCKS: Final = 50
 MAX_OPTIONS: Final = 100
 MAX_METADATA: Final = 3000
+APP_TITLE: Final = "ncebot: NCE migrations with approval"  # the header of the help and of the Home tab
 
 
 def code(text: object) -> str:

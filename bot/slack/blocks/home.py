@@ -7,7 +7,7 @@ from typing import Final
 
 from bot.domain import RequestKind, RequestState, RequestView
 from bot.slack import ids
-from bot.slack.blocks.common import Block, button, code, context, cut, esc, fmt_time, header, section, users
+from bot.slack.blocks.common import APP_TITLE, Block, button, code, context, cut, esc, fmt_time, header, section, users
 from bot.slack.blocks.messages import (
     KIND_LABEL,
     STATE_EMOJI,
@@ -75,7 +75,7 @@ def home_view(user: str, pending: Sequence[RequestView], mine: Sequence[RequestV
         "The approvers decide on requests; you can follow them here.")
     how_to = "\n".join(f"{code(BY_NAME[name].usage)} — {BY_NAME[name].summary}" for name in HOME_HOW_TO)
     blocks: list[Block] = [
-        header("ncebot: NCE migrations with approval"),
+        header(APP_TITLE),
         context(f"Hello {users([user])}. {role}"),
         *([section(notice)] if notice else []),
         section("*How to*\n" + how_to),
@@ -118,5 +118,5 @@ def home_view(user: str, pending: Sequence[RequestView], mine: Sequence[RequestV
 
 def home_error_view(user: str, text: str) -> Block:
     """A Home tab that says why the real one could not be built (``text``: mrkdwn, already escaped)."""
-    return {"type": "home", "blocks": [header("ncebot: NCE migrations with approval"),
+    return {"type": "home", "blocks": [header(APP_TITLE),
                                        section(f"Hello {users([user])}. {text}"), context("Reopen this tab to retry.")]}

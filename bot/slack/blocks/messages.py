@@ -14,6 +14,7 @@ from typing import Any, Final
 from bot.domain import SCHEDULE_CANCELLED, RequestKind, RequestState, RequestView, ValidationOutcome
 from bot.slack import ids
 from bot.slack.blocks.common import (
+    APP_TITLE,
     Block,
     button,
     code,
@@ -62,6 +63,7 @@ _DOING: Final = {
 
 
 # --- help and plain replies -------------------------------------------------------------------------------
+IDS_HINT: Final = "Ids are GUIDs. Leave out the ids to fill in a form instead."
 
 
 def help_text() -> str:
@@ -69,7 +71,7 @@ def help_text() -> str:
     for sub in SUBCOMMANDS:
         lines.append(f"{code(sub.usage)} — {sub.summary}")
     lines.append(esc(OPTIONS_HELP))
-    lines.append("Ids are GUIDs. Leave out the ids to fill in a form instead.")
+    lines.append(IDS_HINT)
     return "\n".join(lines)
 
 
@@ -77,10 +79,10 @@ def help_blocks() -> list[Block]:
     lines = [f"{code(s.usage)}\n      {s.summary}" for s in SUBCOMMANDS]
     half = len(lines) // 2 + 1
     return [
-        header("ncebot: NCE migrations with approval"),
+        header(APP_TITLE),
         section("\n".join(lines[:half])),
         section("\n".join(lines[half:])),
-        context(esc(OPTIONS_HELP), "Ids are GUIDs. Leave out the ids to fill in a form instead."),
+        context(esc(OPTIONS_HELP), IDS_HINT),
     ]
 
 
@@ -95,6 +97,19 @@ def confirmation_text(request: RequestView, permalink: str | None) -> str:
     where = f"<{permalink}|the approval request>" if permalink else "the approval request"
     return (f":outbox_tray: Request {code(request.id)} ({esc(kind_label(request))}) is waiting for "
             f"approval. Follow {where}; progress goes into its thread.")
+
+
+def vote_recorded(request_id: str, missing: int) -> str:
+    """The approver's own answer to an Approve click that still leaves approvals missing."""
+    return f":ballot_box_with_check: Your approval of `{request_id}` is recorded; {missing} more approval(s) needed."
+
+
+def you_approved(request_id: str) -> str:
+    return f":white_check_mark: You approved request `{request_id}`; progress goes into its thread."
+
+
+def you_rejected(request_id: str) -> str:
+    return f":no_entry_sign: You rejected request `{request_id}`."
 
 
 # --- the approval request message (SPEC §5) --------------------------------------------------------------

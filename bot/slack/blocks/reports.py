@@ -180,3 +180,120 @@ def customer_options(customers: Sequence[Customer], query: str = "") -> list[dic
         if len(found) >= MAX_OPTIONS:
             break
     return found
+
+
+# --- the one-line answers of read-only commands (their text; the blocks above carry the detail) -------------------
+def listing_subscriptions(customer_id: str) -> str:
+    return (f":hourglass_flowing_sand: Listing the legacy subscriptions of customer `{customer_id}` "
+            "(Partner Center gives them a page at a time)…")
+
+
+def subscriptions_summary(count: int, customer_id: str) -> str:
+    return f"{count} legacy subscription(s) of {customer_id}"
+
+
+def validation_verdict(subscription_id: str, eligible: bool) -> str:
+    return f"Subscription {subscription_id} is {'eligible' if eligible else 'not eligible'}"
+
+
+def schedules_summary(count: int, customer_id: str) -> str:
+    return f"{count} schedule(s) of {customer_id}"
+
+
+def migration_summary(migration_id: str, status: object, *, microsoft_led: bool) -> str:
+    who = "Microsoft-led migration" if microsoft_led else "Migration"
+    return f"{who} {migration_id}: {esc(status)}"
+
+
+def pending_summary(count: int) -> str:
+    return f"{count} request(s) waiting for a decision"
+
+
+def watching(customer_id: str) -> str:
+    return f":eyes: Watching customer `{customer_id}`: migrations made outside ncebot will be announced."
+
+
+def unwatched(customer_id: str) -> str:
+    return f"Stopped watching customer `{customer_id}`."
+
+
+# --- CSV files: /nce check, /nce check all, /nce audit ------------------------------------------------------------
+_UPLOAD_PROBLEMS: Final = {
+    "not_in_channel": "ncebot is not a member of this channel: `/invite @ncebot`, or run the command where it is",
+    "channel_not_found": "ncebot cannot see this channel (private, or a DM with someone else): invite it first",
+    "is_archived": "this channel is archived",
+    "missing_scope": "ncebot lacks the files:write scope: reinstall the app from manifest.yml",
+    "not_allowed_token_type": "ncebot's token cannot upload files",
+}
+
+
+def upload_problem(error: str) -> str:
+    """Why Slack refused a file upload (``error``: Slack's error code) and what to do."""
+    return f"{_UPLOAD_PROBLEMS[error]} (`{error}`)" if error in _UPLOAD_PROBLEMS else \
+        f"Slack refused the upload: `{error}`"
+
+
+def check_started(customer_id: str) -> str:
+    return (f":hourglass_flowing_sand: Checking every legacy subscription of customer `{customer_id}` with "
+            "Partner Center… the CSV report follows.")
+
+
+def check_estimate(estimate: str) -> str:
+    return ":hourglass_flowing_sand: Checking " + estimate + "."
+
+
+def check_remaining(customer_id: str, estimate: str) -> str:
+    return f":hourglass_flowing_sand: Checking customer `{customer_id}`: " + estimate + "."
+
+
+def check_file_title(customer: str) -> str:
+    return f"NCE check: {customer}"
+
+
+CHECK_ALL_FILE_TITLE: Final = "NCE check: all customers"
+
+
+def check_file_comment(user: str, summary: str) -> str:
+    return f":bar_chart: <@{user}> ran `/nce check`: {summary}"
+
+
+def check_all_file_comment(user: str, rows: int, customers: int) -> str:
+    return f":bar_chart: <@{user}> ran `/nce check all`: {rows:,} subscriptions of {customers:,} customers."
+
+
+def csv_posted(filename: str) -> str:
+    return f":page_facing_up: `{filename}` is posted in this channel."
+
+
+def csv_not_posted(problem: str) -> str:
+    return f":warning: The CSV could not be posted here: {problem}."
+
+
+def csv_needs_channel(command: str) -> str:
+    return f":warning: No channel to post the CSV to: run `{command}` in a channel."
+
+
+def check_done(summary: str, note: str) -> str:
+    return f"{summary}. {note}"
+
+
+def audit_scope(customer_id: str | None) -> str:
+    return f"customer `{customer_id}`" if customer_id else "all customers"
+
+
+def audit_file_title(scope: str) -> str:
+    return f"ncebot audit trail: {scope.replace('`', '')}"
+
+
+def audit_file_comment(scope: str, events: int) -> str:
+    return f":lock: Audit trail of {scope}: {events} event(s). Sent only to you."
+
+
+def audit_not_sent(problem: str) -> str:
+    return (f":warning: The audit CSV could not be sent to you by direct message ({problem}). "
+            "Nothing was posted in the channel.")
+
+
+def audit_sent(scope: str, events: int, filename: str) -> str:
+    return (f":lock: The audit trail of {scope} ({events} event(s)) is in your direct messages with ncebot "
+            f"(`{filename}`). It is not posted in the channel.")
