@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from bot.domain import DomainError, MembershipResolver, MembershipUnconfirmed, NotAuthorized
 from bot.rules import approval_shortfall, possible_approvers
+from bot.texts import refusals
 
 logger = logging.getLogger("ncebot.workflow")
 
@@ -31,8 +32,7 @@ class Unapprovable(DomainError):
     """The approval rules leave nobody who could approve this request: refused before anything is stored."""
 
     def __init__(self, why: str) -> None:
-        super().__init__(f"This request could never be approved: {why}. Nothing was requested; ask an "
-                         "administrator to fix the approval settings (`ncebot doctor` shows them).")
+        super().__init__(refusals.unapprovable(why))
 
 
 class Access:
@@ -72,7 +72,7 @@ class Access:
     def authorize_requester(self, user: str, what: str = "ask for changes") -> None:
         """``NCEBOT_REQUESTERS`` (empty: everyone) for every change and for the watch list."""
         if self._policy.requesters and not self.is_member(user, self._policy.requesters):
-            raise NotAuthorized(f"Only the people allowed to ask for changes may {what}.")
+            raise NotAuthorized(refusals.not_a_requester(what))
 
     def check_approvable(self, requester: str) -> None:
         """Refuse up front a request nobody could approve (e.g. 2 approvals required, 2 approvers, one of them the

@@ -7,6 +7,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
+from bot.texts import refusals
+
 # Error code the tracker gives a schedule request whose schedule was cancelled (by the bot or outside it).
 SCHEDULE_CANCELLED = "ScheduleCancelled"
 SYSTEM_ACTOR = "ncebot"  # the actor of audit events ncebot itself causes (submission, tracking, expiry)
@@ -275,7 +277,7 @@ class MembershipUnconfirmed(DomainError):
         # the group mention as its handle, so that mention is declared as the domain's own markup.
         mention = f"<!subteam^{group_id}>"
         name = f"@{handle}" if handle else mention
-        super().__init__(f"ncebot could not confirm your membership of {name}; try again in a moment.")
+        super().__init__(refusals.membership_unconfirmed(name))
         self.group_id = group_id
         self.handle = handle
         self.mentions: tuple[str, ...] = () if handle else (mention,)
@@ -289,8 +291,8 @@ class Ineligible(DomainError):
     """Validation refused the change; the request is not stored."""
 
     def __init__(self, outcome: ValidationOutcome) -> None:
-        reasons = "; ".join(f"{r.code}: {r.description}" for r in outcome.reasons) or "not eligible"
-        super().__init__(f"Subscription {outcome.subscription_id} cannot be migrated: {reasons}")
+        super().__init__(refusals.ineligible(outcome.subscription_id,
+                                             [(r.code, r.description) for r in outcome.reasons]))
         self.outcome = outcome
 
 
@@ -298,11 +300,9 @@ class AlreadyDecided(DomainError):
     """A late click: the request was already approved, rejected or expired."""
 
     def __init__(self, request: RequestView) -> None:
-        who = ", ".join(f"<@{u}>" for u in request.decided_by) or "the system"
         verb = {
             RequestState.REJECTED: "rejected",
             RequestState.EXPIRED: "expired",
         }.get(request.state, "approved")
-        text = f"Request {request.id} was already {verb}" + ("" if verb == "expired" else f" by {who}")
-        super().__init__(text)
+        super().__init__(refusals.already_decided(request.id, verb, request.decided_by))
         self.request = request

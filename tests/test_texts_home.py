@@ -1,5 +1,6 @@
 """Guard of issue #10 item 6: the user-facing sentences of the Slack-free core live in ``bot/texts`` (one module per
-surface), not inline in the services, the tracker, campaigns, intake, deadlines, webhooks or the workflow facade.
+surface), not inline in the services, the tracker, campaigns, intake, deadlines, webhooks, the workflow facade or
+the access rules.
 
 A heuristic over the AST (fast: no service is started): a ``str`` constant or f-string whose literal text has four
 words or more is a sentence, unless it is a docstring, an argument of a logging call, the message of an exception
@@ -16,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCANNED = ("bot/services", "bot/tracking", "bot/campaigns", "bot/intake", "bot/deadlines", "bot/webhooks",
-           "bot/workflow.py")
+           "bot/workflow.py", "bot/access.py")
 MIN_WORDS = 4
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})

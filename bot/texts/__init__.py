@@ -10,6 +10,7 @@
 - ``deadlines``: the deadline digest's own phrases built in the core.
 
 Texts are plain functions and constants; every value written by people or Partner Center goes through
-``bot.mrkdwn.esc`` here. This package imports nothing from the Slack layer (import-linter contract), so services,
-tracking, campaigns, intake and deadlines may use it. The Slack surfaces' texts live in ``bot.slack.blocks``.
+``bot.mrkdwn.esc`` here. This package is the layer under ``bot.domain`` (whose errors use ``refusals``) and
+imports nothing but ``bot.mrkdwn`` at run time (Partner Center models only as type hints), never the Slack layer
+(import-linter contracts). The Slack surfaces' texts live in ``bot.slack.blocks``.
 """

@@ -14,6 +14,34 @@ ONLY_APPROVERS_AUDIT = "Only approvers can export the audit trail."
 ONLY_APPROVERS_CONTROL_CAMPAIGN = "Only approvers can pause, resume or stop a campaign."
 
 
+def not_a_requester(what: str) -> str:
+    return f"Only the people allowed to ask for changes may {what}."
+
+
+def membership_unconfirmed(group: str) -> str:
+    """``group``: ``@handle`` or the group's mention."""
+    return f"ncebot could not confirm your membership of {group}; try again in a moment."
+
+
+def unapprovable(why: str) -> str:
+    return (f"This request could never be approved: {why}. Nothing was requested; ask an "
+            "administrator to fix the approval settings (`ncebot doctor` shows them).")
+
+
+def already_decided(request_id: str, outcome: str, deciders: Sequence[str]) -> str:
+    """A late click. ``outcome``: ``approved``, ``rejected`` or ``expired`` (an expiry names nobody)."""
+    if outcome == "expired":
+        return f"Request {request_id} was already expired"
+    who = ", ".join(f"<@{u}>" for u in deciders) or "the system"
+    return f"Request {request_id} was already {outcome} by {who}"
+
+
+def ineligible(subscription_id: str, reasons: Sequence[tuple[object, object]]) -> str:
+    """Validation refused the change: each (code, description) Partner Center gave."""
+    said = "; ".join(f"{code}: {description}" for code, description in reasons) or "not eligible"
+    return f"Subscription {subscription_id} cannot be migrated: {said}"
+
+
 def already_voted(request_id: str, missing: int) -> str:
     more = f" It still needs {missing} approval(s) from other approvers." if missing > 0 else ""
     return f"You already approved request {request_id}.{more}"

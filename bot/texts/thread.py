@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.mrkdwn import esc
-from bot.partner_center.models import Migration, MigrationEvent, SubscriptionStatus
+
+if TYPE_CHECKING:  # read for their fields only: bot.texts is a layer under Partner Center and the domain
+    from bot.partner_center.models import Migration, MigrationEvent
 
 # --- failure descriptions stored on a request (Partner Center gave none, or ncebot ended it) --------------------
 PC_REPORTED_FAILED = "Partner Center reported Failed"
@@ -124,20 +126,19 @@ def event_text(migration_id: str, event: MigrationEvent, *, with_id: bool = Fals
     return f"`{name}` at {when(event.created_time)}{where}: {human}"
 
 
-def failure_next_step(legacy_status: str | None) -> str:
-    """What the reference (§11) says to do after a Failed migration, by the legacy subscription's status."""
-    status = (legacy_status or "").lower()
-    if status == SubscriptionStatus.ACTIVE.value:
-        return "The legacy subscription is active again, so the migration may be retried (ask again with /nce migrate)."
-    if status == SubscriptionStatus.SUSPENDED.value:
-        return (
-            "The legacy subscription is still suspended: Microsoft fixes or reverts the migration within 72 hours. "
-            "Once reverted the legacy subscription is active again and the migration can be retried."
-        )
-    return (
-        "If the legacy subscription is still active the migration may be retried; if it is suspended, Microsoft "
-        "fixes or reverts the migration within 72 hours."
-    )
+# What the reference (§11) says to do after a Failed migration, by the legacy subscription's status (the tracker
+# chooses: bot.tracking.tracker.failure_next_step).
+AFTER_FAILURE_ACTIVE = (
+    "The legacy subscription is active again, so the migration may be retried (ask again with /nce migrate)."
+)
+AFTER_FAILURE_SUSPENDED = (
+    "The legacy subscription is still suspended: Microsoft fixes or reverts the migration within 72 hours. "
+    "Once reverted the legacy subscription is active again and the migration can be retried."
+)
+AFTER_FAILURE_UNKNOWN = (
+    "If the legacy subscription is still active the migration may be retried; if it is suspended, Microsoft "
+    "fixes or reverts the migration within 72 hours."
+)
 
 
 def completed_text(requester: str | None, migration: Migration) -> str:
@@ -149,26 +150,29 @@ def completed_text(requester: str | None, migration: Migration) -> str:
     )
 
 
-def failed_text(requester: str | None, migration: Migration, legacy_status: str | None) -> str:
+def migration_failed(requester: str | None, migration: Migration, next_step: str) -> str:
+    """``next_step``: one of the ``AFTER_FAILURE_*`` sentences."""
     code = migration.error_code if migration.error_code is not None else "unknown"
     reason = sentence(f"{esc(code)}: {esc(migration.error_description or 'no description')}")
-    return f"{_who(requester)}:x: Migration `{migration.id}` failed: {reason} " + failure_next_step(legacy_status)
+    return f"{_who(requester)}:x: Migration `{migration.id}` failed: {reason} " + next_step
 
 
 # --- schedules --------------------------------------------------------------------------------------------------
 NO_TERM_CHANGED = "no term changed"
 
 
-def schedule_failure_next_step(legacy_status: str | None) -> str:
-    """After a schedule failed without starting a migration: nothing was migrated; what now."""
-    status = (legacy_status or "").lower()
-    if status == SubscriptionStatus.ACTIVE.value:
-        return ("No migration was started and the legacy subscription is still active: fix the cause, then ask "
-                "again with /nce schedule or /nce migrate.")
-    if status:
-        return (f"No migration was started; the legacy subscription is {status}, so it cannot be migrated until "
-                "it is active again.")
-    return "No migration was started: check the legacy subscription in Partner Center before asking again."
+# After a schedule failed without starting a migration: nothing was migrated; what now, by the legacy
+# subscription's status (the tracker chooses: bot.tracking.tracker.schedule_failure_next_step).
+AFTER_SCHEDULE_FAILURE_ACTIVE = ("No migration was started and the legacy subscription is still active: fix the "
+                                 "cause, then ask again with /nce schedule or /nce migrate.")
+AFTER_SCHEDULE_FAILURE_UNKNOWN = (
+    "No migration was started: check the legacy subscription in Partner Center before asking again."
+)
+
+
+def after_schedule_failure_inactive(status: str) -> str:
+    return (f"No migration was started; the legacy subscription is {status}, so it cannot be migrated until "
+            "it is active again.")
 
 
 def term_change(name: str, old: object, new: object) -> str | None:
@@ -198,10 +202,10 @@ def schedule_ran(schedule_id: str, migration_id: str) -> str:
     return f"Schedule `{schedule_id}` ran: migration `{migration_id}` started. Progress follows in this thread."
 
 
-def schedule_failed(requester: str, schedule_id: str, code: object, description: object,
-                    legacy_status: str | None) -> str:
+def schedule_failed(requester: str, schedule_id: str, code: object, description: object, next_step: str) -> str:
+    """``next_step``: one of the ``AFTER_SCHEDULE_FAILURE_*`` sentences."""
     return (f"<@{requester}> :x: Schedule `{schedule_id}` failed: {sentence(f'{esc(code)}: {esc(description)}')} "
-            + schedule_failure_next_step(legacy_status))
+            + next_step)
 
 
 def schedule_cancelled_by_request(requester: str, schedule_id: str, request_id: str, by: str) -> str:

@@ -28,10 +28,11 @@ from bot.partner_center.models import (
     MigrationSchedule,
     MigrationStatus,
     ScheduleStatus,
+    SubscriptionStatus,
 )
 from bot.services.settlement import finish_schedule, settle_tracked
 from bot.texts import announcements, thread
-from bot.texts.thread import completed_text, event_text, failed_text
+from bot.texts.thread import completed_text, event_text
 from bot.texts.thread import sentence as sentence  # re-exported (tests)
 from bot.tracking.outbox import Outbox
 from bot.tracking.reconcile import Reconciler
@@ -48,6 +49,28 @@ BACKOFF_SHARE = 6  # an in-flight migration is checked again after a sixth of it
 
 def _value(value: Any) -> str:
     return str(getattr(value, "value", value)) if value is not None else ""
+
+
+def failure_next_step(legacy_status: str | None) -> str:
+    """What the reference (§11) says to do after a Failed migration, by the legacy subscription's status."""
+    status = (legacy_status or "").lower()
+    if status == SubscriptionStatus.ACTIVE.value:
+        return thread.AFTER_FAILURE_ACTIVE
+    if status == SubscriptionStatus.SUSPENDED.value:
+        return thread.AFTER_FAILURE_SUSPENDED
+    return thread.AFTER_FAILURE_UNKNOWN
+
+
+def schedule_failure_next_step(legacy_status: str | None) -> str:
+    """After a schedule failed without starting a migration: nothing was migrated; what now."""
+    status = (legacy_status or "").lower()
+    if status == SubscriptionStatus.ACTIVE.value:
+        return thread.AFTER_SCHEDULE_FAILURE_ACTIVE
+    return thread.after_schedule_failure_inactive(status) if status else thread.AFTER_SCHEDULE_FAILURE_UNKNOWN
+
+
+def failed_text(requester: str | None, migration: Migration, legacy_status: str | None) -> str:
+    return thread.migration_failed(requester, migration, failure_next_step(legacy_status))
 
 
 _SCHEDULE_FIELDS = ("targetDate", "migrateOnRenewal", "quantity", "termDuration", "billingCycle")
@@ -286,7 +309,8 @@ class Tracker:
                 description = schedule.error_description or thread.SCHEDULE_REPORTED_FAILED
                 self._outbox.thread(view.id, f"schedule-failed:{schedule_id.lower()}",
                                     thread.schedule_failed(view.requester, schedule_id, code, description,
-                                                           legacy_status), session=session, message=message)
+                                                           schedule_failure_next_step(legacy_status)),
+                                    session=session, message=message)
                 finish_schedule(session, self._outbox, view, now, code=str(code), description=description,
                                 schedule_id=schedule_id)
                 update["done"] = True
@@ -380,6 +404,14 @@ class Tracker:
             self.on_commit()
         return announced
 
-    # The announcements' sentences live in bot.texts.announcements (kept here by their old names for callers).
-    _migration_announcement = staticmethod(announcements.migration_made_outside)
-    _schedule_announcement = staticmethod(announcements.schedule_made_outside)
+    @staticmethod
+    def _migration_announcement(customer_id: str, migration: Migration, status: str) -> str:
+        if migration.status == MigrationStatus.COMPLETED:
+            tail = announcements.completed_tail(migration)
+        elif migration.status == MigrationStatus.FAILED:
+            tail = announcements.failed_tail(migration)
+        else:
+            tail = announcements.running_tail(migration)
+        return announcements.migration_made_outside(customer_id, migration, status, tail)
+
+    _schedule_announcement = staticmethod(announcements.schedule_made_outside)  # the sentence is the texts'
