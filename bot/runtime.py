@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from bot.app import AppDeps
     from bot.campaigns.service import CampaignService
-    from bot.domain import Clock
+    from bot.domain import Clock, MembershipResolver, MessagePoster
     from bot.health import HealthCheck
     from bot.http_server import HttpServer
     from bot.liveness import InstanceHeartbeat
@@ -111,8 +111,10 @@ class RuntimeOverrides:
     ``tracking_kwargs``: more keyword arguments of ``TrackingService`` (e.g. ``sleep``, ``monotonic``).
     ``holder_id``: this process's instance id (the poller lease holder, the claims' owner).
     ``deadline_jobs``: False leaves out the SPEC §10 window and digest jobs (tests of the tracking jobs alone).
-    ``submit_inline``: no lease holder runs the submission job, so an approval submits on the approving
-    thread (HTTP tests that do not start the background jobs)."""
+    ``membership``: the user-group resolver (default: Slack's ``usergroups.users.list``, cached).
+    ``poster``: what posts and edits the approval message itself (default: ``SlackNotifier``); thread replies,
+    parent edits and announcements still go through the production outbox. Submission is always the lease
+    holder's job (``runtime.tracking.submissions``); a caller without the scheduler runs it itself."""
 
     session_factory: sessionmaker[Session] | None = None
     partner_center: PartnerCenterClient | None = None
@@ -124,7 +126,8 @@ class RuntimeOverrides:
     tracking_kwargs: dict[str, Any] = field(default_factory=dict)
     holder_id: str | None = None
     deadline_jobs: bool = True
-    submit_inline: bool = False
+    membership: MembershipResolver | None = None
+    poster: MessagePoster | None = None
 
 
 class DatabaseNotReady(Exception):
@@ -303,17 +306,18 @@ def build_runtime(
                                   instance_id=over.holder_id)
     # request_items: a bulk request's message lists its subscriptions, as in the HTTP tests, not just a count.
     campaign_reader = CampaignReader(session_factory, clock, settings.create_limit)
-    slack_notifier = SlackNotifier(client, settings.ncebot_approval_channel, notify_channel=settings.notify_channel,
-                                   request_items=stored_request_items(session_factory),
-                                   approvers=settings.approvers, campaigns=campaign_reader.progress)
+    slack_notifier = over.poster or SlackNotifier(
+        client, settings.ncebot_approval_channel, notify_channel=settings.notify_channel,
+        request_items=stored_request_items(session_factory), approvers=settings.approvers,
+        campaigns=campaign_reader.progress)
     notifier = (over.notifier_class or OutboxNotifier)(slack_notifier, Outbox(session_factory, clock),
                                                         notify_channel=settings.notify_channel)
     workflow = Workflow(
         session_factory=session_factory,
         partner_center=partner_center,
         notifier=notifier,  # thread posts and announcements go through the durable outbox
-        membership=(SlackMembershipResolver(client) if over.membership_clock is None
-                    else SlackMembershipResolver(client, clock=over.membership_clock)),
+        membership=over.membership or (SlackMembershipResolver(client) if over.membership_clock is None
+                                       else SlackMembershipResolver(client, clock=over.membership_clock)),
         directory=SlackUserDirectory(client),  # names in the audit CSV
         policy=WorkflowPolicy(
             approval_channel=settings.ncebot_approval_channel,
@@ -331,8 +335,6 @@ def build_runtime(
     extra = {"metrics": metrics, "post_spacing": post_spacing, **extra, **over.tracking_kwargs}
     tracking = TrackingService(settings, workflow, session_factory, partner_center, client, notifier, clock,
                                holder_id=heartbeat.id, **extra)
-    if over.submit_inline:
-        workflow.on_approved = None  # no submission job runs: Approvals submits on the approving thread
     tracking.drainer.live = CampaignRenderer(campaign_reader)  # a campaign's progress reply, failures, files
     closers.append(tracking.submissions.close)
     campaigns = over.campaigns if over.campaigns is not None else CampaignService(

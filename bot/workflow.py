@@ -102,7 +102,7 @@ class Workflow:
         self.submission = Submission(session_factory=sessions, partner_center=pc, notifier=notifier, clock=clock,
                                      settlement=self.settlement, instance_id=instance_id)
         self.approvals = Approvals(session_factory=sessions, notifier=notifier, access=self._access, policy=policy,
-                                   clock=clock, reads=self.reads, submission=self.submission)
+                                   clock=clock, reads=self.reads)
         self.audit = AuditAndWatch(session_factory=sessions, access=self._access, policy=policy, clock=clock,
                                    directory=directory)
 

@@ -166,10 +166,6 @@ def open_requests(session: Session, customer_ids: Sequence[str]) -> list[ChangeR
     return list(session.scalars(query))
 
 
-def is_campaign(session: Session, request_id: str) -> bool:
-    return session.scalar(select(ChangeRequest.plan.is_not(None)).where(ChangeRequest.id == request_id)) is True
-
-
 def recent_creates(session: Session, since: datetime, now: datetime, *,
                    not_by: str | None) -> list[tuple[int, datetime]]:
     """(id, when Partner Center counted it) of migration creates of another process than ``not_by`` that may

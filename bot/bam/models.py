@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -144,54 +145,17 @@ class PlannedMigration(_Frozen):
 
     def migration_request(self, external_reference_id: str) -> MigrationRequest:
         """The body of ``POST /v1/customers/{c}/migrations/newcommerce`` that BAM would send for these rows."""
-        base = self.base
         return MigrationRequest(
-            current_subscription_id=base.subscription_id,
-            term_duration=base.term,
-            billing_cycle=base.billing,
-            quantity=base.quantity,
-            purchase_full_term=True if base.start_new_term else None,
-            custom_term_end_date=_midnight(base.custom_term_end_date),
-            external_reference_id=external_reference_id,
-            add_on_migrations=[
-                AddOnMigration(
-                    current_subscription_id=a.subscription_id,
-                    term_duration=a.term,
-                    billing_cycle=a.billing,
-                    quantity=a.quantity,
-                    purchase_full_term=True if a.start_new_term else None,
-                    custom_term_end_date=_midnight(a.custom_term_end_date),
-                )
-                for a in self.add_ons
-            ]
-            or None,
+            **_terms(self.base), external_reference_id=external_reference_id,
+            add_on_migrations=[AddOnMigration(**_terms(a)) for a in self.add_ons] or None,
         )
 
     def schedule_request(self, external_reference_id: str) -> MigrationScheduleRequest:
         """The body of ``POST /v1/customers/{c}/migrations/newcommerce/schedules`` for these rows."""
-        base = self.base
         return MigrationScheduleRequest(
-            current_subscription_id=base.subscription_id,
-            term_duration=base.term,
-            billing_cycle=base.billing,
-            quantity=base.quantity,
-            purchase_full_term=True if base.start_new_term else None,
-            custom_term_end_date=_midnight(base.custom_term_end_date),
-            target_date=None if self.on_renewal else _midnight(self.target_date),
-            migrate_on_renewal=True if self.on_renewal else None,
+            **_terms(self.base), **MigrationScheduleRequest.timing(_midnight(self.target_date), self.on_renewal),
             external_reference_id=external_reference_id,
-            add_on_migration_schedules=[
-                AddOnMigrationSchedule(
-                    current_subscription_id=a.subscription_id,
-                    term_duration=a.term,
-                    billing_cycle=a.billing,
-                    quantity=a.quantity,
-                    purchase_full_term=True if a.start_new_term else None,
-                    custom_term_end_date=_midnight(a.custom_term_end_date),
-                )
-                for a in self.add_ons
-            ]
-            or None,
+            add_on_migration_schedules=[AddOnMigrationSchedule(**_terms(a)) for a in self.add_ons] or None,
         )
 
 
@@ -300,3 +264,10 @@ def at_a_glance(plan: BamPlan) -> str:
 
 def _midnight(day: date | None) -> datetime | None:
     return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
+
+
+def _terms(row: PlannedSubscription) -> dict[str, Any]:
+    """One row's subscription and NCE terms as body fields (the base's and each add-on's alike, as BAM sends them)."""
+    return {"current_subscription_id": row.subscription_id, "term_duration": row.term, "billing_cycle": row.billing,
+            "quantity": row.quantity, "purchase_full_term": True if row.start_new_term else None,
+            "custom_term_end_date": _midnight(row.custom_term_end_date)}

@@ -170,26 +170,25 @@ def _flatten_addons(items: list[A] | None, kind: type[A], nested_keys: tuple[str
 # --- validate / create -----------------------------------------------------------------------------------
 
 
-class AddOnMigration(PartnerCenterModel):
+class SubscriptionTerms(PartnerCenterModel):
+    """The subscription and the NCE terms it moves to: what every validate, migration and schedule body, and each
+    of their add-ons, carries (one definition: the four bodies differ only in what they add)."""
+
+    current_subscription_id: str
+    term_duration: TermDurationValue | None = None
+    billing_cycle: BillingCycleValue | None = None
+    purchase_full_term: bool | None = None
+    quantity: int | None = None
+    custom_term_end_date: UtcDateTime | None = None
+
+
+class AddOnMigration(SubscriptionTerms):
     """One add-on in the flat ``addOnMigrations`` list of a migration or validation request."""
 
-    current_subscription_id: str
-    term_duration: TermDurationValue | None = None
-    billing_cycle: BillingCycleValue | None = None
-    purchase_full_term: bool | None = None
-    quantity: int | None = None
-    custom_term_end_date: UtcDateTime | None = None
 
-
-class MigrationRequest(PartnerCenterModel):
+class MigrationRequest(SubscriptionTerms):
     """Body of validate and create migration. Add-ons, nested or not, go in one flat list."""
 
-    current_subscription_id: str
-    term_duration: TermDurationValue | None = None
-    billing_cycle: BillingCycleValue | None = None
-    purchase_full_term: bool | None = None
-    quantity: int | None = None
-    custom_term_end_date: UtcDateTime | None = None
     external_reference_id: str | None = None
     add_on_migrations: list[AddOnMigration] | None = None
 
@@ -279,32 +278,26 @@ class MigrationEvent(PartnerCenterModel):
 # --- schedules -------------------------------------------------------------------------------------------
 
 
-class AddOnMigrationSchedule(PartnerCenterModel):
-    current_subscription_id: str
-    term_duration: TermDurationValue | None = None
-    billing_cycle: BillingCycleValue | None = None
-    purchase_full_term: bool | None = None
-    quantity: int | None = None
-    custom_term_end_date: UtcDateTime | None = None
+class AddOnMigrationSchedule(SubscriptionTerms):
+    """One add-on in the flat ``addOnMigrationSchedules`` list of a schedule request."""
 
 
-class MigrationScheduleRequest(PartnerCenterModel):
+class MigrationScheduleRequest(SubscriptionTerms):
     """Body of create and update schedule: exactly one of ``target_date`` / ``migrate_on_renewal``.
 
     For update, ``id`` and the unchanged ``current_subscription_id`` are sent too (as BAM does).
     """
 
     id: str | None = None
-    current_subscription_id: str
-    term_duration: TermDurationValue | None = None
-    billing_cycle: BillingCycleValue | None = None
-    purchase_full_term: bool | None = None
-    quantity: int | None = None
-    custom_term_end_date: UtcDateTime | None = None
     target_date: UtcDateTime | None = None
     migrate_on_renewal: bool | None = None
     external_reference_id: str | None = None
     add_on_migration_schedules: list[AddOnMigrationSchedule] | None = None
+
+    @staticmethod
+    def timing(target_date: datetime | None, on_renewal: bool) -> dict[str, Any]:
+        """Exactly one of the two: a date, or ``migrateOnRenewal`` (then no date is sent)."""
+        return {"target_date": None if on_renewal else target_date, "migrate_on_renewal": True if on_renewal else None}
 
     @model_validator(mode="after")
     def _flat_addons(self) -> MigrationScheduleRequest:

@@ -17,11 +17,9 @@ from bot.domain import AlreadyDecided, Clock, NotAuthorized, Notifier, RequestSt
 from bot.rules import check_reason
 from bot.services.errors import AlreadyVoted
 from bot.services.models import DecisionResult
-from bot.services.plumbing import SYSTEM_ACTOR, ServicePlumbing, logger
+from bot.services.plumbing import SYSTEM_ACTOR, ServicePlumbing
 from bot.services.reads import RequestReads
-from bot.services.submission import Submission
 from bot.texts import refusals, thread
-from storage import campaigns as campaign_store
 from storage import repositories as repo
 
 
@@ -37,7 +35,6 @@ class Approvals(ServicePlumbing):
         policy: WorkflowPolicy,
         clock: Clock,
         reads: RequestReads,
-        submission: Submission,
     ) -> None:
         self._sessions = session_factory
         self._notifier = notifier
@@ -45,7 +42,6 @@ class Approvals(ServicePlumbing):
         self._policy = policy
         self._clock = clock
         self._reads = reads
-        self._submission = submission
         # Set by the tracking service: an approved request is then submitted by the lease holder's job.
         self.on_approved: Callable[[str], None] | None = None
 
@@ -113,27 +109,15 @@ class Approvals(ServicePlumbing):
             raise AlreadyDecided(current)
         if current.state is RequestState.APPROVED and count >= view.required_approvals:
             self._notify("update_request", lambda: self._notifier.update_request(current))
+            # The lease holder's submission job sends it (bot.campaigns.jobs), woken here when this process
+            # holds the lease, else within SUBMIT_SECONDS: the click is answered as soon as the decision commits.
             if self.on_approved is not None:
-                # Production: the lease holder's submission job sends it (bot.campaigns.jobs); the click is
-                # answered as soon as the decision is committed.
                 self._notify("on_approved", lambda: self.on_approved and self.on_approved(view.id))
-            elif not self._is_campaign(view.id):
-                # Wired without background jobs (unit tests): submit here, as before the jobs existed.
-                try:
-                    current = self._submission.submit(view.id)
-                except Exception:
-                    logger.exception("submitting request %s failed; it will be resumed", view.id)
-                    current = self._reads.get_request(view.id)
             return DecisionResult(request=current, outcome="approved", votes_missing=0)
         self._notify("update_request", lambda: self._notifier.update_request(current))
         return DecisionResult(
             request=current, outcome="vote_recorded", votes_missing=max(view.required_approvals - count, 0)
         )
-
-    def _is_campaign(self, request_id: str) -> bool:
-        """A campaign is only ever sent by the lease holder's job (bot.campaigns.runner)."""
-        with self._tx() as session:
-            return campaign_store.is_campaign(session, request_id)
 
     def reject(self, request_id: str, approver: str, reason: str) -> DecisionResult:
         reason = check_reason(reason)
@@ -154,13 +138,12 @@ class Approvals(ServicePlumbing):
                 values={"decided_at": now, "decided_by": [approver], "reject_reason": reason},
             )
             rejected = [(f"{view.id}:rejected", thread.rejected(view.requester, approver, reason))]
-            durable = won and self._effects_in(session, view, rejected)
+            if won:
+                self._effects_in(session, view, rejected)
         current = self._reads.get_request(view.id)
         if not won:
             raise AlreadyDecided(current)
         self._notify("update_request", lambda: self._notifier.update_request(current))  # the click's own reply
-        if not durable:
-            self._post_in_thread(current, *rejected[0])
         return DecisionResult(request=current, outcome="rejected")
 
     # --- background -----------------------------------------------------------------------------------
@@ -178,11 +161,11 @@ class Approvals(ServicePlumbing):
                 detail={"noticed_by": actor},
                 values={"decided_at": now},
             )
+            if won:  # no click answers an expiry: its message edit goes through the outbox, with the change
+                self._outbox().update_parent(request_id, f"state:{RequestState.EXPIRED.value}", session=session)
         if not won:
             return None
-        view = self._reads.get_request(request_id)
-        self._notify("update_request", lambda: self._notifier.update_request(view))
-        return view
+        return self._reads.get_request(request_id)
 
     def expire_pending(self) -> list[RequestView]:
         with self._tx() as session:

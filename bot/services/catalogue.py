@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from cachetools import TTLCache
 
@@ -171,27 +172,10 @@ class Catalogue(ServicePlumbing):
 
     @staticmethod
     def migration_body(subscription_id: str, options: ChangeOptions, addon_ids: Sequence[str]) -> MigrationRequest:
-        billing = BILLING_TO_API.get(options.billing) if options.billing else None
-        full_term = True if options.full_term else None
-        end = date_to_api(options.end_date)
-        return MigrationRequest(
-            current_subscription_id=subscription_id,
-            term_duration=options.term,
-            billing_cycle=billing,
-            purchase_full_term=full_term,
-            quantity=options.quantity,
-            custom_term_end_date=end,
-            add_on_migrations=[
-                # Add-ons keep their own term and billing (their NCE products support fewer plans than the
-                # base's); they follow the base's new term start and end date.
-                AddOnMigration(
-                    current_subscription_id=a,
-                    purchase_full_term=full_term,
-                    custom_term_end_date=end,
-                )
-                for a in addon_ids
-            ],
-        )
+        base, addon = Catalogue._terms(options)
+        return MigrationRequest(current_subscription_id=subscription_id, **base,
+                                add_on_migrations=[AddOnMigration(current_subscription_id=a, **addon)
+                                                   for a in addon_ids])
 
     @staticmethod
     def schedule_body(
@@ -203,28 +187,24 @@ class Catalogue(ServicePlumbing):
         on_renewal: bool,
         schedule_id: str | None = None,
     ) -> MigrationScheduleRequest:
-        billing = BILLING_TO_API.get(options.billing) if options.billing else None
+        base, addon = Catalogue._terms(options)
+        return MigrationScheduleRequest(
+            id=schedule_id, current_subscription_id=subscription_id, **base,
+            **MigrationScheduleRequest.timing(target_date, on_renewal),
+            add_on_migration_schedules=[AddOnMigrationSchedule(current_subscription_id=a, **addon)
+                                        for a in addon_ids],
+        )
+
+    @staticmethod
+    def _terms(options: ChangeOptions) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The request options as body fields: the base's, and each add-on's. Add-ons keep their own term and
+        billing (their NCE products support fewer plans than the base's); they follow the base's new term start
+        and end date."""
         full_term = True if options.full_term else None
         end = date_to_api(options.end_date)
-        return MigrationScheduleRequest(
-            id=schedule_id,
-            current_subscription_id=subscription_id,
-            term_duration=options.term,
-            billing_cycle=billing,
-            purchase_full_term=full_term,
-            quantity=options.quantity,
-            custom_term_end_date=end,
-            target_date=None if on_renewal else target_date,
-            migrate_on_renewal=True if on_renewal else None,
-            add_on_migration_schedules=[
-                AddOnMigrationSchedule(
-                    current_subscription_id=a,
-                    purchase_full_term=full_term,
-                    custom_term_end_date=end,
-                )
-                for a in addon_ids
-            ],
-        )
+        addon: dict[str, Any] = {"purchase_full_term": full_term, "custom_term_end_date": end}
+        return {"term_duration": options.term, "quantity": options.quantity,
+                "billing_cycle": BILLING_TO_API.get(options.billing) if options.billing else None, **addon}, addon
 
     def customer_name(self, customer_id: str) -> str | None:
         """The customer's display name, from a short-lived cache (names rarely change; every validate, request

@@ -2,7 +2,7 @@
 Slack notices. Moved verbatim from ``bot.workflow`` (the services keep its logger name, ``ncebot.workflow``).
 
 ``ServicePlumbing`` is a mixin: each service sets the attributes it declares from its explicit constructor
-arguments (a service without a notifier never calls ``_notify``/``_post_in_thread``).
+arguments (a service without a notifier never calls ``_notify``/``_effects_in``).
 """
 
 from __future__ import annotations
@@ -65,27 +65,23 @@ class ServicePlumbing:
     def _guid(value: str | None, field: str) -> str:
         return require_guid(value, field)
 
-    def _durable(self) -> Outbox | None:
-        """The durable outbox behind the notifier (production's ``OutboxNotifier``), None for a bare notifier."""
+    def _outbox(self) -> Outbox:
+        """The durable outbox behind the notifier (``bot.tracking.OutboxNotifier``, which every runtime wires, the
+        tests' included). There is no other path: a state change's Slack effects are never sent from memory."""
         outbox = getattr(self._notifier, "outbox", None)
-        return outbox if isinstance(outbox, Outbox) else None
+        if not isinstance(outbox, Outbox):
+            raise TypeError("the services need a notifier backed by the durable outbox (bot.tracking.OutboxNotifier)")
+        return outbox
 
     def _effects_in(self, session: Session, view: RequestView, posts: Sequence[tuple[str, str]], *,
-                    parent_key: str | None = None) -> bool:
+                    parent_key: str | None = None) -> None:
         """Write the Slack effects of a state change into the outbox IN the state change's transaction (issue #10
-        item 2: a crash right after the commit never loses them). False without an outbox: the caller posts
-        after the commit (a notifier without durable storage, in unit tests)."""
-        outbox = self._durable()
-        if outbox is None:
-            return False
+        item 2: a crash right after the commit never loses them); only the outbox drainer sends them."""
+        outbox = self._outbox()
         for key, text in posts:
             outbox.thread(view.id, key, text, session=session, message=view.message)
         if parent_key is not None:
             outbox.update_parent(view.id, parent_key, session=session)
-        return True
-
-    def _post_in_thread(self, view: RequestView, key: str, text: str) -> None:
-        self._notify("post_in_thread", lambda: self._notifier.post_in_thread(view, key, text))
 
     def _notify(self, what: str, call: Callable[[], object]) -> None:
         """Slack is best effort once state is committed: log, never undo the decision."""

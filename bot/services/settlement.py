@@ -110,13 +110,7 @@ class RequestSettlement(ServicePlumbing):
                         values=extra,
                     )
             current = repo.to_view(repo.get_request(session, request_id, refresh=True) or row)
-            durable = self._effects_in(session, current, notes, parent_key=f"state:{current.state.value}"
-                                       if notes else None)
-        if not durable:
-            for key, text in notes:
-                self._post_in_thread(current, key, text)
-            if notes:
-                self._notify("update_request", lambda: self._notifier.update_request(current))
+            self._effects_in(session, current, notes, parent_key=f"state:{current.state.value}" if notes else None)
         return current
 
     @staticmethod

@@ -202,11 +202,10 @@ class Submission(ServicePlumbing):
             now = self._now()
             deferred = [(f"{view.id}:deferred:{op.id}:{op.attempts}",
                          thread.PC_RETRYING)]
-            durable = False
             with self._tx() as session:
                 if transient:
                     repo.release_operation(session, op.id, now, error=exc.description[:500])
-                    durable = self._effects_in(session, view, deferred)
+                    self._effects_in(session, view, deferred)
                     repo.append_audit(
                         session,
                         request_id=view.id,
@@ -229,8 +228,6 @@ class Submission(ServicePlumbing):
                         error_code=str(exc.code) if exc.code is not None else str(exc.status_code),
                         error_description=exc.description,
                     )
-            if transient and not durable:
-                self._post_in_thread(view, *deferred[0])
             return
         except Exception:
             logger.exception("request %s: %s failed unexpectedly; left for resume", view.id, op.kind)

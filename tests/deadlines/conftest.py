@@ -13,6 +13,7 @@ from tests.workflow.conftest import (  # noqa: F401
     membership,
     notifier,
     pc_client,
+    poster,
     sandbox,
 )
 

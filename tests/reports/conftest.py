@@ -6,5 +6,6 @@ from tests.workflow.conftest import (  # noqa: F401  (pytest fixtures)
     membership,
     notifier,
     pc_client,
+    poster,
     sandbox,
 )

@@ -21,6 +21,7 @@ from storage import repositories as repo
 from tests.workflow.conftest import (
     SettableClock,
     WorkflowFactory,
+    approve_and_submit,
     sandbox_env,
     sandbox_migrations,
 )
@@ -44,7 +45,7 @@ def test_audit_csv_of_a_request_lifecycle_with_ms_ids(
     view = wf.request_change(kind=RequestKind.MIGRATE, requester="UREQUESTER", customer_id=known.CONTOSO,
                              subscription_id=known.ELIGIBLE_SIMPLE, options=ChangeOptions(term="P1Y"))
     clock.advance(timedelta(minutes=5))
-    done = wf.approve(view.id, "UAPPROVER1").request
+    done = approve_and_submit(wf, view.id, "UAPPROVER1")
     assert done.state is RequestState.PROCESSING
     wf.watch(known.FABRIKAM, "UWATCHER")  # another customer's event
 
@@ -89,7 +90,7 @@ def test_refused_submission_records_its_correlation_id(
     view = wf.request_change(kind=RequestKind.MIGRATE, requester="UREQUESTER", customer_id=known.CONTOSO,
                              subscription_id=known.ELIGIBLE_SIMPLE)
     sandbox.state.external_migration(known.CONTOSO, known.ELIGIBLE_SIMPLE)
-    assert wf.approve(view.id, "UAPPROVER1").request.state is RequestState.FAILED
+    assert approve_and_submit(wf, view.id, "UAPPROVER1").state is RequestState.FAILED
     with session_factory() as session:
         [op] = repo.operations_for(session, view.id)
     [refused] = [r for r in _rows(audit_csv(session_factory, known.CONTOSO)) if r["action"] == "submit_refused"]

@@ -103,7 +103,8 @@ def wait_until_decided(env: Any, request_id: str, timeout: float) -> None:
 def test_kill_9_during_a_create_is_finished_within_one_poll_interval_of_the_restart(
     slack_env: Any, database_url: str, session_factory: Any, tmp_path: Path
 ) -> None:
-    env = slack_env(approvers=(APPROVER,))  # the stand-in, the sandbox, and a view of the database
+    # the stand-in, the sandbox, and a view of the database; the ncebot processes hold the lease and submit
+    env = slack_env(approvers=(APPROVER,), lease_holder=False)
     process_env = run_env(env, database_url)
     first, url = start_bot(process_env, tmp_path)
     request_id, ts, created = approve_and_kill_during_the_create(env, url, first)
@@ -130,7 +131,7 @@ def test_an_approval_on_a_replica_is_answered_at_once_and_sent_by_the_lease_hold
 ) -> None:
     """Issue #10: the click is answered as soon as the decision is committed (its create stalls 10 s), the message
     already reads "Approved by …", and the create is made by the lease holder, not the replica that got the click."""
-    env = slack_env(approvers=(APPROVER,))
+    env = slack_env(approvers=(APPROVER,), lease_holder=False)  # the ncebot processes submit
     process_env = run_env(env, database_url)
     holder, _ = start_bot(process_env, tmp_path)  # started first: it holds the poller lease
     try:
@@ -165,7 +166,7 @@ def test_an_approval_on_a_replica_is_answered_at_once_and_sent_by_the_lease_hold
 def test_kill_9_of_the_lease_holder_during_a_create_the_replica_takes_over(
     slack_env: Any, database_url: str, session_factory: Any, tmp_path: Path
 ) -> None:
-    env = slack_env(approvers=(APPROVER,))
+    env = slack_env(approvers=(APPROVER,), lease_holder=False)  # the ncebot processes submit
     process_env = run_env(env, database_url)
     holder, _ = start_bot(process_env, tmp_path)  # started first: it holds the poller lease
     try:

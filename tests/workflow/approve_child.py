@@ -1,31 +1,32 @@
-"""Child process of the crash-recovery test: approve one request (and so submit it), then get killed."""
+"""Child process of the crash-recovery test: one ncebot process (``build_runtime``, as ``ncebot run`` builds it)
+approves a request, then its lease-holder submission job sends it; the test kills the process meanwhile."""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from bot.domain import SystemClock
 from bot.partner_center.client import build_partner_center_client
+from bot.runtime import RuntimeOverrides, build_runtime
 from bot.settings import load_settings
-from bot.workflow import Workflow, WorkflowPolicy
 from storage.db import make_session_factory
-from tests.workflow.conftest import RecordingNotifier, StaticMembership
+from tests.workflow.conftest import RecordingPoster, StaticMembership
 
 
 def main() -> None:
     config = json.loads(sys.argv[1])
-    client = build_partner_center_client(load_settings(env=config["env"]), verify=config["ca_path"])
-    workflow = Workflow(
+    settings = load_settings(env={**config["env"], "DATABASE_URL": config["database_url"],
+                                  "NCEBOT_APPROVAL_CHANNEL": "CAPPROVALS", "NCEBOT_APPROVERS": config["approver"],
+                                  "SLACK_BOT_TOKEN": "xoxb-child-never-calls-slack"})
+    runtime = build_runtime(settings, RuntimeOverrides(
         session_factory=make_session_factory(config["database_url"]),
-        partner_center=client,
-        notifier=RecordingNotifier(),
-        membership=StaticMembership({}),
-        policy=WorkflowPolicy(approval_channel="CAPPROVALS", approvers=(config["approver"],)),
-        clock=SystemClock(),
-    )
+        partner_center=build_partner_center_client(settings, verify=config["ca_path"]),
+        membership=StaticMembership({}), poster=RecordingPoster(), deadline_jobs=False,
+    ))
+    assert runtime.tracking is not None
     print("approving", flush=True)
-    workflow.approve(config["request_id"], config["approver"])
+    runtime.deps.workflow.approve(config["request_id"], config["approver"])
+    runtime.tracking.submissions.run_due(wait_for_all=True)  # the lease holder's job, as its tick would run it
     print("returned", flush=True)
 
 

@@ -1,10 +1,14 @@
-"""Workflow test wiring: the real PartnerCenterClient against the Partner Center sandbox, stand-ins for Slack
-(a recording Notifier), user groups (a static MembershipResolver) and time (a settable clock)."""
+"""Workflow test wiring: the runtime that ``ncebot run`` builds (``bot.runtime.build_runtime``), with the real
+PartnerCenterClient against the Partner Center sandbox, the production outbox notifier, the Slack stand-in behind the
+WebClient, and three dependencies of the test's own making through ``RuntimeOverrides``: the approval message's
+poster (recording), user groups (static) and time (a settable clock). Submission is the lease holder's job: a test
+runs it with :func:`submit_approved`, as the job's 2-second tick would."""
 
 from __future__ import annotations
 
 import ssl
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,12 +18,15 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import MessageRef, RequestState, RequestView
+from bot.domain import MembershipResolver, MessageRef, RequestState, RequestView
 from bot.partner_center.auth import PartnerCenterTokenProvider, scope_for_base_url
 from bot.partner_center.client import PartnerCenterClient, build_partner_center_client
+from bot.runtime import Runtime, RuntimeOverrides, build_runtime
 from bot.settings import Settings, load_settings
-from bot.workflow import Workflow, WorkflowPolicy
+from bot.workflow import Workflow
 from sandbox.server import SandboxServer
+from sandbox.slack_api import SlackStandIn
+from storage.tracking import OUTBOX_ANNOUNCE, OUTBOX_THREAD, OUTBOX_UPDATE, OutboxRow, outbox_rows
 
 APPROVERS = ("UAPPROVER1", "UAPPROVER2", "UAPPROVER3", "SAPPROVERS")
 GROUP_MEMBERS = {"SAPPROVERS": frozenset({"UGROUPMEMBER"})}
@@ -50,14 +57,13 @@ class StaticMembership:
 
 
 @dataclass
-class RecordingNotifier:
-    """Implements the Notifier protocol by recording; ``post_in_thread`` honours the once-per-key promise."""
+class RecordingPoster:
+    """The approval message itself (``bot.domain.MessagePoster``, production's ``SlackNotifier``), recorded: the
+    post and the click's own edits. Everything else a state change causes goes through the outbox."""
 
     fail_posting: bool = False
     posted: list[RequestView] = field(default_factory=list)
     updates: list[RequestView] = field(default_factory=list)
-    thread: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (request id, text)
-    announcements: dict[str, tuple[str, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def post_request(self, request: RequestView) -> MessageRef:
@@ -71,16 +77,48 @@ class RecordingNotifier:
         with self.lock:
             self.updates.append(request)
 
-    def post_in_thread(self, request: RequestView, key: str, text: str) -> None:
-        with self.lock:
-            self.thread.setdefault(key, (request.id, text))
 
-    def announce(self, channel: str, key: str, text: str) -> None:
-        with self.lock:
-            self.announcements.setdefault(key, (channel, text))
+class RecordedSlack:
+    """What the workflow sent towards Slack: the approval message and the click's own edits (``poster``), and the
+    thread replies, parent edits and announcements in the production outbox (read from its table, in order)."""
+
+    def __init__(self, poster: RecordingPoster, session_factory: sessionmaker[Session]) -> None:
+        self.poster = poster
+        self._sessions = session_factory
+
+    @property
+    def posted(self) -> list[RequestView]:
+        return self.poster.posted
+
+    @property
+    def fail_posting(self) -> bool:
+        return self.poster.fail_posting
+
+    @fail_posting.setter
+    def fail_posting(self, value: bool) -> None:
+        self.poster.fail_posting = value
+
+    def _rows(self, kind: str) -> list[OutboxRow]:
+        with self._sessions() as session:
+            rows = outbox_rows(session, ("pending", "sending", "sent", "failed"))
+        return [row for row in rows if row.kind == kind]
+
+    @property
+    def thread(self) -> dict[str, tuple[str, str]]:
+        """Thread replies by outbox key: (request id, text)."""
+        return {row.key: (row.request_id or "", row.text) for row in self._rows(OUTBOX_THREAD)}
+
+    @property
+    def announcements(self) -> dict[str, tuple[str, str]]:
+        return {row.key: (row.channel or "", row.text) for row in self._rows(OUTBOX_ANNOUNCE)}
 
     def states_updated(self, request_id: str) -> list[RequestState]:
-        return [u.state for u in self.updates if u.id == request_id]
+        """The states the request's message was edited to: the click's own edits, then the outbox's parent edits
+        (keyed ``state:<state>``)."""
+        direct = [u.state for u in self.poster.updates if u.id == request_id]
+        queued = [RequestState(row.key.split(":", 1)[1]) for row in self._rows(OUTBOX_UPDATE)
+                  if row.request_id == request_id and row.key.startswith("state:")]
+        return direct + queued
 
 
 @pytest.fixture
@@ -129,8 +167,13 @@ def clock(sandbox: SandboxServer) -> SettableClock:
 
 
 @pytest.fixture
-def notifier() -> RecordingNotifier:
-    return RecordingNotifier()
+def poster() -> RecordingPoster:
+    return RecordingPoster()
+
+
+@pytest.fixture
+def notifier(poster: RecordingPoster, session_factory: sessionmaker[Session]) -> RecordedSlack:
+    return RecordedSlack(poster, session_factory)
 
 
 @pytest.fixture
@@ -139,30 +182,73 @@ def membership() -> StaticMembership:
 
 
 WorkflowFactory = Callable[..., Workflow]
+_RUNTIMES: weakref.WeakKeyDictionary[Workflow, Runtime] = weakref.WeakKeyDictionary()
+
+
+def submit_approved(workflow: Workflow) -> int:
+    """Run the lease holder's submission job now (``bot.campaigns.jobs``), as its 2-second tick would: every
+    approved request is sent; returns how many were."""
+    tracking = _RUNTIMES[workflow].tracking
+    assert tracking is not None
+    return tracking.submissions.run_due(wait_for_all=True)
+
+
+def approve_and_submit(workflow: Workflow, request_id: str, approver: str) -> RequestView:
+    """The approval, then the lease holder's submission job: the request as it stands after both."""
+    workflow.approve(request_id, approver)
+    submit_approved(workflow)
+    return workflow.get_request(request_id)
+
+
+def _policy_settings(policy: dict[str, Any]) -> dict[str, Any]:
+    """WorkflowPolicy fields as the NCEBOT_* settings ``build_runtime`` reads them."""
+    names = {"approval_channel": "ncebot_approval_channel", "approvers": "ncebot_approvers",
+             "requesters": "ncebot_requesters", "required_approvals": "ncebot_required_approvals",
+             "allow_self_approval": "ncebot_allow_self_approval", "approval_ttl": "ncebot_approval_ttl",
+             "notify_channel": "ncebot_notify_channel"}
+    unknown = set(policy) - set(names)
+    if unknown:
+        raise TypeError(f"make_workflow: unknown policy fields {sorted(unknown)}")
+    return {names[key]: ",".join(value) if key in ("approvers", "requesters") else value
+            for key, value in policy.items()}
 
 
 @pytest.fixture
 def make_workflow(
     session_factory: sessionmaker[Session],
-    pc_client: PartnerCenterClient,
-    notifier: RecordingNotifier,
+    sandbox: SandboxServer,
+    slack_standin: SlackStandIn,
+    poster: RecordingPoster,
     membership: StaticMembership,
     clock: SettableClock,
-) -> WorkflowFactory:
-    def build(*, partner_center: PartnerCenterClient | None = None, **policy: Any) -> Workflow:
-        """``partner_center``: a client of the test's own making; ``policy``: WorkflowPolicy fields."""
+    database_url: str,
+) -> Iterator[WorkflowFactory]:
+    runtimes: list[Runtime] = []
+
+    def build(*, partner_center: PartnerCenterClient | None = None, groups: MembershipResolver | None = None,
+              **policy: Any) -> Workflow:
+        """``partner_center``: a client of the test's own making; ``groups``: another user-group resolver than the
+        ``membership`` fixture; ``policy``: WorkflowPolicy fields."""
         values: dict[str, Any] = {"approval_channel": "CAPPROVALS", "approvers": APPROVERS}
         values.update(policy)
-        return Workflow(
+        env = {**sandbox_env(sandbox), "SLACK_BOT_TOKEN": slack_standin.bot_token,
+               "SLACK_API_URL": slack_standin.base_url, "DATABASE_URL": database_url}
+        settings = load_settings(env=env)
+        settings = Settings.model_validate({**settings.model_dump(), **_policy_settings(values)})
+        runtime = build_runtime(settings, RuntimeOverrides(
             session_factory=session_factory,
-            partner_center=partner_center or pc_client,
-            notifier=notifier,
-            membership=membership,
-            policy=WorkflowPolicy(**values),
-            clock=clock,
-        )
+            partner_center=partner_center or build_partner_center_client(settings, verify=sandbox.ca_path),
+            clock=clock, membership=groups or membership, poster=poster,
+            deadline_jobs=False,
+        ))
+        runtimes.append(runtime)
+        workflow = runtime.deps.workflow
+        _RUNTIMES[workflow] = runtime
+        return workflow
 
-    return build
+    yield build
+    for runtime in runtimes:
+        runtime.close()
 
 
 def sandbox_migrations(sandbox: SandboxServer) -> list[dict[str, Any]]:

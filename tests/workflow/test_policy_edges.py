@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import (
     ChangeOptions,
@@ -16,10 +15,9 @@ from bot.domain import (
     RequestState,
     RequestView,
 )
-from bot.partner_center.client import PartnerCenterClient
-from bot.workflow import Unapprovable, Workflow, WorkflowPolicy
+from bot.workflow import Unapprovable, Workflow
 from sandbox import known
-from tests.workflow.conftest import RecordingNotifier, SettableClock, StaticMembership, WorkflowFactory
+from tests.workflow.conftest import RecordedSlack, SettableClock, StaticMembership, WorkflowFactory, approve_and_submit
 
 ALL_STATES = list(RequestState)
 
@@ -42,14 +40,9 @@ def _migrate(wf: Workflow, requester: str = "UREQUESTER") -> RequestView:
                              subscription_id=known.ELIGIBLE_SIMPLE)
 
 
-def test_unreadable_group_is_unconfirmed_not_refused(
-    session_factory: sessionmaker[Session], pc_client: PartnerCenterClient, notifier: RecordingNotifier,
-    clock: SettableClock,
-) -> None:
+def test_unreadable_group_is_unconfirmed_not_refused(make_workflow: WorkflowFactory) -> None:
     groups = FailingGroups({"SAPPROVERS": frozenset({"UGROUPMEMBER"})}, down=set())
-    wf = Workflow(session_factory=session_factory, partner_center=pc_client, notifier=notifier, membership=groups,
-                  policy=WorkflowPolicy(approval_channel="CAPPROVALS", approvers=("UAPPROVER1", "SAPPROVERS")),
-                  clock=clock)
+    wf = make_workflow(groups=groups, approvers=("UAPPROVER1", "SAPPROVERS"))
     view = _migrate(wf)
     groups.down.add("SAPPROVERS")  # Slack goes down for the group
     with pytest.raises(MembershipUnconfirmed) as err:
@@ -66,7 +59,7 @@ def test_reschedule_after_the_term_end_is_refused(make_workflow: WorkflowFactory
     view = wf.request_change(kind=RequestKind.SCHEDULE, requester="UREQUESTER", customer_id=known.FABRIKAM,
                              subscription_id=known.SCHEDULE_SUB,
                              options=ChangeOptions(target_date=today + timedelta(days=10)))
-    schedule_id = wf.approve(view.id, "UAPPROVER1").request.schedule_id
+    schedule_id = approve_and_submit(wf, view.id, "UAPPROVER1").schedule_id
     assert schedule_id
     [node] = [n for n in wf.legacy_subscriptions(known.FABRIKAM) if n.subscription.id == known.SCHEDULE_SUB]
     assert node.subscription.commitment_end_date is not None
@@ -80,7 +73,7 @@ def test_reschedule_after_the_term_end_is_refused(make_workflow: WorkflowFactory
 
 
 def test_unapprovable_request_is_refused_before_anything_is_stored(
-    make_workflow: WorkflowFactory, notifier: RecordingNotifier
+    make_workflow: WorkflowFactory, notifier: RecordedSlack
 ) -> None:
     wf = make_workflow(approvers=("SAPPROVERS",))  # one member: UGROUPMEMBER
     with pytest.raises(Unapprovable) as err:

@@ -29,13 +29,15 @@ from sandbox import known
 from sandbox.server import SandboxServer
 from storage import repositories as repo
 from tests.workflow.conftest import (
-    RecordingNotifier,
+    RecordedSlack,
     SettableClock,
     StaticMembership,
     WorkflowFactory,
+    approve_and_submit,
     sandbox_env,
     sandbox_http,
     sandbox_migrations,
+    submit_approved,
 )
 
 C = known.CONTOSO
@@ -92,7 +94,7 @@ def test_validate_sends_flat_addons_and_maps_options(make_workflow: WorkflowFact
 
 
 def test_request_is_stored_posted_and_audited(
-    make_workflow: WorkflowFactory, notifier: RecordingNotifier, clock: SettableClock,
+    make_workflow: WorkflowFactory, notifier: RecordedSlack, clock: SettableClock,
     session_factory: sessionmaker[Session],
 ) -> None:
     wf = make_workflow(approval_ttl=timedelta(hours=2))
@@ -110,7 +112,7 @@ def test_request_is_stored_posted_and_audited(
 
 
 def test_ineligible_subscription_is_refused_and_nothing_stored(
-    make_workflow: WorkflowFactory, notifier: RecordingNotifier, session_factory: sessionmaker[Session]
+    make_workflow: WorkflowFactory, notifier: RecordedSlack, session_factory: sessionmaker[Session]
 ) -> None:
     wf = make_workflow()
     with pytest.raises(Ineligible) as err:
@@ -141,7 +143,7 @@ def test_input_rules(make_workflow: WorkflowFactory, clock: SettableClock) -> No
 
 
 def test_approval_matrix(
-    make_workflow: WorkflowFactory, notifier: RecordingNotifier, sandbox: SandboxServer,
+    make_workflow: WorkflowFactory, notifier: RecordedSlack, sandbox: SandboxServer,
     session_factory: sessionmaker[Session],
 ) -> None:
     wf = make_workflow(required_approvals=2)
@@ -161,7 +163,10 @@ def test_approval_matrix(
     assert sandbox_migrations(sandbox) == []
     second = wf.approve(view.id, "UAPPROVER2")
     assert second.outcome == "approved" and second.votes_missing == 0
-    done = second.request
+    assert second.request.state is RequestState.APPROVED  # the click only decides; the lease holder submits
+    assert sandbox_migrations(sandbox) == []
+    assert submit_approved(wf) == 1
+    done = wf.get_request(view.id)
     assert done.state is RequestState.PROCESSING and done.decided_by == ("UGROUPMEMBER", "UAPPROVER2")
     [migration] = sandbox_migrations(sandbox)
     assert done.migration_id == migration["id"]
@@ -184,7 +189,7 @@ def test_self_approval_when_allowed(make_workflow: WorkflowFactory) -> None:
     assert wf.approve(view.id, "UAPPROVER1").outcome == "approved"
 
 
-def test_reject_needs_a_reason_and_is_final(make_workflow: WorkflowFactory, notifier: RecordingNotifier) -> None:
+def test_reject_needs_a_reason_and_is_final(make_workflow: WorkflowFactory, notifier: RecordedSlack) -> None:
     wf = make_workflow()
     view = _migrate(wf)
     with pytest.raises(InvalidInput) as err:
@@ -200,7 +205,7 @@ def test_reject_needs_a_reason_and_is_final(make_workflow: WorkflowFactory, noti
 
 
 def test_expired_request_cannot_be_approved(
-    make_workflow: WorkflowFactory, clock: SettableClock, notifier: RecordingNotifier, sandbox: SandboxServer
+    make_workflow: WorkflowFactory, clock: SettableClock, notifier: RecordedSlack, sandbox: SandboxServer
 ) -> None:
     wf = make_workflow(approval_ttl=timedelta(hours=1))
     old = _migrate(wf)
@@ -213,7 +218,7 @@ def test_expired_request_cannot_be_approved(
     assert sandbox_migrations(sandbox) == []
 
 
-def test_expire_pending(make_workflow: WorkflowFactory, clock: SettableClock, notifier: RecordingNotifier) -> None:
+def test_expire_pending(make_workflow: WorkflowFactory, clock: SettableClock, notifier: RecordedSlack) -> None:
     wf = make_workflow(approval_ttl=timedelta(hours=1))
     old = _migrate(wf)
     clock.advance(timedelta(minutes=45))
@@ -227,14 +232,13 @@ def test_expire_pending(make_workflow: WorkflowFactory, clock: SettableClock, no
 
 
 def test_refused_submission_fails_with_code(
-    make_workflow: WorkflowFactory, sandbox: SandboxServer, notifier: RecordingNotifier,
+    make_workflow: WorkflowFactory, sandbox: SandboxServer, notifier: RecordedSlack,
     session_factory: sessionmaker[Session],
 ) -> None:
     wf = make_workflow()
     view = _migrate(wf)
     sandbox.state.external_migration(C, known.ELIGIBLE_SIMPLE)  # the subscription is busy by the time we submit
-    result = wf.approve(view.id, "UAPPROVER1")
-    failed = result.request
+    failed = approve_and_submit(wf, view.id, "UAPPROVER1")
     assert failed.state is RequestState.FAILED
     assert failed.error_code == "900216" and failed.error_description
     [(_, text)] = [v for k, v in notifier.thread.items() if k.endswith(":failed")]
@@ -254,6 +258,8 @@ def test_unavailable_then_resume_sends_once(
     sandbox.state.set_faults({"error_status": 503, "error_rate": 1.0, "error_path": "/migrations/newcommerce"})
     result = wf.approve(view.id, "UAPPROVER1")
     assert result.outcome == "approved" and result.request.state is RequestState.APPROVED
+    submit_approved(wf)  # the lease holder's job: Partner Center does not answer
+    assert wf.get_request(view.id).state is RequestState.APPROVED
     with session_factory() as session:
         [op] = repo.operations_for(session, view.id)
     assert op.status == "sending"
@@ -272,7 +278,7 @@ def test_schedule_reschedule_cancel(
     view = wf.request_change(kind=RequestKind.SCHEDULE, requester="UREQUESTER", customer_id=known.FABRIKAM,
                              subscription_id=known.SCHEDULE_SUB,
                              options=ChangeOptions(target_date=today + timedelta(days=10)))
-    scheduled = wf.approve(view.id, "UAPPROVER1").request
+    scheduled = approve_and_submit(wf, view.id, "UAPPROVER1")
     assert scheduled.state is RequestState.SUBMITTED and scheduled.schedule_id
     [schedule] = wf.list_schedules(known.FABRIKAM, known.SCHEDULE_SUB)
     assert schedule.id == scheduled.schedule_id and schedule.target_date is not None
@@ -281,13 +287,13 @@ def test_schedule_reschedule_cancel(
     new_date = today + timedelta(days=20)
     change = wf.request_change(kind=RequestKind.RESCHEDULE, requester="UREQUESTER", customer_id=known.FABRIKAM,
                                schedule_id=schedule.id, options=ChangeOptions(target_date=new_date))
-    assert wf.approve(change.id, "UAPPROVER1").request.state is RequestState.COMPLETED
+    assert approve_and_submit(wf, change.id, "UAPPROVER1").state is RequestState.COMPLETED
     [updated] = wf.list_schedules(known.FABRIKAM, known.SCHEDULE_SUB)
     assert updated.target_date is not None and updated.target_date.date() == new_date
 
     cancel = wf.request_change(kind=RequestKind.CANCEL, requester="UREQUESTER", customer_id=known.FABRIKAM,
                                schedule_id=schedule.id)
-    assert wf.approve(cancel.id, "UAPPROVER1").request.state is RequestState.COMPLETED
+    assert approve_and_submit(wf, cancel.id, "UAPPROVER1").state is RequestState.COMPLETED
     [cancelled] = wf.list_schedules(known.FABRIKAM, known.SCHEDULE_SUB)
     assert str(cancelled.status) in ("Cancelled", "ScheduleStatus.CANCELLED")
     with pytest.raises(InvalidInput):
@@ -296,7 +302,7 @@ def test_schedule_reschedule_cancel(
 
 
 def test_twenty_simultaneous_approvals_decide_once(
-    make_workflow: WorkflowFactory, sandbox: SandboxServer, notifier: RecordingNotifier,
+    make_workflow: WorkflowFactory, sandbox: SandboxServer, notifier: RecordedSlack,
     membership: StaticMembership, session_factory: sessionmaker[Session],
 ) -> None:
     approvers = tuple(f"UCLICK{i:02d}" for i in range(20))
@@ -322,6 +328,7 @@ def test_twenty_simultaneous_approvals_decide_once(
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["approved"] + ["late"] * 19
+    assert submit_approved(wf) == 1 and submit_approved(wf) == 0  # the lease holder's job sends it once
     assert len(sandbox_migrations(sandbox)) == 1
     assert sandbox.state.counts.get("create_migration", 1) == 1
     assert notifier.states_updated(view.id).count(RequestState.APPROVED) == 1
@@ -331,7 +338,7 @@ def test_twenty_simultaneous_approvals_decide_once(
 
 
 def test_post_failure_ends_the_request_and_tells_user(
-    make_workflow: WorkflowFactory, notifier: RecordingNotifier, session_factory: sessionmaker[Session]
+    make_workflow: WorkflowFactory, notifier: RecordedSlack, session_factory: sessionmaker[Session]
 ) -> None:
     notifier.fail_posting = True
     wf = make_workflow()
