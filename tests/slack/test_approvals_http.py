@@ -84,9 +84,12 @@ def test_two_of_two(slack_env: Any) -> None:
     private_to(env, APPROVER, "already approved")
     click(env, ids.APPROVE_ACTION, request_id, ts, APPROVER2)
     wait_for(lambda: creates(env) == 1)
-    final = env.standin.message(env.approval_messages()[0].channel, ts)
+    # The click's own edit and the lease holder's create run concurrently (the job does not wait for Slack):
+    # wait for the edit that drops the buttons, then read what it says.
+    channel = env.approval_messages()[0].channel
+    final = wait_for(lambda: (m := env.standin.message(channel, ts))
+                     and not any(b["type"] == "actions" for b in m.blocks) and m)
     assert f"<@{APPROVER}>" in json.dumps(final.blocks) and f"<@{APPROVER2}>" in json.dumps(final.blocks)
-    assert not any(b["type"] == "actions" for b in final.blocks)
 
 
 def test_reject_with_reason_through_the_modal(slack_env: Any) -> None:

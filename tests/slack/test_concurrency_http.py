@@ -26,6 +26,9 @@ def test_twenty_concurrent_approvals_decide_once(slack_env: Any) -> None:
     wait_for(lambda: creates(env) == 1)
     # the 19 losers are told, privately, who decided
     wait_for(lambda: sum(len(env.standin.ephemeral_to(u)) for u in approvers) >= 19)
+    # the winner's own edit runs concurrently with the lease holder's create: wait until it has been made
+    wait_for(lambda: any("Submitting to Partner Center" in json.dumps(u.params["blocks"])
+                         for u in env.standin.calls_to("chat.update")))
     updates = env.standin.calls_to("chat.update")
     first_approved = [u for u in updates if "Approved by" in json.dumps(u.params["blocks"])]
     deciders = {json.dumps(u.params["blocks"]).split("Approved by ")[1].split(" at ")[0] for u in first_approved}
