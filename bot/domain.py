@@ -202,29 +202,6 @@ class MessagePoster(Protocol):
     def update_request(self, request: RequestView) -> None: ...
 
 
-class Notifier(Protocol):
-    """What the workflow and the scheduler need from Slack, without knowing Slack.
-
-    Implementations must be idempotent per ``key``: the same key is posted at most once.
-    """
-
-    def post_request(self, request: RequestView) -> MessageRef:
-        """Post the approval request with its buttons to the approval channel."""
-        ...
-
-    def update_request(self, request: RequestView) -> None:
-        """Edit the request's message in place to show its current state (buttons gone once decided)."""
-        ...
-
-    def post_in_thread(self, request: RequestView, key: str, text: str) -> None:
-        """Add one progress message to the request's thread, once per ``key``."""
-        ...
-
-    def announce(self, channel: str, key: str, text: str) -> None:
-        """Post a message to a channel once per ``key`` (watched customers)."""
-        ...
-
-
 class NotifyFailed(Exception):
     """A Notifier could not deliver a message. ``reason``: the platform's short error code (``channel_not_found``,
     ``not_in_channel``, ``unreachable``), safe to show."""

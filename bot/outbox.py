@@ -3,15 +3,25 @@ the Slack messages it causes commit together. :mod:`bot.tracking.outbox` sends t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import Clock, MessageRef, utc_now
+from bot.domain import Clock, MessagePoster, MessageRef, utc_now
 from storage import tracking as store
 from storage.tracking import OUTBOX_ANNOUNCE, OUTBOX_FILE, OUTBOX_LIVE, OUTBOX_LIVE_EDIT, OUTBOX_THREAD, OUTBOX_UPDATE
 
 LIVE_EDIT_SECONDS = 5  # a live reply is edited at most once per this many seconds (SPEC §8.4: "every few")
+
+
+class Notifier(MessagePoster, Protocol):
+    """What the services need from Slack, without knowing Slack: the approval message itself (posted and edited
+    as the answer to a click), and the durable outbox for everything a state change causes, written in the state
+    change's transaction (thread replies, parent edits, announcements). Production's is
+    ``bot.tracking.OutboxNotifier``."""
+
+    @property
+    def outbox(self) -> Outbox: ...
 
 
 class Outbox:

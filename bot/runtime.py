@@ -310,8 +310,7 @@ def build_runtime(
         client, settings.ncebot_approval_channel, notify_channel=settings.notify_channel,
         request_items=stored_request_items(session_factory), approvers=settings.approvers,
         campaigns=campaign_reader.progress)
-    notifier = (over.notifier_class or OutboxNotifier)(slack_notifier, Outbox(session_factory, clock),
-                                                        notify_channel=settings.notify_channel)
+    notifier = (over.notifier_class or OutboxNotifier)(slack_notifier, Outbox(session_factory, clock))
     workflow = Workflow(
         session_factory=session_factory,
         partner_center=partner_center,
@@ -338,7 +337,7 @@ def build_runtime(
     tracking.drainer.live = CampaignRenderer(campaign_reader)  # a campaign's progress reply, failures, files
     closers.append(tracking.submissions.close)
     campaigns = over.campaigns if over.campaigns is not None else CampaignService(
-        session_factory=session_factory, notifier=notifier, outbox=notifier.outbox, access=workflow.access,
+        session_factory=session_factory, notifier=notifier, access=workflow.access,
         policy=workflow.policy, clock=clock, reader=campaign_reader, end_unposted=workflow.end_unposted)
     metrics.set_request_counts_provider(request_counts(session_factory))
     from bot.slack.deadline_jobs import install_deadline_jobs

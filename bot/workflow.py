@@ -34,7 +34,6 @@ from bot.domain import (
     ChangeOptions,
     Clock,
     MembershipResolver,
-    Notifier,
     RequestKind,
     RequestState,
     RequestView,
@@ -42,6 +41,7 @@ from bot.domain import (
     ValidationOutcome,
 )
 from bot.operations import OP_CANCEL_SCHEDULE, OP_CREATE_MIGRATION, OP_CREATE_SCHEDULE, OP_UPDATE_SCHEDULE
+from bot.outbox import Notifier
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.models import Customer, MigrationSchedule
 from bot.reports import CheckReport

@@ -27,13 +27,12 @@ from bot.domain import (
     InvalidInput,
     NotAuthorized,
     NotFound,
-    Notifier,
     RequestKind,
     RequestState,
     RequestView,
     utc_now,
 )
-from bot.outbox import Outbox
+from bot.outbox import Notifier
 from bot.texts import refusals
 from storage import campaigns as store
 from storage import repositories as repo
@@ -51,12 +50,12 @@ class CampaignNotRunning(InvalidInput):
 
 
 class CampaignService:
-    def __init__(self, *, session_factory: sessionmaker[Session], notifier: Notifier, outbox: Outbox,
+    def __init__(self, *, session_factory: sessionmaker[Session], notifier: Notifier,
                  access: Access, policy: WorkflowPolicy, clock: Clock, reader: CampaignReader,
                  end_unposted: Callable[[RequestView, Exception], NoReturn]) -> None:
         self._sessions = session_factory
         self._notifier = notifier
-        self._outbox = outbox
+        self._outbox = notifier.outbox
         self._access = access
         self._policy = policy
         self._clock = clock

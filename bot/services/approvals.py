@@ -13,7 +13,8 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.access import Access, WorkflowPolicy
-from bot.domain import AlreadyDecided, Clock, NotAuthorized, Notifier, RequestState, RequestView
+from bot.domain import AlreadyDecided, Clock, NotAuthorized, RequestState, RequestView
+from bot.outbox import Notifier
 from bot.rules import check_reason
 from bot.services.errors import AlreadyVoted
 from bot.services.models import DecisionResult
@@ -162,7 +163,7 @@ class Approvals(ServicePlumbing):
                 values={"decided_at": now},
             )
             if won:  # no click answers an expiry: its message edit goes through the outbox, with the change
-                self._outbox().update_parent(request_id, f"state:{RequestState.EXPIRED.value}", session=session)
+                self._notifier.outbox.update_parent(request_id, f"state:{RequestState.EXPIRED.value}", session=session)
         if not won:
             return None
         return self._reads.get_request(request_id)

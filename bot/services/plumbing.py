@@ -16,8 +16,8 @@ from typing import TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import SYSTEM_ACTOR as SYSTEM_ACTOR  # re-exported: one home (bot.domain)
-from bot.domain import Clock, NotFound, Notifier, RequestView, utc_now
-from bot.outbox import Outbox
+from bot.domain import Clock, NotFound, RequestView, utc_now
+from bot.outbox import Notifier
 from bot.partner_center.errors import PartnerCenterAuthError, PartnerCenterError, PartnerCenterUnavailable
 from bot.rules import require_guid
 from bot.services.errors import PartnerCenterProblem
@@ -65,19 +65,11 @@ class ServicePlumbing:
     def _guid(value: str | None, field: str) -> str:
         return require_guid(value, field)
 
-    def _outbox(self) -> Outbox:
-        """The durable outbox behind the notifier (``bot.tracking.OutboxNotifier``, which every runtime wires, the
-        tests' included). There is no other path: a state change's Slack effects are never sent from memory."""
-        outbox = getattr(self._notifier, "outbox", None)
-        if not isinstance(outbox, Outbox):
-            raise TypeError("the services need a notifier backed by the durable outbox (bot.tracking.OutboxNotifier)")
-        return outbox
-
     def _effects_in(self, session: Session, view: RequestView, posts: Sequence[tuple[str, str]], *,
                     parent_key: str | None = None) -> None:
         """Write the Slack effects of a state change into the outbox IN the state change's transaction (issue #10
         item 2: a crash right after the commit never loses them); only the outbox drainer sends them."""
-        outbox = self._outbox()
+        outbox = self._notifier.outbox
         for key, text in posts:
             outbox.thread(view.id, key, text, session=session, message=view.message)
         if parent_key is not None:

@@ -20,13 +20,13 @@ from bot.domain import (
     Clock,
     Ineligible,
     InvalidInput,
-    Notifier,
     NotifyFailed,
     RequestKind,
     RequestState,
     RequestView,
     ValidationOutcome,
 )
+from bot.outbox import Notifier
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.models import ScheduleStatus
 from bot.rules import TERMS, check_timing

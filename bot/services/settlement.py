@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deadlines import window
-from bot.domain import SCHEDULE_CANCELLED, Clock, Notifier, RequestKind, RequestState, RequestView
+from bot.domain import SCHEDULE_CANCELLED, Clock, RequestKind, RequestState, RequestView
 from bot.operations import OP_CREATE_SCHEDULE
-from bot.outbox import Outbox
+from bot.outbox import Notifier, Outbox
 from bot.partner_center.models import MigrationStatus
 from bot.services.plumbing import SYSTEM_ACTOR, ServicePlumbing
 from bot.texts import thread

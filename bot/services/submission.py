@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.campaigns.model import batch_reference
 from bot.deadlines import window
-from bot.domain import Clock, NotFound, Notifier, RequestKind, RequestState, RequestView
+from bot.domain import Clock, NotFound, RequestKind, RequestState, RequestView
 from bot.operations import OP_CANCEL_SCHEDULE, OP_CREATE_MIGRATION, OP_CREATE_SCHEDULE, OP_UPDATE_SCHEDULE
+from bot.outbox import Notifier
 from bot.partner_center.client import PartnerCenterClient
 from bot.partner_center.errors import PartnerCenterError, is_transient
 from bot.partner_center.models import (

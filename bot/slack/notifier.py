@@ -1,4 +1,4 @@
-"""``bot.domain.Notifier`` on Slack: the approval message, its in-place edits and its thread."""
+"""``bot.domain.MessagePoster`` on Slack: the approval message and its in-place edits (its thread is the outbox's)."""
 
 from __future__ import annotations
 

@@ -54,29 +54,19 @@ class LiveRenderer(Protocol):
 
 
 class OutboxNotifier:
-    """``bot.domain.Notifier`` for the workflow: the approval message and its edits go straight to Slack (they
-    answer a click), thread replies and announcements go through the durable outbox (once per key, across
-    restarts and replicas)."""
+    """``bot.outbox.Notifier`` for the services: the approval message and its edits go straight to Slack (they
+    answer a click); everything else goes through the durable outbox (once per key, across restarts and
+    replicas)."""
 
-    def __init__(self, slack: MessagePoster, outbox: Outbox, *, notify_channel: str | None = None) -> None:
+    def __init__(self, slack: MessagePoster, outbox: Outbox) -> None:
         self.slack = slack
         self.outbox = outbox
-        self.notify_channel = notify_channel
 
     def post_request(self, request: RequestView) -> MessageRef:
         return self.slack.post_request(request)
 
     def update_request(self, request: RequestView) -> None:
         self.slack.update_request(request)
-
-    def post_in_thread(self, request: RequestView, key: str, text: str) -> None:
-        self.outbox.thread(request.id, key, text, message=request.message)
-
-    def announce(self, channel: str, key: str, text: str) -> None:
-        target = channel or self.notify_channel
-        if not target:
-            raise ValueError("announce needs a channel (NCEBOT_NOTIFY_CHANNEL)")
-        self.outbox.announce(target, key, text)
 
 
 def _retry_after(exc: SlackApiError, default: float = 1.0) -> float:

@@ -10,8 +10,7 @@ lease "poller" (one poller across replicas; a standby takes over once the holder
 Wiring (``bot.runtime``)::
 
     outbox = Outbox(session_factory, clock)
-    notifier = OutboxNotifier(SlackNotifier(client, channel, notify_channel=…), outbox,
-                              notify_channel=settings.notify_channel)
+    notifier = OutboxNotifier(SlackNotifier(client, channel, notify_channel=…), outbox)
     workflow = Workflow(..., notifier=notifier, ...)            # the workflow's thread posts become durable too
     service = TrackingService(settings, workflow, session_factory, partner_center, client, notifier, clock,
                               metrics=metrics)

@@ -134,19 +134,13 @@ def test_after_the_window_reduce_and_cancel_are_refused_with_the_reason(tracking
 
 
 def _campaign(env: TrackingEnv, node: Node, subscriptions: list[str]) -> RequestView:
-    """A campaign (SPEC §8) of Contoso's ``subscriptions`` through the real CampaignService, its live replies
+    """A campaign (SPEC §8) of Contoso's ``subscriptions`` through the runtime's CampaignService, its live replies
     rendered as in production."""
     from bot.bam.models import BamKind, BamPlan, PlannedMigration, PlannedSubscription
     from bot.campaigns.model import CampaignSource
-    from bot.campaigns.progress import CampaignReader
-    from bot.campaigns.service import CampaignService
-    from bot.slack.campaign_render import CampaignRenderer
 
-    reader = CampaignReader(env.session_factory, env.clock, env.settings.create_limit)
-    node.service.drainer.live = CampaignRenderer(reader)
-    service = CampaignService(session_factory=env.session_factory, notifier=node.service.notifier,
-                              outbox=node.service.outbox, access=node.workflow.access, policy=node.workflow.policy,
-                              clock=env.clock, reader=reader, end_unposted=node.workflow.end_unposted)
+    service = node.runtime.deps.campaigns
+    assert service is not None
     plan = BamPlan(kind=BamKind.MIGRATE, migrations=tuple(
         PlannedMigration(kind=BamKind.MIGRATE, base=PlannedSubscription(
             line=n + 2, customer_tenant_id=known.CONTOSO, subscription_id=sub)) for n, sub in enumerate(subscriptions)))

@@ -17,9 +17,6 @@ class DiesAfterCommit(OutboxNotifier):
     """The process dies right after a state change commits: every notice the code would send AFTER the commit is
     lost (here: raises, and the services only log it)."""
 
-    def post_in_thread(self, request: RequestView, key: str, text: str) -> None:
-        raise RuntimeError("the process died after the commit")
-
     def update_request(self, request: RequestView) -> None:
         raise RuntimeError("the process died after the commit")
 
