@@ -33,7 +33,6 @@ from bot.partner_center.models import (
 from bot.services.settlement import finish_schedule, settle_tracked
 from bot.texts import announcements, thread
 from bot.texts.thread import completed_text, event_text
-from bot.texts.thread import sentence as sentence  # re-exported (tests)
 from bot.tracking.outbox import Outbox
 from bot.tracking.reconcile import Reconciler
 from storage import repositories as repo

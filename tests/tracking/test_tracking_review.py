@@ -20,8 +20,9 @@ from bot.domain import ChangeOptions, RequestKind, RequestState
 from bot.partner_center.client import PartnerCenterClient, build_partner_center_client
 from bot.partner_center.limiter import RateLimiter, RateLimits
 from bot.partner_center.models import Migration, MigrationSchedule
+from bot.texts.thread import sentence
 from bot.tracking.scheduler import JOB_DRAIN_OUTBOX, JOB_IDS, JOB_POLL_MIGRATIONS
-from bot.tracking.tracker import Tracker, failed_text, sentence
+from bot.tracking.tracker import Tracker, failed_text
 from sandbox import known
 from storage import repositories as repo
 from tests.tracking.conftest import APPROVER, REQUESTER, TrackingEnv, count
